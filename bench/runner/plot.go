@@ -1,0 +1,158 @@
+package runner
+
+import (
+	"fmt"
+	"image/color"
+	"path/filepath"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+
+	"fanio/bench/loadgen"
+)
+
+var runColors = map[string]color.Color{
+	"node":     color.RGBA{R: 0x3c, G: 0x87, B: 0x3a, A: 0xff},
+	"go-1core": color.RGBA{R: 0x00, G: 0x7d, B: 0x9c, A: 0xff},
+	"go-2core": color.RGBA{R: 0xd6, G: 0x5f, B: 0x00, A: 0xff},
+}
+
+func runColor(name string) color.Color {
+	if c, ok := runColors[name]; ok {
+		return c
+	}
+	return color.Black
+}
+
+func addLine(p *plot.Plot, name string, pts plotter.XYs, c color.Color, dashed bool) error {
+	if len(pts) == 0 {
+		return nil
+	}
+	l, s, err := plotterLinePoints(pts)
+	if err != nil {
+		return err
+	}
+	l.Color, s.Color = c, c
+	l.Width = vg.Points(1.5)
+	if dashed {
+		l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+		s.Shape = draw.TriangleGlyph{}
+	} else {
+		s.Shape = draw.CircleGlyph{}
+	}
+	p.Add(l, s)
+	p.Legend.Add(name, l, s)
+	return nil
+}
+
+func plotterLinePoints(pts plotter.XYs) (*plotter.Line, *plotter.Scatter, error) {
+	l, err := plotter.NewLine(pts)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := plotter.NewScatter(pts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return l, s, nil
+}
+
+// WritePlots draws RSS vs sockets and latency vs offered load (fanout and
+// echo) for every server run into dir; it returns the files written.
+func WritePlots(r *Results, dir string) ([]string, error) {
+	var files []string
+
+	// RSS vs sockets.
+	p := plot.New()
+	p.Title.Text = "Server RSS vs idle WebSocket sockets"
+	p.X.Label.Text = "connected sockets"
+	p.Y.Label.Text = "RSS (MiB)"
+	p.Legend.Top, p.Legend.Left = true, true
+	n := 0
+	for _, run := range r.Runs {
+		if run.Skipped != "" || run.Density == nil {
+			continue
+		}
+		pts := plotter.XYs{{X: 0, Y: float64(run.Density.BaselineRSS) / (1 << 20)}}
+		for _, s := range run.Density.Steps {
+			pts = append(pts, plotter.XY{X: float64(s.Connected), Y: float64(s.RSSBytes) / (1 << 20)})
+		}
+		if err := addLine(p, run.Label, pts, runColor(run.Name), false); err != nil {
+			return files, err
+		}
+		n++
+	}
+	if n > 0 {
+		f := filepath.Join(dir, "rss_vs_sockets.png")
+		if err := p.Save(7*vg.Inch, 4.5*vg.Inch, f); err != nil {
+			return files, err
+		}
+		files = append(files, f)
+	}
+
+	latencyPlot := func(file, title, xlabel string, get func(*ServerRun) []loadgen.LoadStep) error {
+		p := plot.New()
+		p.Title.Text = title
+		p.X.Label.Text = xlabel
+		p.Y.Label.Text = "latency (ms, log scale)"
+		p.Y.Scale = plot.LogScale{}
+		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+		p.Legend.Top, p.Legend.Left = true, true
+		n := 0
+		for _, run := range r.Runs {
+			if run.Skipped != "" {
+				continue
+			}
+			steps := get(&run)
+			var p50, p99 plotter.XYs
+			for _, s := range steps {
+				if s.Mode != "rate" || s.Latency.Count == 0 {
+					continue
+				}
+				x := s.OfferedDeliveries
+				p50 = append(p50, plotter.XY{X: x, Y: max(s.Latency.P50Us/1000, 0.001)})
+				p99 = append(p99, plotter.XY{X: x, Y: max(s.Latency.P99Us/1000, 0.001)})
+			}
+			if len(p50) == 0 {
+				continue
+			}
+			if err := addLine(p, run.Label+" p50", p50, runColor(run.Name), false); err != nil {
+				return err
+			}
+			if err := addLine(p, run.Label+" p99", p99, runColor(run.Name), true); err != nil {
+				return err
+			}
+			n++
+		}
+		if n == 0 {
+			return nil
+		}
+		f := filepath.Join(dir, file)
+		if err := p.Save(7*vg.Inch, 4.5*vg.Inch, f); err != nil {
+			return err
+		}
+		files = append(files, f)
+		return nil
+	}
+	if err := latencyPlot("fanout_latency_vs_load.png", fmt.Sprintf("Room broadcast: delivery latency vs offered load (%s mode)", r.Mode), "offered deliveries / s",
+		func(s *ServerRun) []loadgen.LoadStep {
+			if s.Fanout == nil {
+				return nil
+			}
+			return s.Fanout.Steps
+		}); err != nil {
+		return files, err
+	}
+	if err := latencyPlot("echo_latency_vs_load.png", fmt.Sprintf("Echo with ack: round trip vs offered load (%s mode)", r.Mode), "offered emits / s",
+		func(s *ServerRun) []loadgen.LoadStep {
+			if s.Echo == nil {
+				return nil
+			}
+			return s.Echo.Steps
+		}); err != nil {
+		return files, err
+	}
+	return files, nil
+}

@@ -1,0 +1,14 @@
+// Package engine implements Engine.IO protocol v4 sessions on top of the
+// eventloop reactor: the handshake, the HTTP long-polling and WebSocket
+// transports, the polling→WebSocket upgrade, heartbeats, payload limits,
+// CORS, the optional "io" cookie, permessage-deflate and compressed polling
+// responses.
+//
+// A Session is the unit users (the sio package) program against: it sends
+// messages from any goroutine and reports inbound messages and its close to a
+// Handler on the event loop. Prepared encodes messages once per transport
+// form so a broadcast writes the same bytes to every member.
+//
+// It must not know Socket.IO: packet semantics above Engine.IO MESSAGE
+// belong to sio. It imports codec, pool and eventloop, never sio.
+package engine

@@ -1,0 +1,271 @@
+package engine
+
+import (
+	"bytes"
+	"sync"
+
+	"github.com/klauspost/compress/flate"
+	"github.com/klauspost/compress/gzip"
+
+	"fanio/codec"
+	"fanio/eventloop"
+	"fanio/pool"
+)
+
+var (
+	noopRecord  = []byte{'0' + byte(codec.EIONoop)}
+	closeRecord = []byte{'0' + byte(codec.EIOClose)}
+)
+
+const (
+	encIdentity uint8 = iota
+	encGzip
+	encDeflate
+)
+
+// pollResponseOpts is what a held GET's answer depends on, taken from the
+// GET itself.
+type pollResponseOpts struct {
+	keepAlive bool
+	encoding  uint8
+	cors      []byte // CORS header lines for this origin (shared, immutable)
+}
+
+func (s *Server) pollOpts(req *codec.Request) pollResponseOpts {
+	o := pollResponseOpts{keepAlive: req.KeepAlive, cors: s.corsHeaders(req)}
+	if s.opts.HTTPCompressionThreshold >= 0 {
+		if ae := req.Header("Accept-Encoding"); ae != nil {
+			switch {
+			case codec.AcceptsEncoding(ae, "gzip"):
+				o.encoding = encGzip
+			case codec.AcceptsEncoding(ae, "deflate"):
+				o.encoding = encDeflate
+			}
+		}
+	}
+	return o
+}
+
+// handlePoll serves a GET on an existing polling session.
+func (s *Server) handlePoll(c *eventloop.Conn, req *codec.Request, sess *Session) {
+	opts := s.pollOpts(req)
+	sess.mu.Lock()
+	switch {
+	case sess.state == stateClosing:
+		// A server-side close waiting for this poll: deliver the close packet.
+		sess.state = stateClosed
+		sess.srv.timers.Stop(&sess.hb)
+		sess.mu.Unlock()
+		s.sessions.remove(sess)
+		s.respondPayload(c, opts, closeRecord)
+		return
+	case sess.state != stateOpen || sess.kind != kindPolling:
+		sess.mu.Unlock()
+		s.respondError(c, req, errBadRequest)
+		return
+	case sess.poll != nil:
+		// Overlapping polls: the reference ends the session; the held GET
+		// gets the close packet, this one a 400.
+		sess.respondPollLocked(closeRecord)
+		sess.mu.Unlock()
+		s.respondError(c, req, errBadRequest)
+		sess.closeAfterError()
+		return
+	case sess.upgrade != nil && sess.upgrade.probed:
+		// Upgrading: release the client's polling loop at once.
+		sess.mu.Unlock()
+		s.respondPayload(c, opts, noopRecord)
+		return
+	}
+	sess.poll = c
+	sess.pollOpts = opts
+	c.SetOwner(pollOwner{sess})
+	if len(sess.queue) > 0 {
+		sess.flushPollLocked()
+	}
+	sess.mu.Unlock()
+}
+
+// closeAfterError ends the session with "transport error".
+func (s *Session) closeAfterError() { s.close(ReasonTransportError) }
+
+// pollOwner watches a held GET's connection: if the client drops it, the
+// session ends, as in the reference ("poll connection closed prematurely").
+type pollOwner struct{ s *Session }
+
+func (o pollOwner) OnMessage(*eventloop.Conn, []byte, bool) {}
+
+func (o pollOwner) OnClose(c *eventloop.Conn, _ error) {
+	s := o.s
+	s.mu.Lock()
+	held := s.poll == c
+	if held {
+		s.poll = nil
+	}
+	s.mu.Unlock()
+	if held {
+		s.close(ReasonTransportError)
+	}
+}
+
+// flushPollLocked answers the held GET with everything queued. s.mu held.
+func (s *Session) flushPollLocked() {
+	bb := pool.Get()
+	for i := range s.queue {
+		m := &s.queue[i]
+		if i > 0 {
+			bb.B = append(bb.B, codec.RecordSeparator)
+		}
+		switch {
+		case m.prep != nil:
+			bb.B = append(bb.B, m.prep.records...)
+		case m.typ == codec.EIOMessage:
+			var data []byte
+			if m.bb != nil {
+				data = m.bb.B
+			}
+			bb.B = appendRecord(bb.B, data, m.binary)
+		default:
+			bb.B = codec.AppendPacket(bb.B, m.typ, nil)
+		}
+		m.release()
+	}
+	clear(s.queue)
+	if cap(s.queue) > 32 {
+		s.queue = nil
+	} else {
+		s.queue = s.queue[:0]
+	}
+	s.respondPollLocked(bb.B)
+	pool.Put(bb)
+}
+
+// respondPollLocked answers the held GET with payload (copied). s.mu held.
+func (s *Session) respondPollLocked(payload []byte) {
+	c := s.poll
+	s.poll = nil
+	c.SetOwner(nil)
+	s.srv.respondPayload(c, s.pollOpts, payload)
+}
+
+// respondPayload writes a 200 text/plain answer carrying a polling payload,
+// compressed when it is worth it and the client accepts it.
+func (s *Server) respondPayload(c *eventloop.Conn, o pollResponseOpts, payload []byte) {
+	bb := pool.Get()
+	var z *pool.Buffer
+	enc := ""
+	if o.encoding != encIdentity && s.opts.HTTPCompressionThreshold >= 0 && len(payload) >= s.opts.HTTPCompressionThreshold {
+		z = pool.Get()
+		if o.encoding == encGzip {
+			compressGzip(z, payload)
+			enc = "gzip"
+		} else {
+			compressDeflate(z, payload)
+			enc = "deflate"
+		}
+		payload = z.B
+	}
+	b := codec.AppendStatusLine(bb.B, 200)
+	b = codec.AppendHeader(b, "Content-Type", "text/plain; charset=UTF-8")
+	if enc != "" {
+		b = codec.AppendHeader(b, "Content-Encoding", enc)
+	}
+	b = append(b, o.cors...)
+	b = codec.AppendContentLength(b, len(payload))
+	if !o.keepAlive {
+		b = codec.AppendHeader(b, "Connection", "close")
+	}
+	b = append(b, "\r\n"...)
+	b = append(b, payload...)
+	bb.B = b
+	pool.Put(z)
+	_ = c.Respond(bb, !o.keepAlive)
+}
+
+var gzipWriters = sync.Pool{New: func() any {
+	w, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed)
+	return w
+}}
+
+var flateWriters = sync.Pool{New: func() any {
+	w, _ := flate.NewWriter(nil, flate.BestSpeed)
+	return w
+}}
+
+func compressGzip(dst *pool.Buffer, p []byte) {
+	w := gzipWriters.Get().(*gzip.Writer)
+	w.Reset(dst)
+	_, _ = w.Write(p)
+	_ = w.Close()
+	w.Reset(nil)
+	gzipWriters.Put(w)
+}
+
+func compressDeflate(dst *pool.Buffer, p []byte) {
+	w := flateWriters.Get().(*flate.Writer)
+	w.Reset(dst)
+	_, _ = w.Write(p)
+	_ = w.Close()
+	w.Reset(nil)
+	flateWriters.Put(w)
+}
+
+// handlePost serves a POST of packets to a polling session.
+func (s *Server) handlePost(c *eventloop.Conn, req *codec.Request, body []byte, sess *Session) {
+	sess.mu.Lock()
+	ok := sess.state == stateOpen && sess.kind == kindPolling
+	sess.mu.Unlock()
+	if !ok {
+		s.respondError(c, req, errBadRequest)
+		return
+	}
+	if len(body) > s.opts.MaxPayload {
+		s.respondStatus(c, req, 413)
+		sess.closeAfterError()
+		return
+	}
+	var scratch *pool.Buffer
+	defer func() { pool.Put(scratch) }()
+	alive := true
+	for rest := body; alive && rest != nil; {
+		var rec []byte
+		rec, rest = codec.NextRecord(rest)
+		if scratch == nil && len(rec) > 0 && rec[0] == 'b' {
+			scratch = pool.Get()
+		}
+		var sb []byte
+		if scratch != nil {
+			sb = scratch.B[:0]
+		}
+		typ, data, binary, nsb, err := codec.DecodeRecord(rec, sb)
+		if scratch != nil {
+			scratch.B = nsb
+		}
+		if err != nil {
+			s.respondError(c, req, errBadRequest)
+			sess.close(ReasonParseError)
+			return
+		}
+		alive = sess.onPacket(typ, data, binary)
+	}
+	s.respondOK(c, req)
+}
+
+var okBody = []byte("ok")
+
+func (s *Server) respondOK(c *eventloop.Conn, req *codec.Request) {
+	bb := pool.Get()
+	b := codec.AppendStatusLine(bb.B, 200)
+	b = codec.AppendHeader(b, "Content-Type", "text/html")
+	b = append(b, s.corsHeaders(req)...)
+	b = codec.AppendContentLength(b, len(okBody))
+	if !req.KeepAlive {
+		b = codec.AppendHeader(b, "Connection", "close")
+	}
+	b = append(b, "\r\n"...)
+	b = append(b, okBody...)
+	bb.B = b
+	_ = c.Respond(bb, !req.KeepAlive)
+}
+
+var _ = bytes.Equal

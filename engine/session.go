@@ -1,0 +1,400 @@
+package engine
+
+import (
+	"bufio"
+	"bytes"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/gobwas/ws"
+
+	"fanio/codec"
+	"fanio/eventloop"
+	"fanio/pool"
+)
+
+type sessionState uint8
+
+const (
+	stateOpen    sessionState = iota
+	stateClosing              // closed for the user; a last GET will get the close packet
+	stateClosed
+)
+
+type transportKind uint8
+
+const (
+	kindPolling transportKind = iota
+	kindWebSocket
+)
+
+// outMsg is one packet waiting for a poll. Exactly one of bb, shared, prep
+// holds its bytes.
+type outMsg struct {
+	typ    codec.EIOType
+	binary bool
+	bb     *pool.Buffer // owned copy of the data
+	prep   *Prepared
+}
+
+// Session is one Engine.IO connection, across its transports. Its methods are
+// safe for concurrent use.
+type Session struct {
+	srv     *Server
+	id      string
+	raw     []byte // request line and headers of the handshake, for Request
+	remote  net.Addr
+	created time.Time
+
+	mu        sync.Mutex
+	state     sessionState
+	kind      transportKind
+	handler   Handler
+	hb        eventloop.Timer
+	waitPong  bool
+	ws        *eventloop.Conn // the WebSocket, once it is the transport
+	deflate   bool            // permessage-deflate negotiated on ws
+	poll      *eventloop.Conn // the GET being held
+	pollOpts  pollResponseOpts
+	queue     []outMsg
+	upgrade   *upgradeState
+	handshook bool // the open packet went out (polling: with the first GET)
+}
+
+// upgradeState exists only while a WebSocket probes to replace polling.
+type upgradeState struct {
+	conn    *eventloop.Conn
+	deflate bool
+	probed  bool // "2probe" answered: polls now get noop
+	timer   eventloop.Timer
+}
+
+// ID is the Engine.IO session id.
+func (s *Session) ID() string { return s.id }
+
+// Transport returns "polling" or "websocket".
+func (s *Session) Transport() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.kind == kindWebSocket {
+		return TransportWebSocket
+	}
+	return TransportPolling
+}
+
+// RemoteAddr is the address of the peer of the handshake request.
+func (s *Session) RemoteAddr() net.Addr { return s.remote }
+
+// Created is when the handshake happened.
+func (s *Session) Created() time.Time { return s.created }
+
+// Request rebuilds the handshake request. It is parsed on each call from a
+// compact copy kept by the session, so idle sessions don't hold maps.
+func (s *Session) Request() *HandshakeRequest {
+	r := &HandshakeRequest{RemoteAddr: s.remote, Time: s.created, Header: http.Header{}}
+	req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(s.raw)))
+	if err != nil {
+		r.URL = &url.URL{}
+		return r
+	}
+	r.Method = req.Method
+	r.URL = req.URL
+	r.Header = req.Header
+	return r
+}
+
+// SetHandler sets who receives messages and the close. Call it from the
+// server's connection callback, before any message can arrive.
+func (s *Session) SetHandler(h Handler) {
+	s.mu.Lock()
+	s.handler = h
+	s.mu.Unlock()
+}
+
+// Send queues one message; data is copied. Safe from any goroutine.
+func (s *Session) Send(data []byte, binary bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != stateOpen {
+		return ErrClosed
+	}
+	if s.kind == kindWebSocket {
+		return s.writeData(s.ws, s.deflate, codec.EIOMessage, data, binary)
+	}
+	bb := pool.Get()
+	bb.B = append(bb.B, data...)
+	s.queueLocked(outMsg{typ: codec.EIOMessage, binary: binary, bb: bb})
+	return nil
+}
+
+// SendBatch queues msgs back to back: nothing another goroutine sends comes
+// between them (a Socket.IO packet with attachments needs that).
+func (s *Session) SendBatch(msgs []Message) error {
+	if len(msgs) == 1 {
+		return s.Send(msgs[0].Data, msgs[0].Binary)
+	}
+	return s.SendPrepared(NewPrepared(msgs, false))
+}
+
+// SendPrepared queues p, sharing its bytes.
+func (s *Session) SendPrepared(p *Prepared) error {
+	return s.push(outMsg{typ: codec.EIOMessage, prep: p})
+}
+
+// Close closes the session from the server side (reason "forced close").
+func (s *Session) Close() error {
+	s.close(ReasonForcedClose)
+	return nil
+}
+
+func (m *outMsg) release() {
+	pool.Put(m.bb)
+	m.bb = nil
+	m.prep = nil
+}
+
+// push sends m now on a WebSocket, or queues it for the next poll.
+func (s *Session) push(m outMsg) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != stateOpen {
+		m.release()
+		return ErrClosed
+	}
+	if s.kind == kindWebSocket {
+		return s.writeWS(s.ws, s.deflate, m)
+	}
+	s.queueLocked(m)
+	return nil
+}
+
+// queueLocked queues m for polling and answers the held GET if it may be.
+func (s *Session) queueLocked(m outMsg) {
+	s.queue = append(s.queue, m)
+	if s.poll != nil && (s.upgrade == nil || !s.upgrade.probed) {
+		s.flushPollLocked()
+	}
+}
+
+// writeWS writes m as WebSocket frames on c and releases m.
+func (s *Session) writeWS(c *eventloop.Conn, deflate bool, m outMsg) error {
+	defer m.release()
+	if m.prep != nil {
+		frames := m.prep.frames
+		if deflate {
+			frames = m.prep.deflated(s.srv.opts.DeflateThreshold)
+		}
+		return c.WriteShared(frames)
+	}
+	var data []byte
+	if m.bb != nil {
+		data = m.bb.B
+	}
+	return s.writeData(c, deflate, m.typ, data, m.binary)
+}
+
+// writeData writes one packet as a WebSocket frame on c: binary messages
+// raw, everything else as "<type digit><data>" text.
+func (s *Session) writeData(c *eventloop.Conn, deflate bool, typ codec.EIOType, data []byte, binary bool) error {
+	bb := pool.Get()
+	threshold := s.srv.opts.DeflateThreshold
+	switch {
+	case binary && deflate && len(data) >= threshold:
+		bb.B = appendMaybeDeflatedFrame(bb.B, ws.OpBinary, data, threshold)
+	case binary:
+		bb.B = codec.AppendFrameHeader(bb.B, true, ws.OpBinary, false, len(data))
+		bb.B = append(bb.B, data...)
+	case deflate && len(data)+1 >= threshold:
+		tmp := pool.Get()
+		tmp.B = codec.AppendPacket(tmp.B, typ, data)
+		bb.B = appendMaybeDeflatedFrame(bb.B, ws.OpText, tmp.B, threshold)
+		pool.Put(tmp)
+	default:
+		bb.B = codec.AppendFrameHeader(bb.B, true, ws.OpText, false, len(data)+1)
+		bb.B = codec.AppendPacket(bb.B, typ, data)
+	}
+	return c.WriteOwned(bb)
+}
+
+// sendPacketLocked sends a control packet (ping, noop, close...). s.mu held.
+func (s *Session) sendPacketLocked(typ codec.EIOType) {
+	if s.kind == kindWebSocket {
+		_ = s.writeData(s.ws, false, typ, nil, false)
+		return
+	}
+	s.queueLocked(outMsg{typ: typ})
+}
+
+// ---- heartbeat ----
+
+// onTimer runs when s.hb fires: a ping is due, a pong is overdue, or a
+// closing session's last poll never came.
+func (s *Session) onTimer() {
+	s.mu.Lock()
+	if s.state == stateClosing {
+		s.mu.Unlock()
+		s.expireClosing()
+		return
+	}
+	if s.state != stateOpen {
+		s.mu.Unlock()
+		return
+	}
+	if s.waitPong {
+		s.mu.Unlock()
+		s.close(ReasonPingTimeout)
+		return
+	}
+	s.waitPong = true
+	s.sendPacketLocked(codec.EIOPing)
+	s.srv.timers.Reset(&s.hb, s.srv.opts.PingTimeout)
+	s.mu.Unlock()
+}
+
+func (s *Session) onPong() {
+	s.mu.Lock()
+	if s.state == stateOpen && s.waitPong {
+		s.waitPong = false
+		s.srv.timers.Reset(&s.hb, s.srv.opts.PingInterval)
+	}
+	s.mu.Unlock()
+}
+
+// ---- inbound ----
+
+// onPacket handles one decoded packet from the active transport. It runs on
+// an event loop, without s.mu held. It returns false if the session closed.
+func (s *Session) onPacket(typ codec.EIOType, data []byte, binary bool) bool {
+	switch typ {
+	case codec.EIOMessage:
+		s.mu.Lock()
+		h, open := s.handler, s.state == stateOpen
+		s.mu.Unlock()
+		if !open {
+			return false
+		}
+		if h != nil {
+			h.OnMessage(s, data, binary)
+		}
+	case codec.EIOPong:
+		s.onPong()
+	case codec.EIOClose:
+		s.closeFromClient()
+		return false
+	case codec.EIONoop:
+	default:
+		// open, upgrade or ping on an established transport: the reference
+		// closes the session.
+		s.close(ReasonParseError)
+		return false
+	}
+	return true
+}
+
+// ---- close ----
+
+// closeFromClient handles a close packet: the session ends at once, a
+// pending poll is released with a noop.
+func (s *Session) closeFromClient() {
+	s.mu.Lock()
+	if s.state != stateOpen {
+		s.mu.Unlock()
+		return
+	}
+	if s.poll != nil {
+		s.respondPollLocked(noopRecord)
+	}
+	h := s.finishLocked(false)
+	ws := s.ws
+	s.mu.Unlock()
+	if ws != nil {
+		ws.Close(nil)
+	}
+	s.srv.sessions.remove(s)
+	if h != nil {
+		h.OnClose(s, ReasonTransportClose)
+	}
+}
+
+// close ends the session for reason. For server-side closes the client is
+// told with a close packet (WebSocket: a close frame).
+func (s *Session) close(reason string) {
+	s.mu.Lock()
+	if s.state != stateOpen {
+		s.mu.Unlock()
+		return
+	}
+	tellClient := reason == ReasonForcedClose || reason == ReasonServerShutdown
+	keep := false
+	var wsConn *eventloop.Conn
+	if s.kind == kindWebSocket {
+		wsConn = s.ws
+	} else if s.poll != nil {
+		if tellClient || reason == ReasonPingTimeout {
+			s.respondPollLocked(closeRecord)
+		} else {
+			s.respondPollLocked(noopRecord)
+		}
+	} else if tellClient {
+		keep = true // the next GET gets the close packet
+	}
+	h := s.finishLocked(keep)
+	s.mu.Unlock()
+	if wsConn != nil {
+		switch reason {
+		case ReasonForcedClose:
+			wsConn.CloseWebSocket(ws.StatusNormalClosure, "", nil)
+		case ReasonServerShutdown:
+			wsConn.CloseWebSocket(ws.StatusGoingAway, "", nil)
+		case ReasonSlowReader:
+			wsConn.Close(nil)
+		default:
+			wsConn.Close(nil)
+		}
+	}
+	if !keep {
+		s.srv.sessions.remove(s)
+	}
+	if h != nil {
+		h.OnClose(s, reason)
+	}
+}
+
+// finishLocked moves the session out of the open state, stops its timers and
+// drops what it queued. With keep, it waits (closing) for a last poll.
+func (s *Session) finishLocked(keep bool) Handler {
+	s.srv.timers.Stop(&s.hb)
+	for i := range s.queue {
+		s.queue[i].release()
+	}
+	s.queue = s.queue[:0]
+	if u := s.upgrade; u != nil {
+		s.srv.timers.Stop(&u.timer)
+		u.conn.Close(nil)
+		s.upgrade = nil
+	}
+	if keep {
+		s.state = stateClosing
+		// Don't wait for that poll forever.
+		s.srv.timers.Reset(&s.hb, s.srv.opts.PingInterval+s.srv.opts.PingTimeout)
+	} else {
+		s.state = stateClosed
+	}
+	h := s.handler
+	return h
+}
+
+// expireClosing drops a closing session whose last poll never came.
+func (s *Session) expireClosing() {
+	s.mu.Lock()
+	if s.state != stateClosing {
+		s.mu.Unlock()
+		return
+	}
+	s.state = stateClosed
+	s.mu.Unlock()
+	s.srv.sessions.remove(s)
+}

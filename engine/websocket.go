@@ -1,0 +1,177 @@
+package engine
+
+import (
+	"bytes"
+
+	"github.com/gobwas/ws"
+
+	"fanio/codec"
+	"fanio/eventloop"
+	"fanio/pool"
+)
+
+const wsOpText = ws.OpText
+
+// acceptResponse validates a WebSocket upgrade request and builds the 101
+// answer. deflate reports whether permessage-deflate was agreed.
+func (s *Server) acceptResponse(req *codec.Request) (resp *pool.Buffer, deflate bool, herr *httpError) {
+	key := req.Header("Sec-WebSocket-Key")
+	if len(key) == 0 || string(req.Header("Sec-WebSocket-Version")) != "13" {
+		return nil, false, &errBadRequest
+	}
+	bb := pool.Get()
+	b := codec.AppendStatusLine(bb.B, 101)
+	b = append(b, "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
+	b = codec.AppendAcceptKey(b, key)
+	b = append(b, "\r\n"...)
+	if s.opts.PerMessageDeflate {
+		if ext := req.Header("Sec-WebSocket-Extensions"); ext != nil && codec.NegotiateDeflate(ext) {
+			deflate = true
+			b = codec.AppendHeader(b, "Sec-WebSocket-Extensions", codec.DeflateResponseExtension)
+		}
+	}
+	b = append(b, "\r\n"...)
+	bb.B = b
+	return bb, deflate, nil
+}
+
+// handleUpgrade starts replacing a polling session's transport with a
+// WebSocket: probe, then upgrade packet.
+func (s *Server) handleUpgrade(c *eventloop.Conn, req *codec.Request, sess *Session) {
+	if s.opts.DisableUpgrades {
+		s.respondError(c, req, errBadRequest)
+		return
+	}
+	resp, deflate, herr := s.acceptResponse(req)
+	if herr != nil {
+		s.respondError(c, req, *herr)
+		return
+	}
+	sess.mu.Lock()
+	if sess.state != stateOpen || sess.kind != kindPolling || sess.upgrade != nil {
+		// Already upgraded or upgrading: like the reference, complete the
+		// handshake and close this WebSocket at once.
+		sess.mu.Unlock()
+		c.AcceptWebSocket(resp, nil, false)
+		c.CloseWebSocket(ws.StatusNormalClosure, "", nil)
+		return
+	}
+	u := &upgradeState{conn: c, deflate: deflate}
+	sess.upgrade = u
+	s.timers.Init(&u.timer, func() { sess.upgradeTimedOut(u) })
+	s.timers.Reset(&u.timer, s.opts.UpgradeTimeout)
+	sess.mu.Unlock()
+	c.AcceptWebSocket(resp, wsOwner{sess}, deflate)
+}
+
+func (s *Session) upgradeTimedOut(u *upgradeState) {
+	s.mu.Lock()
+	if s.upgrade != u {
+		s.mu.Unlock()
+		return
+	}
+	s.upgrade = nil
+	s.mu.Unlock()
+	u.conn.Close(nil)
+}
+
+// wsOwner receives a session's WebSocket traffic: the active transport's,
+// or a probing one's during an upgrade.
+type wsOwner struct{ s *Session }
+
+func (o wsOwner) OnMessage(c *eventloop.Conn, data []byte, binary bool) {
+	s := o.s
+	s.mu.Lock()
+	active := s.kind == kindWebSocket && s.ws == c
+	s.mu.Unlock()
+	if !active {
+		s.onProbeMessage(c, data, binary)
+		return
+	}
+	if binary {
+		s.onPacket(codec.EIOMessage, data, true)
+		return
+	}
+	typ, payload, err := codec.DecodePacket(data)
+	if err != nil {
+		s.close(ReasonParseError)
+		return
+	}
+	s.onPacket(typ, payload, false)
+}
+
+func (o wsOwner) OnClose(c *eventloop.Conn, err error) {
+	s := o.s
+	s.mu.Lock()
+	if u := s.upgrade; u != nil && u.conn == c {
+		// A failed probe: polling goes on.
+		s.srv.timers.Stop(&u.timer)
+		s.upgrade = nil
+		s.mu.Unlock()
+		return
+	}
+	active := s.kind == kindWebSocket && s.ws == c
+	s.mu.Unlock()
+	if !active {
+		return
+	}
+	if err != nil {
+		s.close(ReasonTransportError)
+	} else {
+		s.close(ReasonTransportClose)
+	}
+}
+
+var probe = []byte("probe")
+
+// onProbeMessage drives an upgrade: "2probe" → "3probe", then "5" switches
+// the transport. Anything else ends the probe.
+func (s *Session) onProbeMessage(c *eventloop.Conn, data []byte, binary bool) {
+	var typ codec.EIOType
+	var payload []byte
+	var err error
+	if !binary {
+		typ, payload, err = codec.DecodePacket(data)
+	}
+	s.mu.Lock()
+	u := s.upgrade
+	if u == nil || u.conn != c || s.state != stateOpen {
+		s.mu.Unlock()
+		c.Close(nil)
+		return
+	}
+	switch {
+	case err == nil && !binary && typ == codec.EIOPing && bytes.Equal(payload, probe) && !u.probed:
+		u.probed = true
+		bb := pool.Get()
+		bb.B = codec.AppendFrameHeader(bb.B, true, ws.OpText, false, 1+len(probe))
+		bb.B = codec.AppendPacket(bb.B, codec.EIOPong, probe)
+		_ = c.WriteOwned(bb)
+		// Release the held poll so the client can pause polling.
+		if s.poll != nil {
+			s.respondPollLocked(noopRecord)
+		}
+		s.mu.Unlock()
+	case err == nil && !binary && typ == codec.EIOUpgrade && u.probed:
+		s.srv.timers.Stop(&u.timer)
+		s.upgrade = nil
+		s.kind = kindWebSocket
+		s.ws = c
+		s.deflate = u.deflate
+		if s.poll != nil {
+			s.respondPollLocked(noopRecord)
+		}
+		// What waited for a poll goes out on the WebSocket, in order.
+		for i := range s.queue {
+			_ = s.writeWS(c, s.deflate, s.queue[i])
+			s.queue[i] = outMsg{}
+		}
+		s.queue = nil
+		s.mu.Unlock()
+	default:
+		s.srv.timers.Stop(&u.timer)
+		s.upgrade = nil
+		s.mu.Unlock()
+		c.Close(nil)
+	}
+}

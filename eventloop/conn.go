@@ -1,0 +1,286 @@
+package eventloop
+
+import (
+	"errors"
+	"net"
+	"sync"
+
+	"github.com/gobwas/ws"
+	"github.com/panjf2000/gnet/v2"
+
+	"fanio/codec"
+	"fanio/pool"
+)
+
+// Errors passed to Owner.OnClose saying why a connection ended.
+var (
+	ErrProtocol       = errors.New("eventloop: websocket protocol error")
+	ErrInvalidPayload = errors.New("eventloop: invalid websocket payload")
+	ErrMessageTooBig  = errors.New("eventloop: websocket message too big")
+	ErrSlowReader     = errors.New("eventloop: outbound cap exceeded (slow reader)")
+	ErrConnClosed     = errors.New("eventloop: connection closed")
+)
+
+type connMode uint8
+
+const (
+	modeHTTP connMode = iota
+	modeWebSocket
+)
+
+const (
+	itemEndsResponse = 1 << iota
+	itemCloseAfter
+)
+
+// outItem is one queued write. bb, when set, owns b and goes back to the
+// pool once b has been handed to the kernel or to gnet's buffer; otherwise b
+// is shared and must stay unchanged until written.
+type outItem struct {
+	b     []byte
+	bb    *pool.Buffer
+	flags uint8
+}
+
+// Conn is one client connection. Its write and close methods are safe from
+// any goroutine; everything else is for its event loop.
+type Conn struct {
+	gc   gnet.Conn
+	loop *loop
+
+	mu       sync.Mutex
+	queue    []outItem
+	queued   int
+	dirty    bool
+	closing  bool  // close once the queue is written; accept no more writes
+	closed   bool  // gone: OnClose ran
+	overflow bool  // outbound cap exceeded
+	closeErr error // reason handed to Owner.OnClose
+	owner    Owner
+
+	// Loop-only state.
+	mode      connMode
+	awaiting  bool // an HTTP request is being answered
+	need      int  // inbound bytes needed before parsing again
+	continued bool // "100 Continue" sent for the request being read
+	ws        wsState
+}
+
+// RemoteAddr is the peer's address.
+func (c *Conn) RemoteAddr() net.Addr { return c.gc.RemoteAddr() }
+
+// LocalAddr is the server's side of the connection.
+func (c *Conn) LocalAddr() net.Addr { return c.gc.LocalAddr() }
+
+// IsWebSocket reports whether the connection was upgraded.
+func (c *Conn) IsWebSocket() bool { return c.mode == modeWebSocket }
+
+// Deflate reports whether permessage-deflate was negotiated.
+func (c *Conn) Deflate() bool { return c.ws.deflate }
+
+// SetOwner attaches o to the connection (nil detaches). If the connection is
+// already closed, o.OnClose is not called; Closed reports that.
+func (c *Conn) SetOwner(o Owner) {
+	c.mu.Lock()
+	c.owner = o
+	c.mu.Unlock()
+}
+
+// Closed reports whether the connection is gone or closing.
+func (c *Conn) Closed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed || c.closing
+}
+
+// WriteShared queues b, which must stay unchanged until written (it may be
+// shared by many connections, as a broadcast frame is).
+func (c *Conn) WriteShared(b []byte) error {
+	return c.enqueue(outItem{b: b})
+}
+
+// WriteOwned queues bb's bytes and takes ownership of bb.
+func (c *Conn) WriteOwned(bb *pool.Buffer) error {
+	return c.enqueue(outItem{b: bb.B, bb: bb})
+}
+
+// Respond queues the complete HTTP response in bb (ownership passes) and ends
+// the request being answered; closeAfter closes the connection once it is
+// written. Safe from any goroutine, once per request.
+func (c *Conn) Respond(bb *pool.Buffer, closeAfter bool) error {
+	f := uint8(itemEndsResponse)
+	if closeAfter {
+		f |= itemCloseAfter
+	}
+	return c.enqueue(outItem{b: bb.B, bb: bb, flags: f})
+}
+
+// Close writes what is queued and closes the connection; err is what the
+// owner will be told.
+func (c *Conn) Close(err error) {
+	c.mu.Lock()
+	if c.closed || c.closing {
+		c.mu.Unlock()
+		return
+	}
+	c.closing = true
+	c.closeErr = err
+	wasDirty := c.dirty
+	c.dirty = true
+	c.mu.Unlock()
+	if !wasDirty {
+		c.loop.markDirty(c)
+	}
+}
+
+// CloseWebSocket queues a close frame with code and reason, then closes.
+func (c *Conn) CloseWebSocket(code ws.StatusCode, reason string, err error) {
+	bb := pool.Get()
+	bb.B = codec.AppendCloseFrame(bb.B, code, reason)
+	if c.enqueue(outItem{b: bb.B, bb: bb}) == nil {
+		c.Close(err)
+	}
+}
+
+func (c *Conn) enqueue(it outItem) error {
+	c.mu.Lock()
+	if c.closed || c.closing || c.overflow {
+		c.mu.Unlock()
+		pool.Put(it.bb)
+		return ErrConnClosed
+	}
+	c.queued += len(it.b)
+	if c.queued > c.loop.srv.cfg.MaxOutboundBytes {
+		// Drop instead of growing: the flush closes the connection.
+		c.overflow = true
+		c.closeErr = ErrSlowReader
+		pool.Put(it.bb)
+	} else {
+		c.queue = append(c.queue, it)
+	}
+	wasDirty := c.dirty
+	c.dirty = true
+	c.mu.Unlock()
+	if !wasDirty {
+		c.loop.markDirty(c)
+	}
+	return nil
+}
+
+const maxIov = 1024
+
+// flush writes c's queue with as few syscalls as possible. Loop only.
+func (c *Conn) flush() {
+	l := c.loop
+	c.mu.Lock()
+	items := append(l.items[:0], c.queue...)
+	clear(c.queue)
+	if cap(c.queue) > 64 {
+		c.queue = nil // don't let one burst pin a big array on an idle conn
+	} else {
+		c.queue = c.queue[:0]
+	}
+	c.queued = 0
+	c.dirty = false
+	closing, overflow, closed := c.closing, c.overflow, c.closed
+	c.mu.Unlock()
+
+	defer func() {
+		for i := range items {
+			pool.Put(items[i].bb)
+			items[i] = outItem{}
+		}
+		l.items = items[:0]
+	}()
+	if closed {
+		return
+	}
+	if overflow {
+		c.gc.Close()
+		return
+	}
+	var endsResponse, closeAfter bool
+	for start := 0; start < len(items); start += maxIov {
+		end := min(start+maxIov, len(items))
+		iov := l.iov[:0]
+		for _, it := range items[start:end] {
+			iov = append(iov, it.b)
+			if it.flags&itemEndsResponse != 0 {
+				endsResponse = true
+			}
+			if it.flags&itemCloseAfter != 0 {
+				closeAfter = true
+			}
+		}
+		_, err := c.gc.Writev(iov) // copies what the kernel refuses; may close c on error
+		clear(iov)
+		l.iov = iov[:0]
+		if err != nil {
+			return
+		}
+	}
+	if closing || closeAfter {
+		c.mu.Lock()
+		c.closing = true
+		c.mu.Unlock()
+		c.gc.Close() // gnet writes what it still holds, then closes
+		return
+	}
+	if c.gc.OutboundBuffered() > l.srv.cfg.MaxOutboundBytes {
+		c.mu.Lock()
+		c.overflow = true
+		c.closeErr = ErrSlowReader
+		c.mu.Unlock()
+		c.gc.Close()
+		return
+	}
+	if endsResponse && c.mode == modeHTTP {
+		c.awaiting = false
+		if c.gc.InboundBuffered() > 0 {
+			c.need = 0
+			_ = c.gc.Wake(nil) // serve the next pipelined request
+		}
+	}
+}
+
+// onClosed runs on the loop when gnet closes the connection.
+func (c *Conn) onClosed(gerr error) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	items := c.queue
+	c.queue = nil
+	c.queued = 0
+	owner := c.owner
+	c.owner = nil
+	err := c.closeErr
+	requested := c.closing || c.overflow
+	c.mu.Unlock()
+	for i := range items {
+		pool.Put(items[i].bb)
+	}
+	c.ws.release()
+	if err == nil && !requested && gerr != nil && !isPeerGone(gerr) {
+		err = gerr
+	}
+	if owner != nil {
+		owner.OnClose(c, err)
+	}
+}
+
+// onTraffic consumes inbound bytes according to the connection's mode.
+func (c *Conn) onTraffic() {
+	if c.Closed() {
+		_, _ = c.gc.Discard(-1)
+		return
+	}
+	if c.mode == modeHTTP {
+		c.readHTTP()
+	}
+	if c.mode == modeWebSocket {
+		c.readWebSocket()
+	}
+}

@@ -1,0 +1,21 @@
+// Package eventloop is the network reactor of fanio: a gnet/v2 event handler
+// that serves HTTP/1.1 and WebSocket on one listener without a goroutine per
+// connection.
+//
+// It owns: accepting connections, parsing HTTP requests in place from gnet's
+// inbound buffer (keep-alive, pipelining, size limits), the WebSocket upgrade
+// handshake and frame reading (unmasking, fragmentation, control frames,
+// permessage-deflate inflation), per-connection outbound queues that any
+// goroutine may write to and that are drained on the connection's own loop in
+// batches, the outbound cap that closes slow readers, and a sharded timing
+// wheel (Timers) for O(1) per-connection timeouts.
+//
+// It knows nothing of Engine.IO or Socket.IO: requests go to a Handler, and
+// WebSocket messages to the Owner a handler attached to the connection. It
+// imports only codec and pool from this project, never engine or sio.
+//
+// Threading contract: Handler and Owner callbacks run on the connection's
+// event loop goroutine and must not block. Slices passed to them point into
+// gnet's read buffer and are valid only for the duration of the call. Conn's
+// write and close methods are safe from any goroutine.
+package eventloop

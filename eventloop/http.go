@@ -1,0 +1,141 @@
+package eventloop
+
+import (
+	"errors"
+	"io"
+	"strconv"
+	"syscall"
+
+	"fanio/codec"
+	"fanio/pool"
+)
+
+// readHTTP parses and dispatches complete requests, one at a time: a request
+// that is still being answered holds back the ones pipelined behind it.
+func (c *Conn) readHTTP() {
+	cfg := &c.loop.srv.cfg
+	for c.mode == modeHTTP && !c.awaiting {
+		buffered := c.gc.InboundBuffered()
+		if buffered == 0 || buffered < c.need {
+			return
+		}
+		buf, _ := c.gc.Peek(-1)
+		req := &c.loop.req
+		req.Reset()
+		n, err := codec.ParseRequest(buf, req, cfg.MaxHeaderBytes)
+		if err == codec.ErrIncomplete {
+			c.need = len(buf) + 1
+			return
+		}
+		if err != nil {
+			c.failHTTP(statusForParseError(err))
+			return
+		}
+		total := n
+		var body []byte
+		switch {
+		case req.Chunked:
+			out, m, err := codec.DecodeChunked(c.loop.body[:0], buf[n:], cfg.MaxBodyBytes)
+			if err == codec.ErrIncomplete {
+				if len(buf) > cfg.MaxHeaderBytes+2*cfg.MaxBodyBytes+4096 {
+					c.failHTTP(413)
+					return
+				}
+				c.expectContinue(req)
+				c.need = len(buf) + 1
+				return
+			}
+			if err != nil {
+				if errors.Is(err, codec.ErrBodyTooLarge) {
+					c.failHTTP(413)
+				} else {
+					c.failHTTP(400)
+				}
+				return
+			}
+			c.loop.body = out
+			body = out
+			total += m
+		case req.ContentLength > 0:
+			if req.ContentLength > int64(cfg.MaxBodyBytes) {
+				c.failHTTP(413)
+				return
+			}
+			total += int(req.ContentLength)
+			if len(buf) < total {
+				c.expectContinue(req)
+				c.need = total
+				return
+			}
+			body = buf[n:total]
+		}
+		c.need = 0
+		c.continued = false
+		c.awaiting = true
+		c.loop.srv.handler.ServeHTTP(c, req, body)
+		_, _ = c.gc.Discard(total)
+		if cap(c.loop.body) > 64<<10 {
+			c.loop.body = nil
+		}
+	}
+	// While a response is pending, bound what a client may pile up behind it.
+	if c.mode == modeHTTP && c.awaiting && c.gc.InboundBuffered() > cfg.MaxHeaderBytes+cfg.MaxBodyBytes+4096 {
+		c.Close(nil)
+	}
+}
+
+func (c *Conn) expectContinue(req *codec.Request) {
+	if c.continued || req.ProtoMinor < 1 {
+		return
+	}
+	if v := req.Header("Expect"); v != nil && codec.HeaderContainsToken(v, "100-continue") {
+		c.continued = true
+		_ = c.WriteShared(continueResponse)
+	}
+}
+
+var continueResponse = []byte("HTTP/1.1 100 Continue\r\n\r\n")
+
+// failHTTP answers a request the server could not parse and closes.
+func (c *Conn) failHTTP(status int) {
+	_, _ = c.gc.Discard(-1)
+	c.awaiting = true
+	_ = c.Respond(ErrorResponse(status, "", true), true)
+}
+
+func statusForParseError(err error) int {
+	switch {
+	case errors.Is(err, codec.ErrHeaderTooLarge), errors.Is(err, codec.ErrTooManyHeaders):
+		return 431
+	case errors.Is(err, codec.ErrUnsupportedVersion):
+		return 505
+	case errors.Is(err, codec.ErrUnsupportedTransferEncoding):
+		return 501
+	}
+	return 400
+}
+
+// ErrorResponse builds a small plain-text (or given body) response. With
+// closeConn the response says "Connection: close".
+func ErrorResponse(status int, body string, closeConn bool) *pool.Buffer {
+	if body == "" {
+		body = codec.StatusText(status)
+	}
+	bb := pool.Get()
+	b := codec.AppendStatusLine(bb.B, status)
+	b = codec.AppendHeader(b, "Content-Type", "text/plain; charset=utf-8")
+	b = codec.AppendContentLength(b, len(body))
+	if closeConn {
+		b = codec.AppendHeader(b, "Connection", "close")
+	}
+	b = append(b, "\r\n"...)
+	b = append(b, body...)
+	bb.B = b
+	return bb
+}
+
+func isPeerGone(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+var _ = strconv.Itoa

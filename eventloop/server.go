@@ -1,0 +1,295 @@
+package eventloop
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"runtime"
+	"sync"
+	"syscall"
+
+
+	"github.com/panjf2000/gnet/v2"
+
+	"fanio/codec"
+)
+
+// Handler serves HTTP requests. ServeHTTP runs on the connection's event
+// loop; req and body are valid only during the call. It must answer exactly
+// once: with c.Respond (now or later, from any goroutine), or, for an upgrade
+// request, with c.AcceptWebSocket during the call. Further pipelined
+// requests on c wait until the answer has been written.
+type Handler interface {
+	ServeHTTP(c *Conn, req *codec.Request, body []byte)
+}
+
+// Owner receives what happens on a connection after its handler attached it:
+// WebSocket messages, and the close of the connection.
+type Owner interface {
+	// OnMessage gets one complete, unmasked (and inflated) WebSocket message.
+	// data is valid only during the call.
+	OnMessage(c *Conn, data []byte, binary bool)
+	// OnClose runs once when the connection is gone; err says why (nil for a
+	// clean close by either side).
+	OnClose(c *Conn, err error)
+}
+
+// Config configures a Server. Zero fields take their defaults.
+type Config struct {
+	EventLoops       int // default runtime.GOMAXPROCS(0)
+	MaxHeaderBytes   int // request line + headers; default 8 KiB (431 beyond)
+	MaxBodyBytes     int // request body; default 1e6 (413 beyond)
+	MaxMessageBytes  int // WebSocket message; default 1e6 (close 1009 beyond)
+	MaxOutboundBytes int // queued + kernel-refused bytes per connection; default 4 MiB
+	Logger           *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	if c.EventLoops <= 0 {
+		c.EventLoops = runtime.GOMAXPROCS(0)
+	}
+	if c.MaxHeaderBytes <= 0 {
+		c.MaxHeaderBytes = 8 << 10
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = 1e6
+	}
+	if c.MaxMessageBytes <= 0 {
+		c.MaxMessageBytes = 1e6
+	}
+	if c.MaxOutboundBytes <= 0 {
+		c.MaxOutboundBytes = 4 << 20
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Server runs the gnet engine and dispatches to a Handler.
+type Server struct {
+	gnet.BuiltinEventEngine
+	cfg     Config
+	handler Handler
+
+	eng     gnet.Engine
+	addr    net.Addr
+	booted  chan struct{}
+	stopped chan struct{}
+	runErr  error
+
+	loopsMu sync.RWMutex
+	loops   map[gnet.EventLoop]*loop
+}
+
+// NewServer returns a server that dispatches requests to h.
+func NewServer(cfg Config, h Handler) *Server {
+	cfg.setDefaults()
+	return &Server{
+		cfg:     cfg,
+		handler: h,
+		booted:  make(chan struct{}),
+		stopped: make(chan struct{}),
+		loops:   make(map[gnet.EventLoop]*loop),
+	}
+}
+
+// Config returns the effective configuration.
+func (s *Server) Config() Config { return s.cfg }
+
+// Start listens on addr ("host:port"; port 0 picks a free one) and serves in
+// the background. It returns once the listener is bound.
+func (s *Server) Start(addr string) error {
+	go func() {
+		err := gnet.Run(s, "tcp://"+addr,
+			gnet.WithMulticore(true),
+			gnet.WithNumEventLoop(s.cfg.EventLoops),
+			gnet.WithReusePort(false),
+			gnet.WithReuseAddr(true),
+			gnet.WithTCPNoDelay(gnet.TCPNoDelay),
+			gnet.WithLogger(gnetLogger{s.cfg.Logger}),
+		)
+		s.runErr = err
+		close(s.stopped)
+	}()
+	select {
+	case <-s.booted:
+		return nil
+	case <-s.stopped:
+		if s.runErr == nil {
+			s.runErr = errors.New("eventloop: engine stopped during start")
+		}
+		return fmt.Errorf("eventloop: listen %s: %w", addr, s.runErr)
+	}
+}
+
+// Addr is the bound listener address (valid after Start).
+func (s *Server) Addr() net.Addr { return s.addr }
+
+// Stop closes the listener and every connection, and waits for the engine to
+// end or ctx to expire. Call it from outside the event loops.
+func (s *Server) Stop(ctx context.Context) error {
+	select {
+	case <-s.booted:
+	default:
+		return nil
+	}
+	err := s.eng.Stop(ctx)
+	select {
+	case <-s.stopped:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return err
+}
+
+// Done is closed when the engine has stopped.
+func (s *Server) Done() <-chan struct{} { return s.stopped }
+
+// CountConnections returns the number of open TCP connections.
+func (s *Server) CountConnections() int { return s.eng.CountConnections() }
+
+// OnBoot implements gnet.EventHandler.
+func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
+	s.eng = eng
+	if fd, err := eng.Dup(); err == nil {
+		if sa, err := syscall.Getsockname(fd); err == nil {
+			s.addr = sockaddrToTCP(sa)
+		}
+		syscall.Close(fd)
+	}
+	close(s.booted)
+	return gnet.None
+}
+
+func sockaddrToTCP(sa syscall.Sockaddr) net.Addr {
+	switch a := sa.(type) {
+	case *syscall.SockaddrInet4:
+		return &net.TCPAddr{IP: net.IP(a.Addr[:]).To16(), Port: a.Port}
+	case *syscall.SockaddrInet6:
+		return &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
+	}
+	return nil
+}
+
+func (s *Server) loopOf(el gnet.EventLoop) *loop {
+	s.loopsMu.RLock()
+	l := s.loops[el]
+	s.loopsMu.RUnlock()
+	if l != nil {
+		return l
+	}
+	s.loopsMu.Lock()
+	defer s.loopsMu.Unlock()
+	if l = s.loops[el]; l == nil {
+		l = newLoop(s, el)
+		s.loops[el] = l
+	}
+	return l
+}
+
+// OnOpen implements gnet.EventHandler.
+func (s *Server) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
+	c := &Conn{gc: gc, loop: s.loopOf(gc.EventLoop())}
+	gc.SetContext(c)
+	return nil, gnet.None
+}
+
+// OnClose implements gnet.EventHandler.
+func (s *Server) OnClose(gc gnet.Conn, err error) gnet.Action {
+	if c, ok := gc.Context().(*Conn); ok {
+		c.onClosed(err)
+	}
+	return gnet.None
+}
+
+// OnTraffic implements gnet.EventHandler.
+func (s *Server) OnTraffic(gc gnet.Conn) gnet.Action {
+	c, ok := gc.Context().(*Conn)
+	if !ok {
+		return gnet.Close
+	}
+	c.onTraffic()
+	// Writes queued while handling this batch go out now, in one pass.
+	c.loop.flushDirty()
+	return gnet.None
+}
+
+// gnetLogger routes gnet's own logging to slog at debug level, so gnet never
+// prints to stdout.
+type gnetLogger struct{ l *slog.Logger }
+
+func (g gnetLogger) Debugf(f string, a ...any) { g.l.Debug(fmt.Sprintf(f, a...), "from", "gnet") }
+func (g gnetLogger) Infof(f string, a ...any)  { g.l.Debug(fmt.Sprintf(f, a...), "from", "gnet") }
+func (g gnetLogger) Warnf(f string, a ...any)  { g.l.Warn(fmt.Sprintf(f, a...), "from", "gnet") }
+func (g gnetLogger) Errorf(f string, a ...any) { g.l.Error(fmt.Sprintf(f, a...), "from", "gnet") }
+func (g gnetLogger) Fatalf(f string, a ...any) { g.l.Error(fmt.Sprintf(f, a...), "from", "gnet") }
+
+// loop is the per-event-loop state: the list of connections with queued
+// writes, drained in one task per wake-up.
+type loop struct {
+	srv *Server
+	el  gnet.EventLoop
+
+	mu        sync.Mutex
+	dirty     []*Conn
+	scheduled bool
+
+	// Owned by the loop goroutine.
+	spare []*Conn
+	iov   [][]byte
+	items []outItem
+	req   codec.Request
+	body  []byte    // scratch for chunked bodies
+	infl  inflater  // permessage-deflate reader
+	task  gnet.RunnableFunc
+}
+
+func newLoop(s *Server, el gnet.EventLoop) *loop {
+	l := &loop{srv: s, el: el}
+	l.task = func(context.Context) error {
+		l.flushDirty()
+		return nil
+	}
+	return l
+}
+
+// markDirty queues c for the next flush on its loop, waking the loop if no
+// flush is pending. Safe from any goroutine.
+func (l *loop) markDirty(c *Conn) {
+	l.mu.Lock()
+	l.dirty = append(l.dirty, c)
+	wake := !l.scheduled
+	l.scheduled = true
+	l.mu.Unlock()
+	if wake {
+		if err := l.el.Execute(context.Background(), l.task); err != nil {
+			// The engine is shutting down: connections are being closed anyway.
+			l.mu.Lock()
+			l.scheduled = false
+			l.mu.Unlock()
+		}
+	}
+}
+
+// flushDirty writes the queues of every dirty connection. Loop only.
+func (l *loop) flushDirty() {
+	for {
+		l.mu.Lock()
+		if len(l.dirty) == 0 {
+			l.scheduled = false
+			l.mu.Unlock()
+			return
+		}
+		batch := l.dirty
+		l.dirty = l.spare[:0]
+		l.mu.Unlock()
+		for i, c := range batch {
+			c.flush()
+			batch[i] = nil
+		}
+		l.spare = batch[:0]
+	}
+}
+

@@ -1,0 +1,122 @@
+package eventloop
+
+import (
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestTimersFireOnceInOrder(t *testing.T) {
+	ts := NewTimers(2, time.Millisecond)
+	defer ts.Close()
+	var mu sync.Mutex
+	var order []int
+	done := make(chan struct{})
+	timers := make([]Timer, 5)
+	for i := range timers {
+		i := i
+		ts.Init(&timers[i], func() {
+			mu.Lock()
+			order = append(order, i)
+			if len(order) == len(timers) {
+				close(done)
+			}
+			mu.Unlock()
+		})
+		ts.Reset(&timers[i], time.Duration(5+i*15)*time.Millisecond)
+	}
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("timers did not all fire")
+	}
+	time.Sleep(30 * time.Millisecond) // a second firing would show up here
+	mu.Lock()
+	defer mu.Unlock()
+	if len(order) != len(timers) {
+		t.Fatalf("fired %d times, want %d", len(order), len(timers))
+	}
+	for i, v := range order {
+		if v != i {
+			t.Fatalf("order %v, want ascending", order)
+		}
+	}
+}
+
+func TestTimerStopAndReset(t *testing.T) {
+	ts := NewTimers(1, time.Millisecond)
+	defer ts.Close()
+	var fired atomic.Int32
+	var a, b Timer
+	ts.Init(&a, func() { fired.Add(1) })
+	ts.Init(&b, func() { fired.Add(10) })
+	ts.Reset(&a, 20*time.Millisecond)
+	ts.Stop(&a)
+	ts.Reset(&b, 10*time.Millisecond)
+	ts.Reset(&b, 400*time.Millisecond) // re-arming replaces the first deadline
+	time.Sleep(25 * time.Millisecond)
+	if got := fired.Load(); got != 0 {
+		t.Fatalf("after 25ms fired=%d, want 0 (a stopped, b pushed back to 400ms)", got)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for fired.Load() != 10 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := fired.Load(); got != 10 {
+		t.Fatalf("fired=%d, want 10 (only b, once)", got)
+	}
+}
+
+func TestTimerLongerThanWheel(t *testing.T) {
+	ts := NewTimers(1, time.Millisecond)
+	defer ts.Close()
+	var fired atomic.Int64
+	var tm Timer
+	start := time.Now()
+	ts.Init(&tm, func() { fired.Store(int64(time.Since(start))) })
+	d := time.Duration(wheelSlots+100) * time.Millisecond // more than one lap
+	ts.Reset(&tm, d)
+	deadline := time.Now().Add(10 * time.Second)
+	for fired.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := time.Duration(fired.Load()); got < d-2*time.Millisecond {
+		t.Fatalf("fired after %v, want >= %v less one tick", got, d)
+	}
+}
+
+func TestTimerRearmFromCallback(t *testing.T) {
+	ts := NewTimers(1, time.Millisecond)
+	defer ts.Close()
+	var n atomic.Int32
+	var tm Timer
+	ts.Init(&tm, func() {
+		if n.Add(1) < 3 {
+			ts.Reset(&tm, 2*time.Millisecond)
+		}
+	})
+	ts.Reset(&tm, 2*time.Millisecond)
+	deadline := time.Now().Add(5 * time.Second)
+	for n.Load() < 3 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond)
+	if got := n.Load(); got != 3 {
+		t.Fatalf("fired %d times, want 3", got)
+	}
+}
+
+func BenchmarkTimerReset(b *testing.B) {
+	ts := NewTimers(4, 10*time.Millisecond)
+	defer ts.Close()
+	tms := make([]Timer, 1024)
+	for i := range tms {
+		ts.Init(&tms[i], func() {})
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ts.Reset(&tms[i&1023], time.Minute)
+	}
+}

@@ -1,0 +1,46 @@
+// Command eio-echo is the fixture the public Engine.IO conformance suite
+// expects: Engine.IO at /engine.io/, pingInterval 300 ms, pingTimeout 200 ms,
+// maxPayload 1000000, CORS *, every message sent back to its sender as is.
+package main
+
+import (
+	"context"
+	"flag"
+	"log"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"fanio/engine"
+)
+
+type echo struct{}
+
+func (echo) OnMessage(s *engine.Session, data []byte, binary bool) { _ = s.Send(data, binary) }
+func (echo) OnClose(*engine.Session, string)                       {}
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:3000", "listen address")
+	flag.Parse()
+	srv := engine.NewServer(engine.Options{
+		Path:         "/engine.io/",
+		PingInterval: 300 * time.Millisecond,
+		PingTimeout:  200 * time.Millisecond,
+		MaxPayload:   1_000_000,
+		CORS:         &engine.CORS{Origins: []string{"*"}},
+		Logger:       slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	srv.OnConnection(func(s *engine.Session) { s.SetHandler(echo{}) })
+	if err := srv.Start(*addr); err != nil {
+		log.Fatal(err)
+	}
+	log.Printf("eio-echo listening on %s", srv.Addr())
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+}
