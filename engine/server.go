@@ -103,6 +103,7 @@ func (s *Server) Start(addr string) error {
 		MaxBodyBytes:     s.opts.MaxPayload,
 		MaxMessageBytes:  s.opts.MaxPayload,
 		MaxOutboundBytes: s.opts.MaxOutboundBytes,
+		Timers:           s.timers,
 		Logger:           s.opts.Logger,
 	}, s)
 	if err := s.loop.Start(addr); err != nil {
@@ -364,13 +365,27 @@ func (s *Server) cookieHeader(sid string) []byte {
 // ---- responses ----
 
 func (s *Server) respondError(c *eventloop.Conn, req *codec.Request, e httpError) {
+	if req.Upgrade {
+		// A refused WebSocket upgrade gets the reference's bare answer: 400
+		// with the message as text, then the connection closes.
+		bb := pool.Get()
+		b := codec.AppendStatusLine(bb.B, 400)
+		b = codec.AppendHeader(b, "Connection", "close")
+		b = codec.AppendHeader(b, "Content-Type", "text/html")
+		b = codec.AppendContentLength(b, len(e.message))
+		b = append(b, "\r\n"...)
+		b = append(b, e.message...)
+		bb.B = b
+		_ = c.Respond(bb, true)
+		return
+	}
 	body := `{"code":` + strconv.Itoa(e.code) + `,"message":` + string(codec.AppendJSONString(nil, e.message)) + `}`
 	bb := pool.Get()
 	b := codec.AppendStatusLine(bb.B, e.status)
 	b = codec.AppendHeader(b, "Content-Type", "application/json")
 	b = append(b, s.corsHeaders(req)...)
 	b = codec.AppendContentLength(b, len(body))
-	closeConn := !req.KeepAlive || req.Upgrade
+	closeConn := !req.KeepAlive
 	if closeConn {
 		b = codec.AppendHeader(b, "Connection", "close")
 	}

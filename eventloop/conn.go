@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"syscall"
 
 	"github.com/gobwas/ws"
 	"github.com/panjf2000/gnet/v2"
@@ -63,6 +64,7 @@ type Conn struct {
 	awaiting  bool // an HTTP request is being answered
 	need      int  // inbound bytes needed before parsing again
 	continued bool // "100 Continue" sent for the request being read
+	linger    *Timer
 	ws        wsState
 }
 
@@ -223,7 +225,7 @@ func (c *Conn) flush() {
 		c.mu.Lock()
 		c.closing = true
 		c.mu.Unlock()
-		c.gc.Close() // gnet writes what it still holds, then closes
+		c.closeGracefully()
 		return
 	}
 	if c.gc.OutboundBuffered() > l.srv.cfg.MaxOutboundBytes {
@@ -241,6 +243,36 @@ func (c *Conn) flush() {
 			_ = c.gc.Wake(nil) // serve the next pipelined request
 		}
 	}
+}
+
+// closeGracefully sends FIN after the last answer and keeps discarding input
+// until the peer closes or the linger timeout: closing with unread input
+// would make the kernel send a reset that destroys the answer (a 413, a
+// close frame 1009) before the peer reads it. Loop only.
+func (c *Conn) closeGracefully() {
+	// The connection is finished for its owner now, not when the peer
+	// gets round to closing its side.
+	c.mu.Lock()
+	owner, err := c.owner, c.closeErr
+	c.owner = nil
+	c.mu.Unlock()
+	if owner != nil {
+		owner.OnClose(c, err)
+	}
+	if c.gc.OutboundBuffered() > 0 || c.linger != nil {
+		c.gc.Close() // gnet writes what it still holds, then closes
+		return
+	}
+	if err := syscall.Shutdown(c.gc.Fd(), syscall.SHUT_WR); err != nil {
+		c.gc.Close()
+		return
+	}
+	_, _ = c.gc.Discard(-1)
+	ts := c.loop.srv.cfg.Timers
+	c.linger = &Timer{}
+	gc := c.gc
+	ts.Init(c.linger, func() { _ = gc.Close() })
+	ts.Reset(c.linger, c.loop.srv.cfg.LingerTimeout)
 }
 
 // onClosed runs on the loop when gnet closes the connection.
@@ -263,6 +295,9 @@ func (c *Conn) onClosed(gerr error) {
 		pool.Put(items[i].bb)
 	}
 	c.ws.release()
+	if c.linger != nil {
+		c.loop.srv.cfg.Timers.Stop(c.linger)
+	}
 	if err == nil && !requested && gerr != nil && !isPeerGone(gerr) {
 		err = gerr
 	}

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"sync"
 	"syscall"
+	"time"
 
 
 	"github.com/panjf2000/gnet/v2"
@@ -43,7 +44,13 @@ type Config struct {
 	MaxBodyBytes     int // request body; default 1e6 (413 beyond)
 	MaxMessageBytes  int // WebSocket message; default 1e6 (close 1009 beyond)
 	MaxOutboundBytes int // queued + kernel-refused bytes per connection; default 4 MiB
-	Logger           *slog.Logger
+	// LingerTimeout bounds how long a connection the server closes keeps
+	// reading (and discarding) after its last answer, so the answer is not
+	// destroyed by a reset while the peer is still sending; default 2s.
+	LingerTimeout time.Duration
+	// Timers drives the linger timeouts; nil makes the server its own.
+	Timers *Timers
+	Logger *slog.Logger
 }
 
 func (c *Config) setDefaults() {
@@ -62,6 +69,9 @@ func (c *Config) setDefaults() {
 	if c.MaxOutboundBytes <= 0 {
 		c.MaxOutboundBytes = 4 << 20
 	}
+	if c.LingerTimeout <= 0 {
+		c.LingerTimeout = 2 * time.Second
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -72,6 +82,8 @@ type Server struct {
 	gnet.BuiltinEventEngine
 	cfg     Config
 	handler Handler
+
+	ownTimers bool
 
 	eng     gnet.Engine
 	addr    net.Addr
@@ -86,7 +98,12 @@ type Server struct {
 // NewServer returns a server that dispatches requests to h.
 func NewServer(cfg Config, h Handler) *Server {
 	cfg.setDefaults()
+	own := cfg.Timers == nil
+	if own {
+		cfg.Timers = NewTimers(1, 10*time.Millisecond)
+	}
 	return &Server{
+		ownTimers: own,
 		cfg:     cfg,
 		handler: h,
 		booted:  make(chan struct{}),
@@ -140,6 +157,9 @@ func (s *Server) Stop(ctx context.Context) error {
 	case <-s.stopped:
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+	if s.ownTimers {
+		s.cfg.Timers.Close()
 	}
 	return err
 }

@@ -237,3 +237,17 @@ export function requireTransport(ctx, allowed = ["polling", "websocket"]) {
 
 // sleep for ms (used only to pace senders, never as an assertion).
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// assertClosedByServer checks that a "close" event (reason, description)
+// came from the server ending the session: "transport close" (a close packet
+// or the WebSocket closing). On polling there is one more form: when the
+// server ends the session while the client is between two requests, the
+// client's next GET or POST carries a sid the server no longer knows, gets a
+// 400, and the client reports "transport error" with description 400.
+export function assertClosedByServer(reason, desc, transport) {
+  if (reason === "transport close") return;
+  const description = desc && desc.description !== undefined ? String(desc.description) : undefined;
+  if (transport === "polling" && reason === "transport error" && description === "400") return;
+  assert.fail(`client close reason ${JSON.stringify(reason)} (description ${description}): want "transport close"` +
+    (transport === "polling" ? ' or "transport error" after a 400' : ""));
+}
