@@ -251,6 +251,20 @@ func (s *Server) handlePost(c *eventloop.Conn, req *codec.Request, body []byte, 
 	s.respondOK(c, req)
 }
 
+// RejectBody implements eventloop.BodyRejecter: a POST over maxPayload gets
+// 413 and, like the reference, costs the client its session.
+func (s *Server) RejectBody(c *eventloop.Conn, req *codec.Request) {
+	s.respondStatus(c, req, 413)
+	if !s.onPath(req.Path) {
+		return
+	}
+	if sid, ok := codec.QueryValue(req.RawQuery, "sid"); ok {
+		if sess := s.sessions.get(sid); sess != nil {
+			sess.closeAfterError()
+		}
+	}
+}
+
 var okBody = []byte("ok")
 
 func (s *Server) respondOK(c *eventloop.Conn, req *codec.Request) {

@@ -59,6 +59,8 @@ type Conn struct {
 	closeErr error // reason handed to Owner.OnClose
 	owner    Owner
 
+	closeAfterResponse bool // the pending answer ends the connection
+
 	// Loop-only state.
 	mode      connMode
 	awaiting  bool // an HTTP request is being answered
@@ -184,7 +186,7 @@ func (c *Conn) flush() {
 	}
 	c.queued = 0
 	c.dirty = false
-	closing, overflow, closed := c.closing, c.overflow, c.closed
+	closing, overflow, closed, forceClose := c.closing, c.overflow, c.closed, c.closeAfterResponse
 	c.mu.Unlock()
 
 	defer func() {
@@ -210,7 +212,7 @@ func (c *Conn) flush() {
 			if it.flags&itemEndsResponse != 0 {
 				endsResponse = true
 			}
-			if it.flags&itemCloseAfter != 0 {
+			if it.flags&itemCloseAfter != 0 || (forceClose && it.flags&itemEndsResponse != 0) {
 				closeAfter = true
 			}
 		}

@@ -47,6 +47,15 @@ func (c *Conn) readHTTP() {
 			}
 			if err != nil {
 				if errors.Is(err, codec.ErrBodyTooLarge) {
+					if r, ok := c.loop.srv.handler.(BodyRejecter); ok {
+						_, _ = c.gc.Discard(-1)
+						c.awaiting = true
+						c.mu.Lock()
+						c.closeAfterResponse = true
+						c.mu.Unlock()
+						r.RejectBody(c, req)
+						return
+					}
 					c.failHTTP(413)
 				} else {
 					c.failHTTP(400)
@@ -58,6 +67,15 @@ func (c *Conn) readHTTP() {
 			total += m
 		case req.ContentLength > 0:
 			if req.ContentLength > int64(cfg.MaxBodyBytes) {
+				if r, ok := c.loop.srv.handler.(BodyRejecter); ok {
+					_, _ = c.gc.Discard(-1)
+					c.awaiting = true
+					c.mu.Lock()
+					c.closeAfterResponse = true
+					c.mu.Unlock()
+					r.RejectBody(c, req)
+					return
+				}
 				c.failHTTP(413)
 				return
 			}

@@ -26,6 +26,14 @@ type Handler interface {
 	ServeHTTP(c *Conn, req *codec.Request, body []byte)
 }
 
+// BodyRejecter is an optional interface of a Handler: RejectBody is called,
+// instead of answering a plain 413, for a request whose declared body is over
+// Config.MaxBodyBytes. The handler must answer with c.Respond; the connection
+// is closed after that answer.
+type BodyRejecter interface {
+	RejectBody(c *Conn, req *codec.Request)
+}
+
 // Owner receives what happens on a connection after its handler attached it:
 // WebSocket messages, and the close of the connection.
 type Owner interface {

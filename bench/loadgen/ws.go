@@ -11,7 +11,6 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -64,13 +63,6 @@ type wsConn struct {
 	wb   []byte
 	mask uint32
 
-	// raw read path: one read(2) per readiness event (see fill)
-	rc     syscall.RawConn
-	readFn func(fd uintptr) bool
-	rdN    int
-	rdErr  error
-	rdSkip bool // the last read drained the socket: wait for readiness first
-
 	role    int
 	nextAck atomic.Uint64
 	ring    *[ringSize]ackSlot
@@ -97,10 +89,6 @@ func dialWS(w *Worker, src net.IP, addr, path, sid string, timeout time.Duration
 	}
 	tc := nc.(*net.TCPConn)
 	c := &wsConn{nc: tc, wk: w, rb: make([]byte, readBufSize), wb: make([]byte, 0, 256), mask: newMaskSeed()}
-	if rc, err := tc.SyscallConn(); err == nil {
-		c.rc = rc
-		c.readFn = c.rawRead
-	}
 	_ = tc.SetDeadline(time.Now().Add(timeout))
 
 	var key [16]byte
@@ -183,55 +171,15 @@ func (c *wsConn) fill(need int) error {
 		}
 		c.r = 0
 	}
-	if c.rc == nil {
-		n, err := c.nc.Read(c.rb[c.w:])
-		c.w += n
-		if n > 0 {
-			return nil
-		}
-		if err == nil {
-			err = io.ErrNoProgress
-		}
-		return err
+	n, err := c.nc.Read(c.rb[c.w:])
+	c.w += n
+	if n > 0 {
+		return nil
 	}
-	c.rdN, c.rdErr = 0, nil
-	if err := c.rc.Read(c.readFn); err != nil {
-		return err
+	if err == nil {
+		err = io.ErrNoProgress
 	}
-	if c.rdErr != nil {
-		return c.rdErr
-	}
-	if c.rdN == 0 {
-		return io.EOF
-	}
-	c.rdSkip = c.w+c.rdN < len(c.rb) // short read: the socket buffer is empty now
-	c.w += c.rdN
-	return nil
-}
-
-// rawRead is the RawConn.Read callback. net.Conn.Read would issue a second
-// read(2) that fails with EAGAIN after every successful one; when the last
-// read was short the socket is known to be empty, so the first call returns
-// false and the runtime parks the goroutine on the (edge-triggered) poller
-// straight away. It is a method value made once per connection, so the hot
-// path allocates nothing.
-func (c *wsConn) rawRead(fd uintptr) bool {
-	if c.rdSkip {
-		c.rdSkip = false
-		return false
-	}
-	n, err := syscall.Read(int(fd), c.rb[c.w:])
-	if err == syscall.EAGAIN {
-		return false
-	}
-	if err == syscall.EINTR {
-		return false
-	}
-	if n < 0 {
-		n = 0
-	}
-	c.rdN, c.rdErr = n, err
-	return true
+	return err
 }
 
 // nextFrame returns the next complete frame; payload aliases rb and is valid

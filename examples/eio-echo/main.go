@@ -23,11 +23,13 @@ func (echo) OnClose(*engine.Session, string)                       {}
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:3000", "listen address")
+	pingInterval := flag.Duration("ping-interval", 300*time.Millisecond, "pingInterval (the conformance suite expects 300ms)")
+	pingTimeout := flag.Duration("ping-timeout", 200*time.Millisecond, "pingTimeout (the conformance suite expects 200ms)")
 	flag.Parse()
 	srv := engine.NewServer(engine.Options{
 		Path:         "/engine.io/",
-		PingInterval: 300 * time.Millisecond,
-		PingTimeout:  200 * time.Millisecond,
+		PingInterval: *pingInterval,
+		PingTimeout:  *pingTimeout,
 		MaxPayload:   1_000_000,
 		CORS:         &engine.CORS{Origins: []string{"*"}},
 		Logger:       slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
