@@ -122,7 +122,7 @@ type Request struct {
 
 // Reset clears r for reuse, dropping its references to any buffer.
 func (r *Request) Reset() {
-	clear(r.headers[:len(r.Headers)])
+	clear(r.headers[:min(len(r.Headers), MaxHeaders)])
 	*r = Request{
 		Headers:       r.headers[:0],
 		ContentLength: -1,
@@ -465,9 +465,9 @@ func qIsZero(params []byte) bool {
 
 // QueryValue returns the raw (still percent-encoded) value of the first
 // key=value pair in rawQuery whose key equals key, compared byte for byte
-// without unescaping. Pairs are separated by '&'. ok is false if there is no
-// such pair; a bare "key" with no '=' gives an empty value and ok true.
-// value aliases rawQuery.
+// without unescaping. Pairs are separated by '&'; empty pairs are skipped.
+// ok is false if there is no such pair; a bare "key" with no '=' gives an
+// empty (non-nil) value and ok true. value aliases rawQuery.
 func QueryValue(rawQuery []byte, key string) (value []byte, ok bool) {
 	q := rawQuery
 	for len(q) > 0 {
@@ -476,6 +476,9 @@ func QueryValue(rawQuery []byte, key string) (value []byte, ok bool) {
 			pair, q = q[:i], q[i+1:]
 		} else {
 			pair, q = q, nil
+		}
+		if len(pair) == 0 {
+			continue
 		}
 		k, v := pair, pair[len(pair):]
 		if i := bytes.IndexByte(pair, '='); i >= 0 {
@@ -577,7 +580,16 @@ func chunked(dst, buf []byte, maxBody int, appendData bool) ([]byte, int, error)
 			return dst, 0, errChunkSize
 		}
 		// [ BWS ";" chunk-ext ]
-		if c := buf[i]; c == ';' || c == ' ' || c == '\t' {
+		for i < len(buf) && (buf[i] == ' ' || buf[i] == '\t') {
+			i++
+			if i-start > maxChunkLine {
+				return dst, 0, errChunkExt
+			}
+		}
+		if i == len(buf) {
+			return dst, 0, ErrIncomplete
+		}
+		if buf[i] == ';' {
 			for i < len(buf) && buf[i] != '\r' {
 				if charClass[buf[i]]&classVChar == 0 {
 					return dst, 0, errChunkExt

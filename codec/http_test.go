@@ -444,6 +444,8 @@ func TestDecodeChunked(t *testing.T) {
 		{name: "empty", in: "", max: 100, err: ErrIncomplete},
 		{name: "no size", in: "\r\nhello\r\n0\r\n\r\n", max: 100, err: ErrBadChunk},
 		{name: "bad size", in: "5x\r\nhello\r\n0\r\n\r\n", max: 100, err: ErrBadChunk},
+		{name: "junk after BWS", in: "5 x\r\nhello\r\n0\r\n\r\n", max: 100, err: ErrBadChunk},
+		{name: "trailing BWS", in: "5 \t\r\nhello\r\n0\r\n\r\n", max: 100, want: "hello", n: -1},
 		{name: "negative size", in: "-5\r\nhello\r\n0\r\n\r\n", max: 100, err: ErrBadChunk},
 		{name: "bare LF after size", in: "5\nhello\r\n0\r\n\r\n", max: 100, err: ErrBadChunk},
 		{name: "data too long", in: "5\r\nhello!\r\n0\r\n\r\n", max: 100, err: ErrBadChunk},

@@ -5,6 +5,7 @@ import (
 	"net"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/gobwas/ws"
 	"github.com/panjf2000/gnet/v2"
@@ -66,7 +67,8 @@ type Conn struct {
 	awaiting  bool // an HTTP request is being answered
 	need      int  // inbound bytes needed before parsing again
 	continued bool // "100 Continue" sent for the request being read
-	linger    *Timer
+	timer     *Timer // HTTP idle timeout, then the linger timeout; nil on WebSockets
+	lingering bool
 	ws        wsState
 }
 
@@ -240,6 +242,7 @@ func (c *Conn) flush() {
 	}
 	if endsResponse && c.mode == modeHTTP {
 		c.awaiting = false
+		c.armTimer(l.srv.cfg.IdleTimeout)
 		if c.gc.InboundBuffered() > 0 {
 			c.need = 0
 			_ = c.gc.Wake(nil) // serve the next pipelined request
@@ -261,7 +264,7 @@ func (c *Conn) closeGracefully() {
 	if owner != nil {
 		owner.OnClose(c, err)
 	}
-	if c.gc.OutboundBuffered() > 0 || c.linger != nil {
+	if c.gc.OutboundBuffered() > 0 || c.lingering {
 		c.gc.Close() // gnet writes what it still holds, then closes
 		return
 	}
@@ -270,11 +273,29 @@ func (c *Conn) closeGracefully() {
 		return
 	}
 	_, _ = c.gc.Discard(-1)
+	c.lingering = true
+	c.armTimer(c.loop.srv.cfg.LingerTimeout)
+}
+
+// armTimer (re)arms the connection's timer, which closes it. Loop only.
+func (c *Conn) armTimer(d time.Duration) {
 	ts := c.loop.srv.cfg.Timers
-	c.linger = &Timer{}
-	gc := c.gc
-	ts.Init(c.linger, func() { _ = gc.Close() })
-	ts.Reset(c.linger, c.loop.srv.cfg.LingerTimeout)
+	if c.timer == nil {
+		c.timer = &Timer{}
+		gc := c.gc
+		ts.Init(c.timer, func() { _ = gc.Close() })
+	}
+	ts.Reset(c.timer, d)
+}
+
+// stopTimer disarms the connection's timer; with drop it also frees it.
+func (c *Conn) stopTimer(drop bool) {
+	if c.timer != nil {
+		c.loop.srv.cfg.Timers.Stop(c.timer)
+		if drop {
+			c.timer = nil
+		}
+	}
 }
 
 // onClosed runs on the loop when gnet closes the connection.
@@ -297,9 +318,7 @@ func (c *Conn) onClosed(gerr error) {
 		pool.Put(items[i].bb)
 	}
 	c.ws.release()
-	if c.linger != nil {
-		c.loop.srv.cfg.Timers.Stop(c.linger)
-	}
+	c.stopTimer(true)
 	if err == nil && !requested && gerr != nil && !isPeerGone(gerr) {
 		err = gerr
 	}

@@ -90,6 +90,7 @@ func (c *Conn) readHTTP() {
 		c.need = 0
 		c.continued = false
 		c.awaiting = true
+		c.stopTimer(false) // a held answer (a long poll) is the handler's to bound
 		c.loop.srv.handler.ServeHTTP(c, req, body)
 		_, _ = c.gc.Discard(total)
 		if cap(c.loop.body) > 64<<10 {

@@ -56,7 +56,10 @@ type Config struct {
 	// reading (and discarding) after its last answer, so the answer is not
 	// destroyed by a reset while the peer is still sending; default 2s.
 	LingerTimeout time.Duration
-	// Timers drives the linger timeouts; nil makes the server its own.
+	// IdleTimeout closes an HTTP connection that does not complete a request
+	// within it after opening or after its last answer; default 60s.
+	IdleTimeout time.Duration
+	// Timers drives the idle and linger timeouts; nil makes the server its own.
 	Timers *Timers
 	Logger *slog.Logger
 }
@@ -76,6 +79,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxOutboundBytes <= 0 {
 		c.MaxOutboundBytes = 4 << 20
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = 60 * time.Second
 	}
 	if c.LingerTimeout <= 0 {
 		c.LingerTimeout = 2 * time.Second
@@ -221,6 +227,7 @@ func (s *Server) loopOf(el gnet.EventLoop) *loop {
 func (s *Server) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	c := &Conn{gc: gc, loop: s.loopOf(gc.EventLoop())}
 	gc.SetContext(c)
+	c.armTimer(s.cfg.IdleTimeout)
 	return nil, gnet.None
 }
 

@@ -329,3 +329,12 @@ func TestSlowReaderIsClosed(t *testing.T) {
 	}
 	t.Fatal("server kept accepting from a client that never reads")
 }
+
+func TestIdleHTTPConnectionIsClosed(t *testing.T) {
+	s := startServer(t, Config{IdleTimeout: 100 * time.Millisecond}, &testHandler{})
+	c := dial(t, s)
+	_, _ = io.WriteString(c, "GET /echo HTTP/1.1\r\nHo") // never finished
+	if _, err := c.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("want the server to close an idle, incomplete request: %v", err)
+	}
+}

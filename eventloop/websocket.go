@@ -37,6 +37,7 @@ func (w *wsState) release() {
 func (c *Conn) AcceptWebSocket(resp *pool.Buffer, owner Owner, deflate bool) {
 	c.mode = modeWebSocket
 	c.awaiting = false
+	c.stopTimer(true) // liveness of a WebSocket is the owner's (heartbeats)
 	c.ws.deflate = deflate
 	c.SetOwner(owner)
 	_ = c.WriteOwned(resp)
