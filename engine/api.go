@@ -17,13 +17,13 @@ const (
 
 // Close reasons passed to Handler.OnClose, with the reference server's wording.
 const (
-	ReasonTransportClose = "transport close"     // the client closed (close packet, WebSocket close, TCP end)
-	ReasonTransportError = "transport error"     // I/O or protocol error on the transport
-	ReasonPingTimeout    = "ping timeout"        // no pong within pingTimeout
-	ReasonForcedClose    = "forced close"        // Session.Close was called
-	ReasonParseError     = "parse error"         // the client sent an undecodable packet
+	ReasonTransportClose = "transport close"      // the client closed (close packet, WebSocket close, TCP end)
+	ReasonTransportError = "transport error"      // I/O or protocol error on the transport
+	ReasonPingTimeout    = "ping timeout"         // no pong within pingTimeout
+	ReasonForcedClose    = "forced close"         // Session.Close was called
+	ReasonParseError     = "parse error"          // the client sent an undecodable packet
 	ReasonServerShutdown = "server shutting down" // Server.Shutdown
-	ReasonSlowReader     = "slow reader"         // the outbound cap was exceeded
+	ReasonSlowReader     = "slow reader"          // the outbound cap was exceeded
 )
 
 // ErrClosed is returned when sending on a closed session.

@@ -63,7 +63,7 @@ func (s *Server) handlePoll(c *eventloop.Conn, req *codec.Request, sess *Session
 		sess.mu.Unlock()
 		s.respondError(c, req, errBadRequest)
 		return
-	case sess.poll != nil:
+	case sess.p.conn != nil:
 		// Overlapping polls: the reference ends the session; the held GET
 		// gets the close packet, this one a 400.
 		sess.respondPollLocked(closeRecord)
@@ -77,10 +77,10 @@ func (s *Server) handlePoll(c *eventloop.Conn, req *codec.Request, sess *Session
 		s.respondPayload(c, opts, noopRecord)
 		return
 	}
-	sess.poll = c
-	sess.pollOpts = opts
+	sess.p.conn = c
+	sess.p.opts = opts
 	c.SetOwner(pollOwner{sess})
-	if len(sess.queue) > 0 {
+	if len(sess.p.queue) > 0 {
 		sess.flushPollLocked()
 	}
 	sess.mu.Unlock()
@@ -98,9 +98,9 @@ func (o pollOwner) OnMessage(*eventloop.Conn, []byte, bool) {}
 func (o pollOwner) OnClose(c *eventloop.Conn, _ error) {
 	s := o.s
 	s.mu.Lock()
-	held := s.poll == c
+	held := s.p != nil && s.p.conn == c
 	if held {
-		s.poll = nil
+		s.p.conn = nil
 	}
 	s.mu.Unlock()
 	if held {
@@ -111,8 +111,8 @@ func (o pollOwner) OnClose(c *eventloop.Conn, _ error) {
 // flushPollLocked answers the held GET with everything queued. s.mu held.
 func (s *Session) flushPollLocked() {
 	bb := pool.Get()
-	for i := range s.queue {
-		m := &s.queue[i]
+	for i := range s.p.queue {
+		m := &s.p.queue[i]
 		if i > 0 {
 			bb.B = append(bb.B, codec.RecordSeparator)
 		}
@@ -130,11 +130,11 @@ func (s *Session) flushPollLocked() {
 		}
 		m.release()
 	}
-	clear(s.queue)
-	if cap(s.queue) > 32 {
-		s.queue = nil
+	clear(s.p.queue)
+	if cap(s.p.queue) > 32 {
+		s.p.queue = nil
 	} else {
-		s.queue = s.queue[:0]
+		s.p.queue = s.p.queue[:0]
 	}
 	s.respondPollLocked(bb.B)
 	pool.Put(bb)
@@ -142,10 +142,10 @@ func (s *Session) flushPollLocked() {
 
 // respondPollLocked answers the held GET with payload (copied). s.mu held.
 func (s *Session) respondPollLocked(payload []byte) {
-	c := s.poll
-	s.poll = nil
+	c := s.p.conn
+	s.p.conn = nil
 	c.SetOwner(nil)
-	s.srv.respondPayload(c, s.pollOpts, payload)
+	s.srv.respondPayload(c, s.p.opts, payload)
 }
 
 // respondPayload writes a 200 text/plain answer carrying a polling payload,

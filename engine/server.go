@@ -258,7 +258,7 @@ func (s *Server) handshake(c *eventloop.Conn, req *codec.Request, isWS bool) {
 		id:      newSessionID(),
 		raw:     rawRequest(req),
 		remote:  c.RemoteAddr(),
-		created: time.Now(),
+		created: time.Now().UnixNano(),
 	}
 	if s.opts.AllowRequest != nil {
 		if err := s.opts.AllowRequest(sess.Request()); err != nil {
@@ -280,7 +280,6 @@ func (s *Server) handshake(c *eventloop.Conn, req *codec.Request, isWS bool) {
 		sess.kind = kindWebSocket
 		sess.ws = c
 		sess.deflate = deflate
-		sess.handshook = true
 		open := pool.Get()
 		open.B = codec.AppendOpenPacket(open.B, sess.id, nil,
 			s.opts.PingInterval.Milliseconds(), s.opts.PingTimeout.Milliseconds(), int64(s.opts.MaxPayload))
@@ -291,6 +290,7 @@ func (s *Server) handshake(c *eventloop.Conn, req *codec.Request, isWS bool) {
 		_ = c.WriteOwned(frame)
 	} else {
 		sess.kind = kindPolling
+		sess.p = &pollState{}
 	}
 	s.sessions.add(sess)
 	s.openedTotal.Add(1)

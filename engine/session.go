@@ -47,21 +47,25 @@ type Session struct {
 	id      string
 	raw     []byte // request line and headers of the handshake, for Request
 	remote  net.Addr
-	created time.Time
+	created int64 // unix nanoseconds
 
-	mu        sync.Mutex
-	state     sessionState
-	kind      transportKind
-	handler   Handler
-	hb        eventloop.Timer
-	waitPong  bool
-	ws        *eventloop.Conn // the WebSocket, once it is the transport
-	deflate   bool            // permessage-deflate negotiated on ws
-	poll      *eventloop.Conn // the GET being held
-	pollOpts  pollResponseOpts
-	queue     []outMsg
-	upgrade   *upgradeState
-	handshook bool // the open packet went out (polling: with the first GET)
+	mu       sync.Mutex
+	state    sessionState
+	kind     transportKind
+	handler  Handler
+	hb       eventloop.Timer
+	waitPong bool
+	ws       *eventloop.Conn // the WebSocket, once it is the transport
+	deflate  bool            // permessage-deflate negotiated on ws
+	p        *pollState      // nil once the session is on a WebSocket
+	upgrade  *upgradeState
+}
+
+// pollState is what only a polling session needs.
+type pollState struct {
+	conn  *eventloop.Conn // the GET being held
+	opts  pollResponseOpts
+	queue []outMsg // packets waiting for a poll
 }
 
 // upgradeState exists only while a WebSocket probes to replace polling.
@@ -89,12 +93,12 @@ func (s *Session) Transport() string {
 func (s *Session) RemoteAddr() net.Addr { return s.remote }
 
 // Created is when the handshake happened.
-func (s *Session) Created() time.Time { return s.created }
+func (s *Session) Created() time.Time { return time.Unix(0, s.created) }
 
 // Request rebuilds the handshake request. It is parsed on each call from a
 // compact copy kept by the session, so idle sessions don't hold maps.
 func (s *Session) Request() *HandshakeRequest {
-	r := &HandshakeRequest{RemoteAddr: s.remote, Time: s.created, Header: http.Header{}}
+	r := &HandshakeRequest{RemoteAddr: s.remote, Time: s.Created(), Header: http.Header{}}
 	req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(s.raw)))
 	if err != nil {
 		r.URL = &url.URL{}
@@ -173,8 +177,8 @@ func (s *Session) push(m outMsg) error {
 
 // queueLocked queues m for polling and answers the held GET if it may be.
 func (s *Session) queueLocked(m outMsg) {
-	s.queue = append(s.queue, m)
-	if s.poll != nil && (s.upgrade == nil || !s.upgrade.probed) {
+	s.p.queue = append(s.p.queue, m)
+	if s.p.conn != nil && (s.upgrade == nil || !s.upgrade.probed) {
 		s.flushPollLocked()
 	}
 }
@@ -304,7 +308,7 @@ func (s *Session) closeFromClient() {
 		s.mu.Unlock()
 		return
 	}
-	if s.poll != nil {
+	if s.p != nil && s.p.conn != nil {
 		s.respondPollLocked(noopRecord)
 	}
 	h := s.finishLocked(false)
@@ -332,7 +336,7 @@ func (s *Session) close(reason string) {
 	var wsConn *eventloop.Conn
 	if s.kind == kindWebSocket {
 		wsConn = s.ws
-	} else if s.poll != nil {
+	} else if s.p.conn != nil {
 		if tellClient || reason == ReasonPingTimeout {
 			s.respondPollLocked(closeRecord)
 		} else {
@@ -367,10 +371,12 @@ func (s *Session) close(reason string) {
 // drops what it queued. With keep, it waits (closing) for a last poll.
 func (s *Session) finishLocked(keep bool) Handler {
 	s.srv.timers.Stop(&s.hb)
-	for i := range s.queue {
-		s.queue[i].release()
+	if s.p != nil {
+		for i := range s.p.queue {
+			s.p.queue[i].release()
+		}
+		s.p.queue = nil
 	}
-	s.queue = s.queue[:0]
 	if u := s.upgrade; u != nil {
 		s.srv.timers.Stop(&u.timer)
 		u.conn.Close(nil)

@@ -148,7 +148,7 @@ func (s *Session) onProbeMessage(c *eventloop.Conn, data []byte, binary bool) {
 		bb.B = codec.AppendPacket(bb.B, codec.EIOPong, probe)
 		_ = c.WriteOwned(bb)
 		// Release the held poll so the client can pause polling.
-		if s.poll != nil {
+		if s.p.conn != nil {
 			s.respondPollLocked(noopRecord)
 		}
 		s.mu.Unlock()
@@ -158,15 +158,15 @@ func (s *Session) onProbeMessage(c *eventloop.Conn, data []byte, binary bool) {
 		s.kind = kindWebSocket
 		s.ws = c
 		s.deflate = u.deflate
-		if s.poll != nil {
+		if s.p.conn != nil {
 			s.respondPollLocked(noopRecord)
 		}
 		// What waited for a poll goes out on the WebSocket, in order.
-		for i := range s.queue {
-			_ = s.writeWS(c, s.deflate, s.queue[i])
-			s.queue[i] = outMsg{}
+		for i := range s.p.queue {
+			_ = s.writeWS(c, s.deflate, s.p.queue[i])
+			s.p.queue[i] = outMsg{}
 		}
-		s.queue = nil
+		s.p = nil
 		s.mu.Unlock()
 	default:
 		s.srv.timers.Stop(&u.timer)

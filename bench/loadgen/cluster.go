@@ -27,8 +27,9 @@ type ClusterOptions struct {
 
 // Cluster is the parent's handle on its workers.
 type Cluster struct {
-	opts ClusterOptions
-	ws   []*handle
+	opts  ClusterOptions
+	ws    []*handle
+	epoch uint64
 	// Commands records the exact worker command lines (for the results).
 	Commands []string
 }
@@ -213,6 +214,7 @@ func (cl *Cluster) Snapshot() (Stats, []Stats, error) {
 		sum.Errors += s.Errors
 		sum.Late += s.Late
 		sum.Lost += s.Lost
+		sum.Stale += s.Stale
 		sum.CPUUserUs += s.CPUUserUs
 		sum.CPUSysUs += s.CPUSysUs
 		sum.MaxRSSKB += s.MaxRSSKB
@@ -228,9 +230,11 @@ func (cl *Cluster) Snapshot() (Stats, []Stats, error) {
 	return sum, per, err
 }
 
-// Reset zeroes every worker's counters, histogram and CPU baseline.
+// Reset zeroes every worker's counters, histogram and CPU baseline and
+// starts a new measurement epoch.
 func (cl *Cluster) Reset() error {
-	_, err := cl.All(Command{Op: "reset"}, 10*time.Second)
+	cl.epoch++
+	_, err := cl.All(Command{Op: "reset", Epoch: cl.epoch}, 10*time.Second)
 	return err
 }
 

@@ -30,7 +30,8 @@ type Command struct {
 	Size       int     `json:"size,omitempty"`
 	Batch      int     `json:"batch,omitempty"`
 	Window     int     `json:"window,omitempty"`
-	Mode       string  `json:"mode,omitempty"` // connectrate: websocket | upgrade
+	Mode       string  `json:"mode,omitempty"`  // connectrate: websocket | upgrade
+	Epoch      uint64  `json:"epoch,omitempty"` // reset: measurement window id carried by pubs
 	Max        int     `json:"max,omitempty"`
 }
 
@@ -42,6 +43,7 @@ type Stats struct {
 	Errors    int64    `json:"errors"` // errors since reset
 	Late      int64    `json:"late"`   // acks whose send time was no longer known
 	Lost      int64    `json:"lost"`   // connections lost unexpectedly since reset
+	Stale     int64    `json:"stale"`  // deliveries of pubs from an earlier window
 	LastRecv  int64    `json:"last_recv_ns"`
 	CPUUserUs int64    `json:"cpu_user_us"` // getrusage(RUSAGE_SELF) since reset
 	CPUSysUs  int64    `json:"cpu_sys_us"`

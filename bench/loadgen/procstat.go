@@ -192,3 +192,70 @@ func FetchStats(url string) *ServerStats {
 }
 
 var statsClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+
+// MachineBusy is the CPU-seconds all CPUs of the machine have spent busy
+// (user, nice, system, irq, softirq, steal) since boot, from /proc/stat.
+func MachineBusy() float64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0
+	}
+	var sum float64
+	for _, i := range []int{1, 2, 3, 6, 7, 8} {
+		v, _ := strconv.ParseFloat(f[i], 64)
+		sum += v
+	}
+	return sum / clkTck
+}
+
+// ForeignLoad samples the machine for d and returns how many cores were
+// busy on average (before a run: everything busy is someone else's load).
+func ForeignLoad(d time.Duration) float64 {
+	b0 := MachineBusy()
+	t0 := time.Now()
+	time.Sleep(d)
+	return (MachineBusy() - b0) / time.Since(t0).Seconds()
+}
+
+// selfCPU is this process's user+system seconds.
+func selfCPU() float64 {
+	u, s := cpuTimes()
+	return float64(u+s) / 1e6
+}
+
+// window samples server, machine and own CPU at the start of a measured
+// window; other() then tells how busy the machine was with processes that
+// are neither the server nor the generator.
+type window struct {
+	e                 *Env
+	srv, machine, own float64
+	t0                time.Time
+}
+
+func (e *Env) startWindow() window {
+	return window{e: e, srv: e.serverCPU(), machine: MachineBusy(), own: selfCPU(), t0: time.Now()}
+}
+
+// end returns the server CPU-seconds of the window and the average number
+// of cores used by other processes (genCPU: the workers' CPU-seconds).
+func (w window) end(genCPU float64) (srv, otherCores float64) {
+	srv = w.e.serverCPU() - w.srv
+	busy := MachineBusy() - w.machine
+	own := selfCPU() - w.own
+	if w.e.InProc {
+		genCPU = 0 // already in own
+	}
+	other := busy - srv - genCPU - own
+	if other < 0 {
+		other = 0
+	}
+	if dt := time.Since(w.t0).Seconds(); dt > 0 {
+		otherCores = other / dt
+	}
+	return srv, otherCores
+}

@@ -47,18 +47,22 @@ func parseUint(b []byte) (v uint64, n int) {
 	return v, n
 }
 
-// deliveryTimestamp extracts the publisher's send time from the Socket.IO
-// part of a broadcast, s = `2["msg","<ts> ...`. ok is false for any other
-// packet.
-func deliveryTimestamp(s []byte) (ts int64, ok bool) {
+// deliveryTimestamp extracts the publisher's send time and measurement
+// epoch from the Socket.IO part of a broadcast, s = `2["msg","<ts> <epoch> ...`.
+// ok is false for any other packet.
+func deliveryTimestamp(s []byte) (ts int64, epoch uint64, ok bool) {
 	if len(s) < 1+len(msgPrefix)+1 || s[0] != sioEvent || !bytes.HasPrefix(s[1:], msgPrefix) {
-		return 0, false
+		return 0, 0, false
 	}
-	v, n := parseUint(s[1+len(msgPrefix):])
+	rest := s[1+len(msgPrefix):]
+	v, n := parseUint(rest)
 	if n == 0 {
-		return 0, false
+		return 0, 0, false
 	}
-	return int64(v), true
+	if n+1 < len(rest) && rest[n] == ' ' {
+		epoch, _ = parseUint(rest[n+1:])
+	}
+	return int64(v), epoch, true
 }
 
 // ackID extracts the id of an acknowledgement, s = `3<id>[...]`.
@@ -99,12 +103,17 @@ func appendPad(b []byte, n int) []byte {
 }
 
 // appendPub appends the Engine.IO+Socket.IO text of a `pub` emit whose
-// payload is a JSON string "<ts> <pad>" of about size bytes.
-func appendPub(b []byte, ts int64, size int) []byte {
+// payload is a JSON string "<ts> <epoch> <pad>" of about size bytes. The
+// epoch identifies the measurement window, so deliveries that straggle into
+// a later window are not counted there.
+func appendPub(b []byte, ts int64, epoch uint64, size int) []byte {
 	b = append(b, `42["pub","`...)
+	n := len(b)
 	b = appendInt(b, ts)
 	b = append(b, ' ')
-	b = appendPad(b, size-20)
+	b = appendUint(b, epoch)
+	b = append(b, ' ')
+	b = appendPad(b, size-(len(b)-n)-2)
 	return append(b, `"]`...)
 }
 

@@ -25,11 +25,11 @@ func TestParseHelpers(t *testing.T) {
 	if _, ok := ackID([]byte(`2["x"]`)); ok {
 		t.Fatal("ackID accepted an event")
 	}
-	if ts, ok := deliveryTimestamp([]byte(`2["msg","1234567 abc"]`)); !ok || ts != 1234567 {
-		t.Fatalf("deliveryTimestamp = %d,%v", ts, ok)
+	if ts, ep, ok := deliveryTimestamp([]byte(`2["msg","1234567 42 abc"]`)); !ok || ts != 1234567 || ep != 42 {
+		t.Fatalf("deliveryTimestamp = %d,%d,%v", ts, ep, ok)
 	}
 	for _, bad := range []string{`2["other","1"]`, `3["msg","1"]`, `2["msg","x"]`, `2["msg",`} {
-		if _, ok := deliveryTimestamp([]byte(bad)); ok {
+		if _, _, ok := deliveryTimestamp([]byte(bad)); ok {
 			t.Fatalf("deliveryTimestamp accepted %s", bad)
 		}
 	}
@@ -48,19 +48,19 @@ func TestParseHelpers(t *testing.T) {
 }
 
 func TestAppendPubRoundTrip(t *testing.T) {
-	b := appendPub(nil, 987654321, 64)
-	if !bytes.HasPrefix(b, []byte(`42["pub","987654321 `)) || !bytes.HasSuffix(b, []byte(`"]`)) {
+	b := appendPub(nil, 987654321, 7, 64)
+	if !bytes.HasPrefix(b, []byte(`42["pub","987654321 7 `)) || !bytes.HasSuffix(b, []byte(`"]`)) {
 		t.Fatalf("pub = %s", b)
 	}
-	if len(b) < 64 {
-		t.Fatalf("pub shorter than its size: %d", len(b))
+	if payload := len(b) - len(`42["pub",`) - 1; payload != 64 {
+		t.Fatalf("payload is %d bytes, want 64", payload)
 	}
 	// The server re-emits the payload as "msg".
 	srv := append([]byte(`2["msg",`), b[len(`42["pub",`):]...)
-	if ts, ok := deliveryTimestamp(srv); !ok || ts != 987654321 {
-		t.Fatalf("delivery ts = %d,%v", ts, ok)
+	if ts, ep, ok := deliveryTimestamp(srv); !ok || ts != 987654321 || ep != 7 {
+		t.Fatalf("delivery ts = %d,%d,%v", ts, ep, ok)
 	}
-	if n := testing.AllocsPerRun(100, func() { b = appendPub(b[:0], 1, 200) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { b = appendPub(b[:0], 1, 2, 200) }); n != 0 {
 		t.Fatalf("appendPub allocates %.1f", n)
 	}
 }

@@ -343,12 +343,17 @@ type LoadStep struct {
 	ServerCPUUtil     float64  `json:"server_cpu_util"`          // cores busy on average
 	GenCPUSeconds     float64  `json:"gen_cpu_seconds"`
 	GenNsPerMsg       float64  `json:"gen_cpu_ns_per_msg"` // generator CPU / (messages received + sent)
+	OtherCPUUtil      float64  `json:"other_cpu_util"`     // cores used by unrelated processes meanwhile
+	Stale             int64    `json:"stale"`              // deliveries of pubs from an earlier window (excluded)
 	Latency           Latency  `json:"latency"`
 	Errors            int64    `json:"errors"`
 	ErrSample         []string `json:"err_sample,omitempty"`
 }
 
-func (e *Env) finishStep(st *LoadStep, s Stats, startNs, endNs int64, cpu float64) {
+func (e *Env) finishStep(st *LoadStep, s Stats, startNs, endNs int64, win window) {
+	cpu, other := win.end(float64(s.CPUUserUs+s.CPUSysUs) / 1e6)
+	st.OtherCPUUtil = other
+	st.Stale = s.Stale
 	st.Delivered = s.Recv
 	st.Lost = max(st.Expected-s.Recv, 0)
 	last := max(s.LastRecv, endNs)
@@ -458,14 +463,13 @@ func Fanout(e *Env, p FanoutParams) (*FanoutResult, error) {
 		if err := cl.Reset(); err != nil {
 			return st, err
 		}
-		cpu0 := e.serverCPU()
+		win := e.startWindow()
 		rep, err := cl.One(0, Command{Op: "publish", Rate: rate, DurationMs: int(dur / time.Millisecond), Size: size, Batch: p.Batch, Window: p.Window}, pubTimeout)
 		st.Sent = rep.Sent
 		st.Expected = rep.Sent * int64(ok)
-		drain(cl, st.Expected, 1500*time.Millisecond, 15*time.Second)
-		cpu1 := e.serverCPU()
+		drain(cl, st.Expected, 3*time.Second, 20*time.Second)
 		s, _, _ := cl.Snapshot()
-		e.finishStep(&st, s, rep.StartNs, rep.EndNs, cpu1-cpu0)
+		e.finishStep(&st, s, rep.StartNs, rep.EndNs, win)
 		return st, err
 	}
 	if p.Warmup > 0 && len(p.Rates) > 0 {
@@ -486,8 +490,8 @@ func Fanout(e *Env, p FanoutParams) (*FanoutResult, error) {
 		}
 		st, err := run(r, p.Duration)
 		res.Steps = append(res.Steps, st)
-		e.logf("%s fanout %-10s: %d pubs → %d/%d delivered, %.0f deliveries/s, p50 %.0fµs p99 %.0fµs p99.9 %.0fµs, server %.2f CPU-s/M (%.0f%% core), generator %.0f ns/msg",
-			p.Transport, modeLabel(st, "pub/s"), st.Sent, st.Delivered, st.Expected, st.PerSec, st.Latency.P50Us, st.Latency.P99Us, st.Latency.P999Us, st.ServerCPUPerM, 100*st.ServerCPUUtil, st.GenNsPerMsg)
+		e.logf("%s fanout %-10s: %d pubs → %d/%d delivered, %.0f deliveries/s, p50 %.0fµs p99 %.0fµs p99.9 %.0fµs, server %.2f CPU-s/M (%.0f%% core), generator %.0f ns/msg%s",
+			p.Transport, modeLabel(st, "pub/s"), st.Sent, st.Delivered, st.Expected, st.PerSec, st.Latency.P50Us, st.Latency.P99Us, st.Latency.P999Us, st.ServerCPUPerM, 100*st.ServerCPUUtil, st.GenNsPerMsg, otherNote(st.OtherCPUUtil))
 		if err != nil {
 			e.logf("fanout step: %v", err)
 			res.Errors = append(res.Errors, err.Error())
@@ -553,14 +557,13 @@ func Echo(e *Env, p EchoParams) (*EchoResult, error) {
 		if err := cl.Reset(); err != nil {
 			return st, err
 		}
-		cpu0 := e.serverCPU()
+		win := e.startWindow()
 		reps, err := cl.Each(func(i int) *Command {
 			if counts[i] == 0 {
 				return nil
 			}
 			return &Command{Op: "echo", Rate: rate * float64(counts[i]) / float64(p.Clients), DurationMs: int(dur / time.Millisecond), Size: p.Size}
 		}, dur+time.Minute)
-		cpu1 := e.serverCPU()
 		var start, end int64
 		for _, r := range reps {
 			st.Sent += r.Sent
@@ -571,7 +574,7 @@ func Echo(e *Env, p EchoParams) (*EchoResult, error) {
 		}
 		st.Expected = st.Sent
 		s, _, _ := cl.Snapshot()
-		e.finishStep(&st, s, start, end, cpu1-cpu0)
+		e.finishStep(&st, s, start, end, win)
 		return st, err
 	}
 	if p.Warmup > 0 && len(p.Rates) > 0 {
@@ -582,8 +585,8 @@ func Echo(e *Env, p EchoParams) (*EchoResult, error) {
 		e.setPhase(fmt.Sprintf("echo %.0f/s", r))
 		st, err := run(r, p.Duration)
 		res.Steps = append(res.Steps, st)
-		e.logf("echo %7.0f/s: %d sent, %d acked, %.0f acks/s, RTT p50 %.0fµs p99 %.0fµs p99.9 %.0fµs, server %.2f CPU-s/M (%.0f%% core), generator %.0f ns/msg",
-			r, st.Sent, st.Delivered, st.PerSec, st.Latency.P50Us, st.Latency.P99Us, st.Latency.P999Us, st.ServerCPUPerM, 100*st.ServerCPUUtil, st.GenNsPerMsg)
+		e.logf("echo %7.0f/s: %d sent, %d acked, %.0f acks/s, RTT p50 %.0fµs p99 %.0fµs p99.9 %.0fµs, server %.2f CPU-s/M (%.0f%% core), generator %.0f ns/msg%s",
+			r, st.Sent, st.Delivered, st.PerSec, st.Latency.P50Us, st.Latency.P99Us, st.Latency.P999Us, st.ServerCPUPerM, 100*st.ServerCPUUtil, st.GenNsPerMsg, otherNote(st.OtherCPUUtil))
 		if err != nil {
 			res.Errors = append(res.Errors, err.Error())
 		}
@@ -615,6 +618,7 @@ type ConnectStep struct {
 	ServerCPUUtil    float64  `json:"server_cpu_util"`
 	ServerUsPerConn  float64  `json:"server_cpu_us_per_connect"`
 	GenUsPerConn     float64  `json:"gen_cpu_us_per_connect"`
+	OtherCPUUtil     float64  `json:"other_cpu_util"`
 	ErrSample        []string `json:"err_sample,omitempty"`
 }
 
@@ -646,12 +650,12 @@ func Connect(e *Env, p ConnectParams) (*ConnectResult, error) {
 		if err := cl.Reset(); err != nil {
 			return res, err
 		}
-		cpu0 := e.serverCPU()
+		win := e.startWindow()
 		reps, err := cl.Each(func(i int) *Command {
 			return &Command{Op: "connectrate", Mode: mode, DurationMs: int(p.Duration / time.Millisecond), Concurrency: per[i], Max: maxPer[i], TimeoutMs: 10000}
 		}, p.Duration+time.Minute)
-		cpu1 := e.serverCPU()
 		s, _, _ := cl.Snapshot()
+		srvCPU, other := win.end(float64(s.CPUUserUs+s.CPUSysUs) / 1e6)
 		var start, end int64
 		for _, r := range reps {
 			if r.StartNs != 0 && (start == 0 || r.StartNs < start) {
@@ -659,7 +663,7 @@ func Connect(e *Env, p ConnectParams) (*ConnectResult, error) {
 			}
 			end = max(end, r.EndNs)
 		}
-		st := ConnectStep{Mode: mode, Attempts: s.Sent, OK: s.Recv, Failed: s.Sent - s.Recv, Latency: s.Hist.Summary(), ServerCPUSeconds: cpu1 - cpu0, ErrSample: s.ErrSample}
+		st := ConnectStep{Mode: mode, Attempts: s.Sent, OK: s.Recv, Failed: s.Sent - s.Recv, Latency: s.Hist.Summary(), ServerCPUSeconds: srvCPU, OtherCPUUtil: other, ErrSample: s.ErrSample}
 		st.Seconds = float64(end-start) / 1e9
 		if st.Seconds > 0 {
 			st.PerSec = float64(st.OK) / st.Seconds
@@ -670,8 +674,8 @@ func Connect(e *Env, p ConnectParams) (*ConnectResult, error) {
 			st.GenUsPerConn = float64(s.CPUUserUs+s.CPUSysUs) / float64(st.OK)
 		}
 		res.Steps = append(res.Steps, st)
-		e.logf("connect %-9s: %d ok %d failed, %.0f connects/s, p50 %.0fµs p99 %.0fµs, server %.0f µs CPU/connect (%.0f%% core), generator %.0f µs/connect",
-			mode, st.OK, st.Failed, st.PerSec, st.Latency.P50Us, st.Latency.P99Us, st.ServerUsPerConn, 100*st.ServerCPUUtil, st.GenUsPerConn)
+		e.logf("connect %-9s: %d ok %d failed, %.0f connects/s, p50 %.0fµs p99 %.0fµs, server %.0f µs CPU/connect (%.0f%% core), generator %.0f µs/connect%s",
+			mode, st.OK, st.Failed, st.PerSec, st.Latency.P50Us, st.Latency.P99Us, st.ServerUsPerConn, 100*st.ServerCPUUtil, st.GenUsPerConn, otherNote(st.OtherCPUUtil))
 		if err != nil {
 			e.logf("connect %s: %v", mode, err)
 		}
@@ -679,6 +683,17 @@ func Connect(e *Env, p ConnectParams) (*ConnectResult, error) {
 		time.Sleep(time.Second)
 	}
 	return res, nil
+}
+
+// OtherLoadWarn is the average number of cores used by unrelated processes
+// above which a window is flagged as disturbed.
+const OtherLoadWarn = 0.10
+
+func otherNote(cores float64) string {
+	if cores < OtherLoadWarn {
+		return ""
+	}
+	return fmt.Sprintf(" [DISTURBED: other processes used %.2f cores]", cores)
 }
 
 // ErrNotImplemented marks a fixture that does not exist yet.

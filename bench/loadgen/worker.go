@@ -25,12 +25,14 @@ type Worker struct {
 
 	up, recv, sent, errs, late, lost atomic.Int64
 	lastRecv                         atomic.Int64
+	stale                            atomic.Int64
+	epoch                            atomic.Uint64
 	lat                              Histogram
 
 	base struct {
-		recv, sent, errs, late, lost int64
-		user, sys                    int64
-		wall                         int64
+		recv, sent, errs, late, lost, stale int64
+		user, sys                           int64
+		wall                                int64
 	}
 
 	mu        sync.Mutex
@@ -120,6 +122,7 @@ func (w *Worker) exec(cmd Command) Reply {
 	case "connect":
 		return w.connect(cmd)
 	case "reset":
+		w.epoch.Store(cmd.Epoch)
 		w.reset()
 		return Reply{Op: "reset"}
 	case "snapshot":
@@ -184,6 +187,7 @@ func (w *Worker) reset() {
 	w.base.errs = w.errs.Load()
 	w.base.late = w.late.Load()
 	w.base.lost = w.lost.Load()
+	w.base.stale = w.stale.Load()
 	w.base.user, w.base.sys = cpuTimes()
 	w.base.wall = nanotime()
 	w.mu.Lock()
@@ -199,6 +203,7 @@ func (w *Worker) snapshot() Stats {
 		Errors:   w.errs.Load() - w.base.errs,
 		Late:     w.late.Load() - w.base.late,
 		Lost:     w.lost.Load() - w.base.lost,
+		Stale:    w.stale.Load() - w.base.stale,
 		LastRecv: w.lastRecv.Load(),
 		WallNs:   nanotime() - w.base.wall,
 		Hist:     w.lat.Snapshot(),
@@ -226,7 +231,11 @@ func (w *Worker) handleSIO(c *wsConn, s []byte) {
 	}
 	switch s[0] {
 	case sioEvent:
-		if ts, ok := deliveryTimestamp(s); ok {
+		if ts, ep, ok := deliveryTimestamp(s); ok {
+			if ep != w.epoch.Load() {
+				w.stale.Add(1) // published in an earlier window
+				return
+			}
 			now := nanotime()
 			w.lat.Record(now - ts)
 			w.recv.Add(1)

@@ -462,7 +462,7 @@ func (c *wsConn) sendEcho(size int) error {
 // sendPub emits pub("<now> <pad>").
 func (c *wsConn) sendPub(size int) error {
 	b := c.begin()
-	b = appendPub(b, nanotime(), size)
+	b = appendPub(b, nanotime(), c.wk.epoch.Load(), size)
 	return c.end(b, opText)
 }
 

@@ -3,7 +3,9 @@ package runner
 import (
 	"fmt"
 	"image/color"
+	"math"
 	"path/filepath"
+	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -98,7 +100,7 @@ func WritePlots(r *Results, dir string) ([]string, error) {
 		p.X.Label.Text = xlabel
 		p.Y.Label.Text = "latency (ms, log scale)"
 		p.Y.Scale = plot.LogScale{}
-		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+		p.Y.Tick.Marker = ticks125{}
 		p.Legend.Top, p.Legend.Left = true, true
 		n := 0
 		for _, run := range r.Runs {
@@ -155,4 +157,33 @@ func WritePlots(r *Results, dir string) ([]string, error) {
 		return files, err
 	}
 	return files, nil
+}
+
+// ticks125 labels a log axis at 1, 2 and 5 times powers of ten.
+type ticks125 struct{}
+
+func (ticks125) Ticks(lo, hi float64) []plot.Tick {
+	var out []plot.Tick
+	if lo <= 0 {
+		lo = 1e-3
+	}
+	p := math.Pow(10, math.Floor(math.Log10(lo)))
+	for ; p <= hi*10; p *= 10 {
+		for _, m := range []float64{1, 2, 5} {
+			v := p * m
+			if v < lo || v > hi {
+				continue
+			}
+			out = append(out, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'g', 3, 64)})
+		}
+		for m := 1.0; m < 10; m++ {
+			if v := p * m; v >= lo && v <= hi && m != 1 && m != 2 && m != 5 {
+				out = append(out, plot.Tick{Value: v})
+			}
+		}
+	}
+	if len(out) < 2 { // narrow range: plain labels at the ends
+		out = append(out, plot.Tick{Value: lo, Label: strconv.FormatFloat(lo, 'g', 3, 64)}, plot.Tick{Value: hi, Label: strconv.FormatFloat(hi, 'g', 3, 64)})
+	}
+	return out
 }

@@ -130,9 +130,7 @@ func RenderMarkdown(r *Results, mdDir string, plots []string) string {
 	}
 	w("```\n\n")
 
-	cols := []*ServerRun{node, go1, go2}
-	names := []string{"Node", "fanio 1 core", "fanio 2 cores"}
-	_ = cols
+	w("*other load*: cores kept busy by unrelated processes during the window (from /proc/stat, minus server and generator); ⚠ marks windows above %.2f cores, whose numbers are disturbed.\n\n", loadgen.OtherLoadWarn)
 
 	// Density.
 	w("### Idle sockets: server memory (density)\n\n")
@@ -149,15 +147,15 @@ func RenderMarkdown(r *Results, mdDir string, plots []string) string {
 
 	loadTable := func(title, note, unit string, get func(*ServerRun) *[]loadgen.LoadStep) {
 		w("### %s\n\n%s\n\n", title, note)
-		w("| offered | Node %s | Node CPU-s/M | Node p50 / p99 / p99.9 ms | fanio %s | fanio CPU-s/M | fanio p50 / p99 / p99.9 ms | CPU fanio/Node | p99 fanio/Node | fanio 2c %s | gen ns/msg (Node run) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n", unit, unit, unit)
+		w("| offered | Node %s | Node CPU-s/M | Node p50 / p99 / p99.9 ms | fanio %s | fanio CPU-s/M | fanio p50 / p99 / p99.9 ms | CPU fanio/Node | p99 fanio/Node | fanio 2c %s | gen ns/msg (Node run) | other load |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n", unit, unit, unit)
 		steps := loadSteps(get, node, go1, go2)
 		for _, key := range steps {
 			a, c, d := loadAt(get, node, key), loadAt(get, go1, key), loadAt(get, go2, key)
-			w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", key,
+			w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", key,
 				num(a.PerSec, "%.0f"), num(a.ServerCPUPerM, "%.2f"), lat(a.Latency),
 				num(c.PerSec, "%.0f"), num(c.ServerCPUPerM, "%.2f"), lat(c.Latency),
 				ratio(c.ServerCPUPerM, a.ServerCPUPerM), ratio(c.Latency.P99Us, a.Latency.P99Us),
-				num(d.PerSec, "%.0f"), num(a.GenNsPerMsg, "%.0f"))
+				num(d.PerSec, "%.0f"), num(a.GenNsPerMsg, "%.0f"), otherCell(a.OtherCPUUtil, c.OtherCPUUtil, d.OtherCPUUtil))
 		}
 		w("\n")
 	}
@@ -184,16 +182,15 @@ func RenderMarkdown(r *Results, mdDir string, plots []string) string {
 	// Connect.
 	w("### Handshakes (connect)\n\n")
 	w("Full Socket.IO connects to `/`, closed right after, %d in flight. `websocket`: WebSocket upgrade, `0{…}`, `40` → `40{\"sid\"…}`. `upgrade`: polling handshake, WebSocket `2probe`/`3probe`/`5`, then `40` → `40{\"sid\"…}` over the upgraded transport.\n\n", r.Profile.Connect.Concurrency)
-	w("| mode | Node connects/s | Node CPU µs/connect | Node p50 / p99 ms | fanio connects/s | fanio CPU µs/connect | fanio p50 / p99 ms | CPU fanio/Node | fanio 2c connects/s | gen µs/connect (Node run) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	w("| mode | Node connects/s | Node CPU µs/connect | Node p50 / p99 ms | fanio connects/s | fanio CPU µs/connect | fanio p50 / p99 ms | CPU fanio/Node | fanio 2c connects/s | gen µs/connect (Node run) | other load |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, mode := range r.Profile.Connect.Modes {
 		a, c, d := connectAt(node, mode), connectAt(go1, mode), connectAt(go2, mode)
-		w("| %s | %s | %s | %s / %s | %s | %s | %s / %s | %s | %s | %s |\n", mode,
+		w("| %s | %s | %s | %s / %s | %s | %s | %s / %s | %s | %s | %s | %s |\n", mode,
 			num(a.PerSec, "%.0f"), num(a.ServerUsPerConn, "%.0f"), ms(a.Latency.P50Us), ms(a.Latency.P99Us),
 			num(c.PerSec, "%.0f"), num(c.ServerUsPerConn, "%.0f"), ms(c.Latency.P50Us), ms(c.Latency.P99Us),
-			ratio(c.ServerUsPerConn, a.ServerUsPerConn), num(d.PerSec, "%.0f"), num(a.GenUsPerConn, "%.0f"))
+			ratio(c.ServerUsPerConn, a.ServerUsPerConn), num(d.PerSec, "%.0f"), num(a.GenUsPerConn, "%.0f"), otherCell(a.OtherCPUUtil, c.OtherCPUUtil, d.OtherCPUUtil))
 	}
 	w("\n")
-	_ = names
 	if len(plots) > 0 {
 		w("### Plots\n\n")
 		for _, p := range plots {
@@ -311,4 +308,15 @@ func connectAt(r *ServerRun, mode string) loadgen.ConnectStep {
 		}
 	}
 	return loadgen.ConnectStep{}
+}
+
+func otherCell(vs ...float64) string {
+	m := 0.0
+	for _, v := range vs {
+		m = max(m, v)
+	}
+	if m >= loadgen.OtherLoadWarn {
+		return fmt.Sprintf("⚠ %.2f", m)
+	}
+	return fmt.Sprintf("%.2f", m)
 }

@@ -75,8 +75,13 @@ type Options struct {
 	Log         io.Writer
 	Progress    bool
 	CommandLine string
-	NoWrite     bool // do not write results/markdown/plots (tests)
+	NoWrite     bool          // do not write results/markdown/plots (tests)
+	WaitQuiet   time.Duration // before each scenario, wait up to this long for other processes to go quiet
 }
+
+// QuietCores is the load of unrelated processes (in cores) under which the
+// machine counts as quiet.
+const QuietCores = 0.15
 
 // ServerRun is every scenario's outcome against one fixture.
 type ServerRun struct {
@@ -93,6 +98,9 @@ type ServerRun struct {
 	Connect    *loadgen.ConnectResult `json:"connect,omitempty"`
 	PollFanout *loadgen.FanoutResult  `json:"pollfanout,omitempty"`
 	Errors     []string               `json:"errors,omitempty"`
+	// OtherLoad is the number of cores unrelated processes kept busy just
+	// before each scenario started (after waiting up to -wait-quiet).
+	OtherLoad map[string]float64 `json:"other_load_before,omitempty"`
 }
 
 // Results is the whole output of one `fanio-bench all`.
@@ -261,6 +269,19 @@ func Run(o Options) (*Results, error) {
 		run := ServerRun{Name: spec.Name, Label: spec.Label, Command: strings.Join(spec.Argv, " "), ServerCPUs: spec.Cores, GenCPUs: spec.GenPin}
 		res.Commands = append(res.Commands, strings.Join(spec.Argv, " "))
 		for _, sc := range o.Scenarios {
+			load := loadgen.ForeignLoad(time.Second)
+			for waited := time.Duration(0); load > QuietCores && waited < o.WaitQuiet; waited += 3 * time.Second {
+				o.logf("[%s] machine busy with other processes (%.2f cores): waiting for quiet (%v of %v)", spec.Name, load, waited, o.WaitQuiet)
+				time.Sleep(2 * time.Second)
+				load = loadgen.ForeignLoad(time.Second)
+			}
+			if load > QuietCores {
+				o.logf("[%s] WARNING: other processes keep %.2f cores busy; %s numbers will be disturbed", spec.Name, load, sc)
+			}
+			if run.OtherLoad == nil {
+				run.OtherLoad = map[string]float64{}
+			}
+			run.OtherLoad[sc] = load
 			srv, err := StartServer(spec)
 			if err != nil {
 				if errors.Is(err, ErrNotImplemented) {

@@ -255,11 +255,13 @@ func runAll(args []string) int {
 	srcs := fs.Int("srcs", 16, "loopback source addresses")
 	perWorker := fs.Int("per-worker", 18000, "max sockets per worker process")
 	jsonOut := fs.String("json", "", "also write the results JSON here")
+	waitQuiet := fs.Duration("wait-quiet", 20*time.Second, "before each scenario, wait up to this long while other processes keep the machine busy")
 	_ = fs.Parse(args)
 	res, err := runner.Run(runner.Options{
 		Quick: *quick, Servers: strings.Split(*servers, ","), Scenarios: strings.Split(*scen, ","),
 		OutDir: *outDir, MD: *md, ServerCPUs: *serverCPUs, GenCPUs: *genCPUs, Port: *port, Srcs: *srcs,
 		PerWorker: *perWorker, Log: os.Stdout, Progress: isTTY(os.Stdout), CommandLine: "fanio-bench " + strings.Join(os.Args[1:], " "),
+		WaitQuiet: *waitQuiet,
 	})
 	if res != nil && *jsonOut != "" {
 		_ = runner.WriteJSON(*jsonOut, res)
