@@ -15,9 +15,9 @@
 //     arrays, binary placeholders, string quoting and unquoting (json.go).
 //
 // It must not touch anything else: no I/O, no goroutines, no state (no
-// package-level variables other than constants, tables and error values that
-// are never written), no timers, no logging, and no imports from the rest of
-// the project. Only the standard library and github.com/gobwas/ws (for its
+// package-level variables other than lookup tables, the shared "/" namespace
+// and error values, none of them ever written), no timers, no logging, and no
+// imports from the rest of the project. Only the standard library and github.com/gobwas/ws (for its
 // frame types) are imported.
 //
 // # Conventions

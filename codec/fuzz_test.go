@@ -201,7 +201,7 @@ func FuzzDecodeChunked(f *testing.F) {
 			t.Fatalf("net/http decodes %q, ours %q", ref, body)
 		}
 		// Re-encoding the data as one chunk decodes to the same.
-		re := AppendHex(nil, len(body))
+		re := appendHex(nil, len(body))
 		re = append(re, "\r\n"...)
 		re = append(re, body...)
 		re = append(re, "\r\n0\r\n\r\n"...)
@@ -215,8 +215,8 @@ func FuzzDecodeChunked(f *testing.F) {
 	})
 }
 
-// AppendHex appends n in lower-case hex (a test helper for chunk sizes).
-func AppendHex(dst []byte, n int) []byte {
+// appendHex appends n in lower-case hex (a test helper for chunk sizes).
+func appendHex(dst []byte, n int) []byte {
 	if n == 0 {
 		return append(dst, '0')
 	}

@@ -123,11 +123,11 @@ type Request struct {
 // Reset clears r for reuse, dropping its references to any buffer.
 func (r *Request) Reset() {
 	clear(r.headers[:min(len(r.Headers), MaxHeaders)])
-	*r = Request{
-		Headers:       r.headers[:0],
-		ContentLength: -1,
-		headers:       r.headers,
-	}
+	r.Method, r.URI, r.Path, r.RawQuery = nil, nil, nil, nil
+	r.ProtoMinor = 0
+	r.Headers = r.headers[:0]
+	r.ContentLength = -1
+	r.Chunked, r.KeepAlive, r.Upgrade = false, false, false
 }
 
 // Header returns the value of the first header field named name (compared

@@ -146,6 +146,24 @@ func (e *Env) progress(cl *Cluster) (stop func()) {
 	return func() { close(done); wg.Wait() }
 }
 
+// waitServerIdle waits (at most limit) until the server uses less than 5 %
+// of a core, so that a window does not pay for the backlog of the previous
+// one (an overloaded step leaves the server busy after its drain).
+func (e *Env) waitServerIdle(limit time.Duration) {
+	if e.PID <= 0 {
+		return
+	}
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		c0, t0 := e.serverCPU(), time.Now()
+		time.Sleep(300 * time.Millisecond)
+		if (e.serverCPU()-c0)/time.Since(t0).Seconds() < 0.05 {
+			return
+		}
+	}
+	e.logf("server still busy after %v; the next window starts anyway", limit)
+}
+
 func (e *Env) serverCPU() float64 {
 	if e.PID <= 0 {
 		return 0
@@ -335,7 +353,7 @@ type LoadStep struct {
 	Sent              int64    `json:"sent"`
 	Expected          int64    `json:"expected"`
 	Delivered         int64    `json:"delivered"`
-	Lost              int64    `json:"lost"`
+	Lost              int64    `json:"lost"` // not delivered within the drain limit (20 s after the window)
 	Seconds           float64  `json:"seconds"`
 	PerSec            float64  `json:"per_sec"` // deliveries (fanout) or acks (echo) per second
 	ServerCPUSeconds  float64  `json:"server_cpu_seconds"`
@@ -460,6 +478,7 @@ func Fanout(e *Env, p FanoutParams) (*FanoutResult, error) {
 		if rate <= 0 {
 			st.Mode = "saturate"
 		}
+		e.waitServerIdle(30 * time.Second)
 		if err := cl.Reset(); err != nil {
 			return st, err
 		}
@@ -554,6 +573,7 @@ func Echo(e *Env, p EchoParams) (*EchoResult, error) {
 	}
 	run := func(rate float64, dur time.Duration) (LoadStep, error) {
 		st := LoadStep{Mode: "rate", OfferedRate: rate, OfferedDeliveries: rate}
+		e.waitServerIdle(30 * time.Second)
 		if err := cl.Reset(); err != nil {
 			return st, err
 		}
@@ -601,8 +621,9 @@ func Echo(e *Env, p EchoParams) (*EchoResult, error) {
 type ConnectParams struct {
 	Modes       []string // websocket, upgrade
 	Duration    time.Duration
-	Concurrency int // handshakes in flight
-	Max         int // stop after this many per mode (0 = duration only)
+	Concurrency int           // handshakes in flight
+	Max         int           // stop after this many per mode (0 = duration only)
+	Warmup      time.Duration // unmeasured connects before each mode
 }
 
 // ConnectStep is one mode's outcome.
@@ -646,6 +667,13 @@ func Connect(e *Env, p ConnectParams) (*ConnectResult, error) {
 		if mode != "websocket" && mode != "upgrade" {
 			return res, fmt.Errorf("unknown connect mode %q (websocket, upgrade)", mode)
 		}
+		if p.Warmup > 0 {
+			e.setPhase("warmup " + mode)
+			_, _ = cl.Each(func(i int) *Command {
+				return &Command{Op: "connectrate", Mode: mode, DurationMs: int(p.Warmup / time.Millisecond), Concurrency: per[i], TimeoutMs: 10000}
+			}, p.Warmup+time.Minute)
+		}
+		e.waitServerIdle(30 * time.Second)
 		e.setPhase("connect " + mode)
 		if err := cl.Reset(); err != nil {
 			return res, err

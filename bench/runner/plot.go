@@ -71,6 +71,7 @@ func WritePlots(r *Results, dir string) ([]string, error) {
 	p.Title.Text = "Server RSS vs idle WebSocket sockets"
 	p.X.Label.Text = "connected sockets"
 	p.Y.Label.Text = "RSS (MiB)"
+	p.Y.Min = 0
 	p.Legend.Top, p.Legend.Left = true, true
 	n := 0
 	for _, run := range r.Runs {
@@ -101,7 +102,8 @@ func WritePlots(r *Results, dir string) ([]string, error) {
 		p.Y.Label.Text = "latency (ms, log scale)"
 		p.Y.Scale = plot.LogScale{}
 		p.Y.Tick.Marker = ticks125{}
-		p.Legend.Top, p.Legend.Left = true, true
+		p.Legend.Top, p.Legend.Left = false, false
+		p.Legend.YOffs = vg.Points(10)
 		n := 0
 		for _, run := range r.Runs {
 			if run.Skipped != "" {

@@ -221,7 +221,7 @@ func runScenario(name string, args []string) int {
 		}
 		res, err = loadgen.Echo(env, loadgen.EchoParams{Clients: *clients, Rates: rateList, Duration: *dur, Warmup: *warm, Size: *size, Concurrency: *conc})
 	case "connect":
-		res, err = loadgen.Connect(env, loadgen.ConnectParams{Modes: strings.Split(*modes, ","), Duration: *dur, Concurrency: *conc, Max: *maxConn})
+		res, err = loadgen.Connect(env, loadgen.ConnectParams{Modes: strings.Split(*modes, ","), Duration: *dur, Concurrency: *conc, Max: *maxConn, Warmup: *warm})
 	}
 	out.Result = res
 	out.Workers = env.Commands()
@@ -255,7 +255,7 @@ func runAll(args []string) int {
 	srcs := fs.Int("srcs", 16, "loopback source addresses")
 	perWorker := fs.Int("per-worker", 18000, "max sockets per worker process")
 	jsonOut := fs.String("json", "", "also write the results JSON here")
-	waitQuiet := fs.Duration("wait-quiet", 20*time.Second, "before each scenario, wait up to this long while other processes keep the machine busy")
+	waitQuiet := fs.Duration("wait-quiet", -1, "before each scenario, wait up to this long while other processes keep the machine busy (default 5s quick, 30s full)")
 	_ = fs.Parse(args)
 	res, err := runner.Run(runner.Options{
 		Quick: *quick, Servers: strings.Split(*servers, ","), Scenarios: strings.Split(*scen, ","),
