@@ -65,7 +65,7 @@ type Options struct {
 	Servers     []string // node, go-1core, go-2core
 	Scenarios   []string // subset of Scenarios
 	OutDir      string   // default <root>/bench/results
-	MD          string   // default <root>/bench/BENCHMARKS.md
+	MD          string   // default <root>/BENCHMARKS.md
 	ServerCPUs  string   // default "0"
 	GenCPUs     string   // default "1"
 	BothCPUs    string   // default "0,1" (two-core Go run)
@@ -126,7 +126,7 @@ func (o *Options) defaults() {
 		o.OutDir = filepath.Join(o.Root, "bench", "results")
 	}
 	if o.MD == "" {
-		o.MD = filepath.Join(o.Root, "bench", "BENCHMARKS.md")
+		o.MD = filepath.Join(o.Root, "BENCHMARKS.md")
 	}
 	if o.ServerCPUs == "" {
 		o.ServerCPUs = "0"

@@ -248,7 +248,7 @@ func runAll(args []string) int {
 	servers := fs.String("servers", "node,go-1core,go-2core", "fixtures to run")
 	scen := fs.String("scenarios", strings.Join(runner.Scenarios, ","), "scenarios to run")
 	outDir := fs.String("out", "", "results directory (default bench/results)")
-	md := fs.String("md", "", "markdown file with the tables (default bench/BENCHMARKS.md)")
+	md := fs.String("md", "", "markdown file with the tables (default BENCHMARKS.md)")
 	serverCPUs := fs.String("server-cpus", "0", "CPU list the servers are pinned to")
 	genCPUs := fs.String("gen-cpus", "1", "CPU list the generator is pinned to")
 	port := fs.Int("port", 3101, "port the fixtures listen on (127.0.0.1)")
