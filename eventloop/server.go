@@ -8,6 +8,7 @@ import (
 	"net"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -98,6 +99,7 @@ type Server struct {
 	handler Handler
 
 	ownTimers bool
+	conns     atomic.Int64
 
 	eng     gnet.Engine
 	addr    net.Addr
@@ -181,8 +183,9 @@ func (s *Server) Stop(ctx context.Context) error {
 // Done is closed when the engine has stopped.
 func (s *Server) Done() <-chan struct{} { return s.stopped }
 
-// CountConnections returns the number of open TCP connections.
-func (s *Server) CountConnections() int { return s.eng.CountConnections() }
+// CountConnections returns the number of open TCP connections. (Kept here
+// rather than asked of gnet, whose count races with its own start-up.)
+func (s *Server) CountConnections() int { return int(s.conns.Load()) }
 
 // OnBoot implements gnet.EventHandler.
 func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
@@ -225,6 +228,7 @@ func (s *Server) loopOf(el gnet.EventLoop) *loop {
 
 // OnOpen implements gnet.EventHandler.
 func (s *Server) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
+	s.conns.Add(1)
 	c := &Conn{gc: gc, loop: s.loopOf(gc.EventLoop())}
 	gc.SetContext(c)
 	c.armTimer(s.cfg.IdleTimeout)
@@ -234,6 +238,7 @@ func (s *Server) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 // OnClose implements gnet.EventHandler.
 func (s *Server) OnClose(gc gnet.Conn, err error) gnet.Action {
 	if c, ok := gc.Context().(*Conn); ok {
+		s.conns.Add(-1)
 		c.onClosed(err)
 	}
 	return gnet.None
