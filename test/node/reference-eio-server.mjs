@@ -5,7 +5,7 @@
 //   node reference-eio-server.mjs [--port 0] [--host 127.0.0.1]
 //
 // Behaviour (identical in the Go test server):
-//   - path /engine.io/, pingInterval 300 ms, pingTimeout 200 ms,
+//   - path /engine.io/, pingInterval 300 ms, pingTimeout 1000 ms,
 //     maxPayload (maxHttpBufferSize) 1000000, CORS origin *;
 //   - every message is echoed as is (text stays text, binary stays binary),
 //     except the two text commands below, which are not echoed;
@@ -48,7 +48,7 @@ const httpServer = http.createServer({ maxHeaderSize: 8192 }, (req, res) => {
 
 const engine = new Server({
   pingInterval: 300,
-  pingTimeout: 200,
+  pingTimeout: 1000,
   maxHttpBufferSize: 1_000_000,
   cors: { origin: "*" },
 });

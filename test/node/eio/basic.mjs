@@ -21,7 +21,7 @@ run("basic", async (ctx) => {
   assert.equal(typeof handshake.sid, "string");
   assert.ok(handshake.sid.length > 0, "empty sid in handshake");
   assert.equal(handshake.pingInterval, 300, "handshake pingInterval");
-  assert.equal(handshake.pingTimeout, 200, "handshake pingTimeout");
+  assert.equal(handshake.pingTimeout, 1000, "handshake pingTimeout");
   assert.equal(handshake.maxPayload, 1000000, "handshake maxPayload");
   assert.ok(Array.isArray(handshake.upgrades), "handshake upgrades is not an array");
   assert.deepEqual(handshake.upgrades, transport === "polling" ? ["websocket"] : [], "handshake upgrades");
