@@ -89,6 +89,14 @@ func (s *Session) Transport() string {
 	return TransportPolling
 }
 
+// PerMessageDeflate reports whether the session's WebSocket negotiated
+// permessage-deflate (false on polling).
+func (s *Session) PerMessageDeflate() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.kind == kindWebSocket && s.deflate
+}
+
 // RemoteAddr is the address of the peer of the handshake request.
 func (s *Session) RemoteAddr() net.Addr { return s.remote }
 
