@@ -64,9 +64,9 @@ type Conn struct {
 
 	// Loop-only state.
 	mode      connMode
-	awaiting  bool // an HTTP request is being answered
-	need      int  // inbound bytes needed before parsing again
-	continued bool // "100 Continue" sent for the request being read
+	awaiting  bool   // an HTTP request is being answered
+	need      int    // inbound bytes needed before parsing again
+	continued bool   // "100 Continue" sent for the request being read
 	timer     *Timer // HTTP idle timeout, then the linger timeout; nil on WebSockets
 	lingering bool
 	ws        wsState

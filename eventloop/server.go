@@ -12,7 +12,6 @@ import (
 	"syscall"
 	"time"
 
-
 	"github.com/panjf2000/gnet/v2"
 
 	"fanio/codec"
@@ -120,11 +119,11 @@ func NewServer(cfg Config, h Handler) *Server {
 	}
 	return &Server{
 		ownTimers: own,
-		cfg:     cfg,
-		handler: h,
-		booted:  make(chan struct{}),
-		stopped: make(chan struct{}),
-		loops:   make(map[gnet.EventLoop]*loop),
+		cfg:       cfg,
+		handler:   h,
+		booted:    make(chan struct{}),
+		stopped:   make(chan struct{}),
+		loops:     make(map[gnet.EventLoop]*loop),
 	}
 }
 
@@ -281,8 +280,8 @@ type loop struct {
 	iov   [][]byte
 	items []outItem
 	req   codec.Request
-	body  []byte    // scratch for chunked bodies
-	infl  inflater  // permessage-deflate reader
+	body  []byte   // scratch for chunked bodies
+	infl  inflater // permessage-deflate reader
 	task  gnet.RunnableFunc
 }
 
@@ -332,4 +331,3 @@ func (l *loop) flushDirty() {
 		l.spare = batch[:0]
 	}
 }
-
