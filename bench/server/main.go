@@ -4,42 +4,121 @@
 //	taskset -c 0   fanio-bench-server -addr 127.0.0.1:3101 -cores 1
 //	taskset -c 0,1 fanio-bench-server -addr 127.0.0.1:3101 -cores 2
 //
-// TODO(bench): this is a stub until fanio/sio exists. It exits with status 3
-// ("not implemented"), which makes the runner skip the Go columns. The real
-// body must implement exactly the contract of bench/node/server.mjs:
+// It implements the same contract as the Node fixture, with the same
+// settings (path /socket.io/, pingInterval 25s, pingTimeout 20s,
+// maxHttpBufferSize 1e6, no permessage-deflate, no HTTP compression, CORS *,
+// polling + websocket with upgrades):
 //
-//   - listen on -addr (plain TCP, HTTP/1.1), gnet reactor with -cores event
-//     loops (and GOMAXPROCS = -cores);
-//   - Engine.IO path /socket.io/, pingInterval 25s, pingTimeout 20s,
-//     maxHttpBufferSize 1e6, no perMessageDeflate, no HTTP compression,
-//     CORS origin *, transports polling + websocket with upgrades;
-//   - namespace "/":
-//     join(room, ack): join room, then ack with no arguments (`43<id>[]`);
-//     pub(payload):    broadcast "msg" with that payload to room "r"
-//     (`42["msg",payload]` to every member, the sender included if a member);
-//     echo(...args, ack): ack with the same args (`43<id>[...args]`);
-//   - GET /stats -> 200 application/json
-//     {"server":"fanio","rss":<bytes VmRSS>,"heapUsed":<runtime HeapInuse>,
-//     "sockets":<connected sockets in "/">,"cpuUser":<µs>,"cpuSystem":<µs>}
-//     (getrusage RUSAGE_SELF); any other non-Engine.IO path -> 404;
-//   - exit 0 on SIGTERM/SIGINT.
-//
-// Until then the runner needs nothing else from it.
+//   - join(room, ack): join room, then ack with no arguments;
+//   - pub(payload): broadcast "msg" with that payload to room "r";
+//   - echo(...args, ack): ack with the same args;
+//   - GET /stats: {"server":"fanio","rss","heapUsed","sockets","cpuUser","cpuSystem"}
+//     (bytes and microseconds); other paths outside /socket.io/ get 404.
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
+	"log/slog"
+	"net/http"
 	"os"
-)
+	"os/signal"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
 
-// notImplemented is the exit status the runner reads as "stub, skip me".
-const notImplemented = 3
+	"fanio/engine"
+	"fanio/sio"
+)
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:3101", "listen address")
-	cores := flag.Int("cores", 1, "event loops / GOMAXPROCS")
+	cores := flag.Int("cores", 1, "event loops and GOMAXPROCS")
 	flag.Parse()
-	fmt.Fprintf(os.Stderr, "fanio bench server: not implemented yet (waiting for fanio/sio); would listen on %s with %d core(s)\n", *addr, *cores)
-	os.Exit(notImplemented)
+	runtime.GOMAXPROCS(*cores)
+
+	var srv *sio.Server
+	stats := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/stats" {
+			http.NotFound(w, r)
+			return
+		}
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		var ru syscall.Rusage
+		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"server":    "fanio",
+			"rss":       rssBytes(),
+			"heapUsed":  ms.HeapInuse,
+			"sockets":   srv.Sockets().SocketCount(),
+			"cpuUser":   ru.Utime.Sec*1e6 + ru.Utime.Usec,
+			"cpuSystem": ru.Stime.Sec*1e6 + ru.Stime.Usec,
+		})
+	})
+	srv = sio.NewServer(sio.Options{
+		Engine: engine.Options{
+			Path:                     "/socket.io/",
+			PingInterval:             25 * time.Second,
+			PingTimeout:              20 * time.Second,
+			MaxPayload:               1e6,
+			CORS:                     &engine.CORS{Origins: []string{"*"}},
+			HTTPCompressionThreshold: -1,
+			EventLoops:               *cores,
+			NotFound:                 stats,
+			Logger:                   slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		},
+	})
+	srv.OnConnection(func(s *sio.Socket) {
+		s.On("join", func(s *sio.Socket, args sio.Args, ack sio.Ack) {
+			if room, err := sio.Arg[string](args, 0); err == nil {
+				s.Join(room)
+			}
+			if ack != nil {
+				_ = ack()
+			}
+		})
+		s.On("pub", func(s *sio.Socket, args sio.Args, _ sio.Ack) {
+			if len(args) > 0 {
+				_ = srv.To("r").Emit("msg", args[0])
+			}
+		})
+		s.On("echo", func(s *sio.Socket, args sio.Args, ack sio.Ack) {
+			if ack != nil {
+				_ = ack(args.Any()...)
+			}
+		})
+	})
+	if err := srv.Start(*addr); err != nil {
+		fmt.Fprintln(os.Stderr, "fanio bench server:", err)
+		os.Exit(1)
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	<-sig
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(ctx)
+}
+
+func rssBytes() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmRSS:") {
+			f := strings.Fields(line)
+			if len(f) >= 2 {
+				kb, _ := strconv.ParseInt(f[1], 10, 64)
+				return kb * 1024
+			}
+		}
+	}
+	return 0
 }
