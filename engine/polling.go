@@ -51,6 +51,17 @@ func (s *Server) handlePoll(c *eventloop.Conn, req *codec.Request, sess *Session
 	opts := s.pollOpts(req)
 	sess.mu.Lock()
 	switch {
+	case sess.state == stateClosing && len(sess.p.queue) > 0:
+		// sio (helper): what was queued before a server-side close goes
+		// first, in its own response, and the close packet in the next one,
+		// as the reference (it drains its write buffer, then closes). In one
+		// payload the client would handle the close before the packets (a
+		// Socket.IO DISCONNECT is processed on the next tick).
+		sess.p.conn = c
+		sess.p.opts = opts
+		sess.flushPollLocked()
+		sess.mu.Unlock()
+		return
 	case sess.state == stateClosing:
 		// A server-side close waiting for this poll: deliver the close packet.
 		sess.state = stateClosed

@@ -379,7 +379,11 @@ func (s *Session) close(reason string) {
 // drops what it queued. With keep, it waits (closing) for a last poll.
 func (s *Session) finishLocked(keep bool) Handler {
 	s.srv.timers.Stop(&s.hb)
-	if s.p != nil {
+	// sio (helper): with keep, the queue stays for the last poll, which
+	// delivers it before the close packet — the reference flushes its
+	// write buffer before closing (a DISCONNECT sent just before a
+	// server-side close must reach a polling client).
+	if s.p != nil && !keep {
 		for i := range s.p.queue {
 			s.p.queue[i].release()
 		}
@@ -409,6 +413,12 @@ func (s *Session) expireClosing() {
 		return
 	}
 	s.state = stateClosed
+	if s.p != nil { // sio (helper): the queue kept for the last poll
+		for i := range s.p.queue {
+			s.p.queue[i].release()
+		}
+		s.p.queue = nil
+	}
 	s.mu.Unlock()
 	s.srv.sessions.remove(s)
 }

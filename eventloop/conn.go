@@ -218,7 +218,14 @@ func (c *Conn) flush() {
 				closeAfter = true
 			}
 		}
-		_, err := c.gc.Writev(iov) // copies what the kernel refuses; may close c on error
+		var err error
+		if len(iov) == 1 {
+			// One buffer (the common broadcast case): write(2) needs no iovec
+			// array, which writev allocates on every call.
+			_, err = c.gc.Write(iov[0])
+		} else {
+			_, err = c.gc.Writev(iov) // copies what the kernel refuses; may close c on error
+		}
 		clear(iov)
 		l.iov = iov[:0]
 		if err != nil {

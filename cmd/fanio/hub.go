@@ -1,0 +1,135 @@
+package main
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+
+	"fanio/sio"
+)
+
+// hub is the server's behaviour: rooms clients join, and publishing from
+// clients and from the HTTP API.
+type hub struct {
+	srv   *sio.Server
+	token string
+	log   *slog.Logger
+}
+
+func newHub(opts sio.Options, token string, log *slog.Logger) *hub {
+	h := &hub{token: token, log: log}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/api/publish", h.publishHTTP)
+	opts.Engine.NotFound = mux
+	h.srv = sio.NewServer(opts)
+	h.srv.OnConnection(h.onConnection)
+	return h
+}
+
+func (h *hub) onConnection(s *sio.Socket) {
+	h.log.Debug("connect", "sid", s.ID(), "addr", s.Handshake().Address, "transport", s.Transport())
+	s.OnDisconnect(func(s *sio.Socket, reason string) {
+		h.log.Debug("disconnect", "sid", s.ID(), "reason", reason)
+	})
+	s.On("join", func(s *sio.Socket, args sio.Args, ack sio.Ack) {
+		room, err := sio.Arg[string](args, 0)
+		if err != nil || room == "" {
+			h.reply(ack, map[string]any{"error": "join needs a room name"})
+			return
+		}
+		s.Join(room)
+		h.reply(ack, s.Rooms())
+	})
+	s.On("leave", func(s *sio.Socket, args sio.Args, ack sio.Ack) {
+		room, err := sio.Arg[string](args, 0)
+		if err != nil {
+			h.reply(ack, map[string]any{"error": "leave needs a room name"})
+			return
+		}
+		s.Leave(room)
+		h.reply(ack, s.Rooms())
+	})
+	s.On("publish", func(s *sio.Socket, args sio.Args, ack sio.Ack) {
+		room, err1 := sio.Arg[string](args, 0)
+		event, err2 := sio.Arg[string](args, 1)
+		if err := errors.Join(err1, err2); err != nil || room == "" || event == "" {
+			h.reply(ack, map[string]any{"error": "publish needs (room, event, data)"})
+			return
+		}
+		var data any
+		if len(args) > 2 {
+			data = args[2]
+		}
+		if err := s.To(room).Emit(event, data); err != nil {
+			h.reply(ack, map[string]any{"error": err.Error()})
+			return
+		}
+		ids, _ := s.Namespace().To(room).AllSockets()
+		h.reply(ack, len(ids))
+	})
+}
+
+func (h *hub) reply(ack sio.Ack, v any) {
+	if ack != nil {
+		_ = ack(v)
+	}
+}
+
+type publishRequest struct {
+	Room  string          `json:"room"`
+	Event string          `json:"event"`
+	Data  json.RawMessage `json:"data"`
+}
+
+// publishHTTP serves POST /api/publish.
+func (h *hub) publishHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		httpError(w, http.StatusMethodNotAllowed, "use POST")
+		return
+	}
+	if h.token != "" {
+		want := "Bearer " + h.token
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte(want)) != 1 {
+			w.Header().Set("WWW-Authenticate", "Bearer")
+			httpError(w, http.StatusUnauthorized, "missing or wrong bearer token")
+			return
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+	if err != nil {
+		httpError(w, http.StatusBadRequest, "body too large or unreadable")
+		return
+	}
+	var req publishRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		httpError(w, http.StatusBadRequest, "bad JSON: "+err.Error())
+		return
+	}
+	if req.Room == "" || req.Event == "" {
+		httpError(w, http.StatusBadRequest, `"room" and "event" are required`)
+		return
+	}
+	var data any
+	if len(req.Data) > 0 {
+		data = req.Data
+	}
+	op := h.srv.To(req.Room)
+	if err := op.Emit(req.Event, data); err != nil {
+		httpError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	ids, _ := op.AllSockets()
+	h.log.Debug("publish", "room", req.Room, "event", req.Event, "count", len(ids))
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]int{"count": len(ids)})
+}
+
+func httpError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
+}

@@ -1,0 +1,228 @@
+package pool
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// Each mailbox's tasks run in submission order, never two at once, while
+// many mailboxes submit concurrently from many goroutines.
+func TestWorkersPerMailboxOrder(t *testing.T) {
+	w := NewWorkers(WorkersConfig{Workers: 8, Batch: 3})
+	defer w.Stop()
+	const boxes, perBox = 50, 400
+	type box struct {
+		mb      Mailbox
+		got     []int
+		running atomic.Int32
+		overlap atomic.Bool
+	}
+	bs := make([]*box, boxes)
+	var done sync.WaitGroup
+	done.Add(boxes * perBox)
+	for i := range bs {
+		b := &box{}
+		b.mb.Init(w, perBox)
+		bs[i] = b
+	}
+	var submitters sync.WaitGroup
+	for i := range bs {
+		b := bs[i]
+		submitters.Add(1)
+		go func() {
+			defer submitters.Done()
+			for j := 0; j < perBox; j++ {
+				j := j
+				if err := b.mb.Submit(TaskFunc(func() {
+					if b.running.Add(1) != 1 {
+						b.overlap.Store(true)
+					}
+					b.got = append(b.got, j)
+					b.running.Add(-1)
+					done.Done()
+				})); err != nil {
+					t.Errorf("Submit: %v", err)
+					done.Done()
+				}
+			}
+		}()
+	}
+	submitters.Wait()
+	waitGroup(t, &done, 10*time.Second)
+	for i, b := range bs {
+		if b.overlap.Load() {
+			t.Errorf("mailbox %d ran two tasks at once", i)
+		}
+		if len(b.got) != perBox {
+			t.Fatalf("mailbox %d ran %d tasks, want %d", i, len(b.got), perBox)
+		}
+		for j, v := range b.got {
+			if v != j {
+				t.Fatalf("mailbox %d: task #%d was %d (out of order)", i, j, v)
+			}
+		}
+	}
+}
+
+// A blocked mailbox does not hold back the others.
+func TestWorkersMailboxesRunInParallel(t *testing.T) {
+	w := NewWorkers(WorkersConfig{Workers: 2})
+	defer w.Stop()
+	var a, b Mailbox
+	a.Init(w, 10)
+	b.Init(w, 10)
+	release := make(chan struct{})
+	started := make(chan struct{})
+	_ = a.Submit(TaskFunc(func() { close(started); <-release }))
+	<-started
+	ran := make(chan struct{})
+	_ = b.Submit(TaskFunc(func() { close(ran) }))
+	select {
+	case <-ran:
+	case <-time.After(5 * time.Second):
+		t.Fatal("mailbox b did not run while a was blocked")
+	}
+	close(release)
+}
+
+func TestMailboxLimitForceAndClose(t *testing.T) {
+	w := NewWorkers(WorkersConfig{Workers: 1})
+	defer w.Stop()
+	var blocker, m Mailbox
+	blocker.Init(w, 1)
+	m.Init(w, 3)
+	release := make(chan struct{})
+	started := make(chan struct{})
+	_ = blocker.Submit(TaskFunc(func() { close(started); <-release }))
+	<-started // the only worker is busy: m's tasks stay queued
+	var ran atomic.Int32
+	inc := TaskFunc(func() { ran.Add(1) })
+	for i := 0; i < 3; i++ {
+		if err := m.Submit(inc); err != nil {
+			t.Fatalf("Submit #%d: %v", i, err)
+		}
+	}
+	if err := m.Submit(inc); !errors.Is(err, ErrMailboxFull) {
+		t.Fatalf("Submit over the limit = %v, want ErrMailboxFull", err)
+	}
+	if m.Len() != 3 {
+		t.Fatalf("Len = %d, want 3", m.Len())
+	}
+	if err := m.ForceSubmit(inc); err != nil {
+		t.Fatalf("ForceSubmit: %v", err)
+	}
+	m.Close()
+	if err := m.ForceSubmit(inc); !errors.Is(err, ErrMailboxClosed) {
+		t.Fatalf("ForceSubmit after Close = %v, want ErrMailboxClosed", err)
+	}
+	var done sync.WaitGroup
+	done.Add(1)
+	close(release)
+	// queued tasks still run after Close
+	deadline := time.Now().Add(5 * time.Second)
+	for ran.Load() != 4 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if got := ran.Load(); got != 4 {
+		t.Fatalf("ran %d tasks, want 4", got)
+	}
+	done.Done()
+}
+
+func TestWorkersSurvivePanics(t *testing.T) {
+	var panics atomic.Int32
+	w := NewWorkers(WorkersConfig{Workers: 1, OnPanic: func(v any) {
+		if v == "boom" {
+			panics.Add(1)
+		}
+	}})
+	defer w.Stop()
+	var m Mailbox
+	m.Init(w, 10)
+	done := make(chan struct{})
+	_ = m.Submit(TaskFunc(func() { panic("boom") }))
+	_ = m.Submit(TaskFunc(func() { close(done) }))
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the task after a panic did not run")
+	}
+	if panics.Load() != 1 {
+		t.Fatalf("OnPanic called %d times, want 1", panics.Load())
+	}
+}
+
+// Stop runs what was queued before it, then returns.
+func TestWorkersStopDrains(t *testing.T) {
+	w := NewWorkers(WorkersConfig{Workers: 2})
+	var m Mailbox
+	m.Init(w, 1000)
+	var ran atomic.Int32
+	for i := 0; i < 500; i++ {
+		_ = m.Submit(TaskFunc(func() { ran.Add(1) }))
+	}
+	w.Stop()
+	if ran.Load() != 500 {
+		t.Fatalf("ran %d of 500 tasks before Stop returned", ran.Load())
+	}
+}
+
+// A mailbox's ring is dropped once a burst is over.
+func TestMailboxShrinksWhenIdle(t *testing.T) {
+	w := NewWorkers(WorkersConfig{Workers: 1})
+	defer w.Stop()
+	var m Mailbox
+	m.Init(w, 1000)
+	var wg sync.WaitGroup
+	wg.Add(200)
+	for i := 0; i < 200; i++ {
+		_ = m.Submit(TaskFunc(wg.Done))
+	}
+	waitGroup(t, &wg, 5*time.Second)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		m.mu.Lock()
+		size, sched := len(m.q), m.scheduled
+		m.mu.Unlock()
+		if !sched {
+			if size > 16 {
+				t.Fatalf("idle mailbox kept a ring of %d", size)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("mailbox never went idle")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func waitGroup(t *testing.T, wg *sync.WaitGroup, d time.Duration) {
+	t.Helper()
+	ch := make(chan struct{})
+	go func() { wg.Wait(); close(ch) }()
+	select {
+	case <-ch:
+	case <-time.After(d):
+		t.Fatalf("tasks did not finish within %v", d)
+	}
+}
+
+func BenchmarkMailboxSubmitRun(b *testing.B) {
+	w := NewWorkers(WorkersConfig{Workers: 4})
+	defer w.Stop()
+	var m Mailbox
+	m.Init(w, 1<<20)
+	var wg sync.WaitGroup
+	task := TaskFunc(wg.Done)
+	b.ReportAllocs()
+	wg.Add(b.N)
+	for i := 0; i < b.N; i++ {
+		for m.Submit(task) != nil {
+		}
+	}
+	wg.Wait()
+}

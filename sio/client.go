@@ -1,0 +1,282 @@
+package sio
+
+import (
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+
+	"fanio/codec"
+	"fanio/engine"
+	"fanio/eventloop"
+	"fanio/pool"
+)
+
+// client is one Engine.IO connection and the sockets (one per namespace)
+// it carries. Its mailbox serializes every handler of those sockets.
+type client struct {
+	srv    *Server
+	sess   session
+	mb     pool.Mailbox
+	timer  eventloop.Timer // connect timeout
+	queued atomic.Int64    // bytes waiting for the handlers
+
+	// inMu serializes OnMessage: a polling session's POSTs and an
+	// upgrading WebSocket may be served by different event loops.
+	inMu sync.Mutex
+	pend *inPacket // a binary packet waiting for its attachments (inMu)
+
+	mu     sync.Mutex
+	socks  []*Socket // connected sockets
+	closed bool
+}
+
+// session is what sio uses of an *engine.Session (an interface so that
+// tests and benchmarks can stand in for one).
+type session interface {
+	ID() string
+	Transport() string
+	RemoteAddr() net.Addr
+	Request() *engine.HandshakeRequest
+	Send(data []byte, binary bool) error
+	SendBatch(msgs []engine.Message) error
+	SendPrepared(p *engine.Prepared) error
+	Close() error
+}
+
+func (s *Server) onSession(sess *engine.Session) {
+	c := s.newClient(sess)
+	sess.SetHandler(c)
+}
+
+func (s *Server) newClient(sess session) *client {
+	c := &client{srv: s, sess: sess}
+	c.mb.Init(s.workers, s.opts.MaxQueuedPackets+8)
+	timers := s.eng.Timers()
+	timers.Init(&c.timer, c.onConnectTimeout)
+	timers.Reset(&c.timer, s.opts.ConnectTimeout)
+	return c
+}
+
+// onConnectTimeout runs on the timers goroutine.
+func (c *client) onConnectTimeout() {
+	c.mu.Lock()
+	idle := len(c.socks) == 0 && !c.closed
+	c.mu.Unlock()
+	if idle {
+		_ = c.sess.Close()
+	}
+}
+
+// OnMessage implements engine.Handler; it runs on an event loop.
+func (c *client) OnMessage(_ *engine.Session, data []byte, binary bool) {
+	c.inMu.Lock()
+	defer c.inMu.Unlock()
+	if binary {
+		p := c.pend
+		if p == nil {
+			c.protocolError(protocolError(ErrUnexpectedBinary, nil))
+			return
+		}
+		p.atts = append(p.atts, append(make([]byte, 0, len(data)), data...))
+		p.size += len(data)
+		if len(p.atts) == p.natt {
+			c.pend = nil
+			c.dispatch(p)
+		}
+		return
+	}
+	if c.pend != nil {
+		c.pend = nil
+		c.protocolError(protocolError(ErrUnexpectedText, data))
+		return
+	}
+	p, err := parseInbound(c, data, c.srv.opts.MaxAttachments, c.srv.intern)
+	if err != nil {
+		c.protocolError(err)
+		return
+	}
+	if p.natt > 0 {
+		c.pend = p
+		return
+	}
+	c.dispatch(p)
+}
+
+// dispatch hands a complete packet to the handlers' mailbox. ACKs that a
+// blocked EmitWithAck waits for are delivered right here instead, so that a
+// handler may wait for an acknowledgement of its own connection.
+func (c *client) dispatch(p *inPacket) {
+	if p.typ == codec.SIOAck || p.typ == codec.SIOBinaryAck {
+		if s := c.socket(p.nsp); s != nil && s.ackDirect(p) {
+			return
+		}
+	}
+	if c.queued.Add(int64(p.size)) > int64(c.srv.opts.MaxQueuedBytes) {
+		c.queued.Add(-int64(p.size))
+		c.overflow()
+		return
+	}
+	if err := c.mb.Submit(p); err != nil {
+		c.queued.Add(-int64(p.size))
+		if errors.Is(err, pool.ErrMailboxFull) {
+			c.overflow()
+		}
+	}
+}
+
+func (c *client) overflow() { c.protocolError(ErrInboundOverflow) }
+
+// protocolError tells the sockets' error handlers, then closes the
+// connection; the sockets then disconnect with "forced close", as with the
+// reference.
+func (c *client) protocolError(err error) {
+	c.mu.Lock()
+	socks := append([]*Socket(nil), c.socks...)
+	c.mu.Unlock()
+	if len(socks) > 0 {
+		_ = c.mb.ForceSubmit(pool.TaskFunc(func() {
+			for _, s := range socks {
+				s.fireError(err)
+			}
+		}))
+	}
+	_ = c.sess.Close()
+}
+
+// OnClose implements engine.Handler.
+func (c *client) OnClose(_ *engine.Session, reason string) {
+	c.srv.eng.Timers().Stop(&c.timer)
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	_ = c.mb.ForceSubmit(pool.TaskFunc(func() { c.closeSockets(reason) }))
+	c.mb.Close()
+}
+
+// closeSockets disconnects every socket with reason. On the mailbox.
+func (c *client) closeSockets(reason string) {
+	c.mu.Lock()
+	socks := c.socks
+	c.socks = nil
+	c.mu.Unlock()
+	for _, s := range socks {
+		s.onClose(reason)
+	}
+}
+
+// forceClose is the reference's client.close(): the connection is closed
+// and the sockets disconnect with "forced close". On the mailbox.
+func (c *client) forceClose() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.closeSockets(ReasonForcedClose)
+	_ = c.sess.Close()
+}
+
+// socket returns the connected socket of namespace nsp.
+func (c *client) socket(nsp string) *Socket {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range c.socks {
+		if s.nsp.name == nsp {
+			return s
+		}
+	}
+	return nil
+}
+
+func (c *client) addSocket(s *Socket) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
+	c.socks = append(c.socks, s)
+	return true
+}
+
+func (c *client) removeSocket(s *Socket) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, x := range c.socks {
+		if x == s {
+			c.socks = append(c.socks[:i], c.socks[i+1:]...)
+			return
+		}
+	}
+}
+
+func (c *client) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
+
+// Run implements pool.Task: the packet's handling on the mailbox.
+func (p *inPacket) Run() {
+	c := p.c
+	c.queued.Add(-int64(p.size))
+	// Packets that arrived before the connection closed are still handled
+	// (the close is queued after them), as with the reference; only a
+	// CONNECT on a closed connection is pointless.
+	switch p.typ {
+	case codec.SIOConnect:
+		if c.isClosed() {
+			return
+		}
+		if c.socket(p.nsp) != nil {
+			c.forceClose()
+			return
+		}
+		c.connect(p)
+	case codec.SIOConnectError:
+		c.forceClose()
+	default:
+		s := c.socket(p.nsp)
+		if s == nil {
+			if !c.isClosed() {
+				c.forceClose()
+			}
+			return
+		}
+		s.onPacket(p)
+	}
+}
+
+// send writes one packet (text, then attachments) to the connection.
+func (c *client) send(p *Packet, volatile bool) error {
+	if volatile && !writable(c.sess) {
+		return nil
+	}
+	if len(p.Attachments) == 0 {
+		bb := pool.Get()
+		bb.B = p.header(bb.B)
+		bb.B = append(bb.B, p.Data...)
+		err := c.sess.Send(bb.B, false)
+		pool.Put(bb)
+		return err
+	}
+	return c.sess.SendBatch(p.Encode())
+}
+
+// writable reports whether a volatile packet may be written now: the
+// reference drops it when the transport is not writable. The engine may
+// expose that (Writable); without it, volatile packets are always sent.
+func writable(sess session) bool {
+	if w, ok := any(sess).(interface{ Writable() bool }); ok {
+		return w.Writable()
+	}
+	return true
+}
+
+// sendRaw sends a control packet (CONNECT, CONNECT_ERROR, DISCONNECT).
+func (c *client) sendRaw(typ codec.SIOType, nsp string, data []byte) error {
+	bb := pool.Get()
+	bb.B = codec.AppendSIOHeader(bb.B, typ, 0, nsp, -1)
+	bb.B = append(bb.B, data...)
+	err := c.sess.Send(bb.B, false)
+	pool.Put(bb)
+	return err
+}

@@ -1,0 +1,372 @@
+package sio
+
+import (
+	"hash/maphash"
+	"sync"
+	"time"
+
+	"fanio/codec"
+)
+
+const roomShards = 64
+
+// InMemoryAdapter is the single-node Adapter: a room registry sharded by
+// room hash (one RWMutex per shard, no global lock), and a member registry
+// sharded by socket id. A broadcast takes each target room's shard lock in
+// read mode and writes the packet's prepared bytes to each member without
+// allocating per member.
+//
+// With connection state recovery enabled it also keeps the recent
+// broadcasts and the sessions of disconnected sockets (see recovery.go).
+//
+// Multi-node adapters embed it for the local part.
+type InMemoryAdapter struct {
+	nsp     *Namespace
+	seed    maphash.Seed
+	rooms   [roomShards]roomShard
+	members [socketShards]memberShard
+	rec     *recoveryStore // nil unless recovery is enabled
+}
+
+type roomShard struct {
+	mu    sync.RWMutex
+	rooms map[Room]map[*member]struct{}
+}
+
+type memberShard struct {
+	mu sync.RWMutex
+	m  map[SocketID]*member
+}
+
+// member is a socket as the adapter knows it, with its own rooms.
+type member struct {
+	s     *Socket
+	mu    sync.Mutex
+	rooms map[Room]struct{}
+}
+
+// NewInMemoryAdapter returns the adapter of nsp.
+func NewInMemoryAdapter(nsp *Namespace) *InMemoryAdapter {
+	a := &InMemoryAdapter{nsp: nsp, seed: maphash.MakeSeed()}
+	for i := range a.rooms {
+		a.rooms[i].rooms = make(map[Room]map[*member]struct{})
+	}
+	for i := range a.members {
+		a.members[i].m = make(map[SocketID]*member)
+	}
+	if r := nsp.srv.opts.ConnectionStateRecovery; r != nil {
+		a.rec = newRecoveryStore(r.MaxDisconnectionDuration, &nsp.srv.offsets)
+	}
+	return a
+}
+
+// Init implements Adapter.
+func (a *InMemoryAdapter) Init() error { return nil }
+
+// Close implements Adapter.
+func (a *InMemoryAdapter) Close() error { return nil }
+
+// ServerCount implements Adapter: one node.
+func (a *InMemoryAdapter) ServerCount() (int, error) { return 1, nil }
+
+func (a *InMemoryAdapter) roomShard(r Room) *roomShard {
+	return &a.rooms[maphash.String(a.seed, r)%roomShards]
+}
+
+func (a *InMemoryAdapter) memberShard(id SocketID) *memberShard {
+	return &a.members[maphash.String(a.seed, id)%socketShards]
+}
+
+func (a *InMemoryAdapter) member(id SocketID) *member {
+	sh := a.memberShard(id)
+	sh.mu.RLock()
+	m := sh.m[id]
+	sh.mu.RUnlock()
+	return m
+}
+
+// AddAll implements Adapter. The socket must be connected to the namespace.
+func (a *InMemoryAdapter) AddAll(id SocketID, rooms []Room) {
+	sh := a.memberShard(id)
+	sh.mu.Lock()
+	m := sh.m[id]
+	if m == nil {
+		s := a.nsp.Socket(id)
+		if s == nil {
+			sh.mu.Unlock()
+			return
+		}
+		m = &member{s: s, rooms: make(map[Room]struct{}, len(rooms))}
+		sh.m[id] = m
+	}
+	sh.mu.Unlock()
+	for _, r := range rooms {
+		m.mu.Lock()
+		_, had := m.rooms[r]
+		m.rooms[r] = struct{}{}
+		m.mu.Unlock()
+		if had {
+			continue
+		}
+		rs := a.roomShard(r)
+		rs.mu.Lock()
+		set := rs.rooms[r]
+		if set == nil {
+			set = make(map[*member]struct{})
+			rs.rooms[r] = set
+		}
+		set[m] = struct{}{}
+		rs.mu.Unlock()
+	}
+}
+
+// Del implements Adapter.
+func (a *InMemoryAdapter) Del(id SocketID, room Room) {
+	m := a.member(id)
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	_, had := m.rooms[room]
+	delete(m.rooms, room)
+	m.mu.Unlock()
+	if had {
+		a.delFromRoom(m, room)
+	}
+}
+
+func (a *InMemoryAdapter) delFromRoom(m *member, r Room) {
+	rs := a.roomShard(r)
+	rs.mu.Lock()
+	if set := rs.rooms[r]; set != nil {
+		delete(set, m)
+		if len(set) == 0 {
+			delete(rs.rooms, r)
+		}
+	}
+	rs.mu.Unlock()
+}
+
+// DelAll implements Adapter.
+func (a *InMemoryAdapter) DelAll(id SocketID) {
+	sh := a.memberShard(id)
+	sh.mu.Lock()
+	m := sh.m[id]
+	delete(sh.m, id)
+	sh.mu.Unlock()
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	rooms := make([]Room, 0, len(m.rooms))
+	for r := range m.rooms {
+		rooms = append(rooms, r)
+	}
+	clear(m.rooms)
+	m.mu.Unlock()
+	for _, r := range rooms {
+		a.delFromRoom(m, r)
+	}
+}
+
+// SocketRooms implements Adapter.
+func (a *InMemoryAdapter) SocketRooms(id SocketID) []Room {
+	m := a.member(id)
+	if m == nil {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]Room, 0, len(m.rooms))
+	for r := range m.rooms {
+		out = append(out, r)
+	}
+	return out
+}
+
+// inAny reports whether m is in one of rooms.
+func (m *member) inAny(rooms []Room) bool {
+	if len(rooms) == 0 {
+		return false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, r := range rooms {
+		if _, ok := m.rooms[r]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// visitor is called for each selected member, under a shard's read lock:
+// it must not call back into the adapter.
+type visitor interface{ visit(m *member) }
+
+// apply calls v for each member selected by opts, once each: members of
+// any of opts.Rooms (all members when empty) not in opts.Except. A member
+// in several target rooms is visited for the first of them only (checked
+// against its own room set, so concurrent broadcasts don't interfere).
+func (a *InMemoryAdapter) apply(opts *BroadcastOptions, v visitor) {
+	if len(opts.Rooms) == 0 {
+		for i := range a.members {
+			sh := &a.members[i]
+			sh.mu.RLock()
+			for _, m := range sh.m {
+				if !m.inAny(opts.Except) {
+					v.visit(m)
+				}
+			}
+			sh.mu.RUnlock()
+		}
+		return
+	}
+	for i, r := range opts.Rooms {
+		rs := a.roomShard(r)
+		rs.mu.RLock()
+		for m := range rs.rooms[r] {
+			if i > 0 && m.inAny(opts.Rooms[:i]) {
+				continue
+			}
+			if !m.inAny(opts.Except) {
+				v.visit(m)
+			}
+		}
+		rs.mu.RUnlock()
+	}
+}
+
+// collect returns the selected sockets (for the operations that call user
+// code or the adapter again, which must not run under a shard lock).
+func (a *InMemoryAdapter) collect(opts *BroadcastOptions) []*Socket {
+	c := &collector{}
+	a.apply(opts, c)
+	return c.out
+}
+
+type collector struct{ out []*Socket }
+
+func (c *collector) visit(m *member) {
+	if m.s.Connected() {
+		c.out = append(c.out, m.s)
+	}
+}
+
+// sender writes one prepared packet to each member it visits.
+type sender struct {
+	p        *Packet
+	volatile bool
+	compress bool
+	ackFn    func(Args)
+	count    int
+}
+
+func (x *sender) visit(m *member) { x.send(m.s) }
+
+func (x *sender) send(s *Socket) {
+	if !s.Connected() {
+		return
+	}
+	if x.volatile && !writable(s.c.sess) {
+		return
+	}
+	if x.ackFn != nil {
+		s.registerBroadcastAck(x.p.ID, x.ackFn)
+	}
+	if s.c.sess.SendPrepared(x.p.Prepared(x.compress)) == nil {
+		x.count++
+	}
+}
+
+// Broadcast implements Adapter: the packet is encoded once
+// (engine.NewPrepared) and the same bytes are queued on every member.
+func (a *InMemoryAdapter) Broadcast(p *Packet, opts *BroadcastOptions) error {
+	if a.rec != nil && p.Type == codec.SIOEvent && p.ID < 0 && !opts.Flags.Volatile {
+		p = a.rec.record(p, opts)
+	}
+	a.deliver(p, opts, nil)
+	return nil
+}
+
+func (a *InMemoryAdapter) deliver(p *Packet, opts *BroadcastOptions, ackFn func(Args)) int {
+	x := &sender{p: p, volatile: opts.Flags.Volatile, compress: !opts.Flags.NoCompress, ackFn: ackFn}
+	if a.nsp.outHook.Load() > 0 {
+		// Outgoing listeners are user code: call them outside the locks.
+		socks := a.collect(opts)
+		for _, s := range socks {
+			x.send(s)
+			s.notifyOutgoing(p)
+		}
+		return x.count
+	}
+	a.apply(opts, x)
+	return x.count
+}
+
+// BroadcastWithAck implements Adapter.
+func (a *InMemoryAdapter) BroadcastWithAck(p *Packet, opts *BroadcastOptions, clientCount func(int), ack func(Args)) error {
+	n := a.deliver(p, opts, ack)
+	clientCount(n)
+	return nil
+}
+
+// Sockets implements Adapter.
+func (a *InMemoryAdapter) Sockets(rooms []Room) ([]SocketID, error) {
+	socks := a.collect(&BroadcastOptions{Rooms: rooms})
+	out := make([]SocketID, len(socks))
+	for i, s := range socks {
+		out[i] = s.id
+	}
+	return out, nil
+}
+
+// FetchSockets implements Adapter.
+func (a *InMemoryAdapter) FetchSockets(opts *BroadcastOptions) ([]SocketDetails, error) {
+	socks := a.collect(opts)
+	out := make([]SocketDetails, len(socks))
+	for i, s := range socks {
+		out[i] = SocketDetails{ID: s.id, Handshake: s.hs, Rooms: s.Rooms(), Data: s.Data(), Local: s}
+	}
+	return out, nil
+}
+
+// AddSockets implements Adapter.
+func (a *InMemoryAdapter) AddSockets(opts *BroadcastOptions, rooms []Room) {
+	for _, s := range a.collect(opts) {
+		s.Join(rooms...)
+	}
+}
+
+// DelSockets implements Adapter.
+func (a *InMemoryAdapter) DelSockets(opts *BroadcastOptions, rooms []Room) {
+	for _, s := range a.collect(opts) {
+		for _, r := range rooms {
+			s.Leave(r)
+		}
+	}
+}
+
+// DisconnectSockets implements Adapter.
+func (a *InMemoryAdapter) DisconnectSockets(opts *BroadcastOptions, close bool) {
+	for _, s := range a.collect(opts) {
+		s.Disconnect(close)
+	}
+}
+
+// ServerSideEmit implements Adapter: there is no other node.
+func (a *InMemoryAdapter) ServerSideEmit(event string, args []any) error { return nil }
+
+// PersistSession implements Adapter.
+func (a *InMemoryAdapter) PersistSession(s *PersistedSession) {
+	if a.rec != nil {
+		a.rec.persist(s)
+	}
+}
+
+// RestoreSession implements Adapter.
+func (a *InMemoryAdapter) RestoreSession(pid, offset string) (*RestoredSession, error) {
+	if a.rec == nil {
+		return nil, nil
+	}
+	return a.rec.restore(pid, offset, time.Now()), nil
+}

@@ -1,0 +1,286 @@
+package sio
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"fanio/codec"
+	"fanio/eventloop"
+)
+
+// BroadcastOperator selects sockets of a namespace (rooms, exceptions,
+// flags) and emits to them or acts on them. It is an immutable value: each
+// method returns a new one.
+type BroadcastOperator struct {
+	nsp    *Namespace
+	rooms  []Room
+	except []Room
+	flags  BroadcastFlags
+}
+
+func appendRooms(list []Room, rooms []Room) []Room {
+	out := make([]Room, 0, len(list)+len(rooms))
+	out = append(out, list...)
+	for _, r := range rooms {
+		dup := false
+		for _, x := range out {
+			if x == r {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// To adds rooms: the broadcast reaches sockets in any of them.
+func (o BroadcastOperator) To(rooms ...Room) BroadcastOperator {
+	o.rooms = appendRooms(o.rooms, rooms)
+	return o
+}
+
+// In is To.
+func (o BroadcastOperator) In(rooms ...Room) BroadcastOperator { return o.To(rooms...) }
+
+// Except excludes the sockets in rooms.
+func (o BroadcastOperator) Except(rooms ...Room) BroadcastOperator {
+	o.except = appendRooms(o.except, rooms)
+	return o
+}
+
+// Volatile: the packet may be dropped for clients that cannot take it now.
+func (o BroadcastOperator) Volatile() BroadcastOperator { o.flags.Volatile = true; return o }
+
+// Compress sets whether the packet may be compressed.
+func (o BroadcastOperator) Compress(c bool) BroadcastOperator { o.flags.NoCompress = !c; return o }
+
+// Local limits the broadcast to this node.
+func (o BroadcastOperator) Local() BroadcastOperator { o.flags.Local = true; return o }
+
+// Timeout sets the acknowledgement timeout of EmitWithAck.
+func (o BroadcastOperator) Timeout(d time.Duration) BroadcastOperator {
+	o.flags.Timeout = d
+	return o
+}
+
+func (o BroadcastOperator) options() *BroadcastOptions {
+	return &BroadcastOptions{Rooms: o.rooms, Except: o.except, Flags: o.flags}
+}
+
+// Emit broadcasts an event to the selected sockets. It encodes the packet
+// once; the same bytes are written to every socket. A last argument of
+// type AckFunc collects the acknowledgements like EmitWithAck, on a new
+// goroutine, and is called there once with each client's first argument
+// (or the error).
+func (o BroadcastOperator) Emit(event string, args ...any) error {
+	if reservedEvents[event] {
+		return ErrReservedEvent
+	}
+	p, fn, err := buildPacket(codec.SIOEvent, o.nsp.name, event, args)
+	if err != nil {
+		return err
+	}
+	if fn != nil {
+		go func() {
+			res, err := o.emitWithAck(context.Background(), p)
+			fn(flatten(res), err)
+		}()
+		return nil
+	}
+	return o.nsp.adapter.Broadcast(p, o.options())
+}
+
+// flatten turns the responses of a broadcast into one Args (one value per
+// client: its first argument).
+func flatten(res []Args) Args {
+	out := make(Args, 0, len(res))
+	for _, r := range res {
+		if len(r) > 0 {
+			out = append(out, r[0])
+		}
+	}
+	return out
+}
+
+// EmitWithAck broadcasts an event and waits for every selected client's
+// acknowledgement, the Timeout (an *AckTimeoutError saying how many
+// answered, with their answers), or ctx. Each response is one client's
+// arguments.
+func (o BroadcastOperator) EmitWithAck(ctx context.Context, event string, args ...any) ([]Args, error) {
+	if reservedEvents[event] {
+		return nil, ErrReservedEvent
+	}
+	p, _, err := buildPacket(codec.SIOEvent, o.nsp.name, event, args)
+	if err != nil {
+		return nil, err
+	}
+	return o.emitWithAck(ctx, p)
+}
+
+func (o BroadcastOperator) emitWithAck(ctx context.Context, p *Packet) ([]Args, error) {
+	p.ID = o.nsp.ackIDs.Add(1) - 1
+	servers, err := o.nsp.adapter.ServerCount()
+	if err != nil {
+		return nil, err
+	}
+	col := &ackCollector{servers: servers, done: make(chan struct{}), nsp: o.nsp, id: p.ID}
+	timers := o.nsp.srv.eng.Timers()
+	if o.flags.Timeout > 0 {
+		timers.Init(&col.timer, col.timeout)
+		timers.Reset(&col.timer, o.flags.Timeout)
+		defer timers.Stop(&col.timer)
+	}
+	err = o.nsp.adapter.BroadcastWithAck(p, o.options(), col.clientCount, col.add)
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case <-col.done:
+	case <-ctx.Done():
+		col.finish(false)
+		col.forget()
+		return col.snapshot(), ctx.Err()
+	}
+	col.mu.Lock()
+	timedOut, res, expected := col.timedOut, col.responses, col.expected
+	col.mu.Unlock()
+	if timedOut {
+		col.forget()
+		return res, &AckTimeoutError{Answered: len(res), Expected: expected, Responses: res}
+	}
+	return res, nil
+}
+
+// ackCollector gathers the acknowledgements of one broadcast.
+type ackCollector struct {
+	mu        sync.Mutex
+	servers   int // nodes expected to report their client count
+	reported  int
+	expected  int
+	responses []Args
+	timedOut  bool
+	finished  bool
+	done      chan struct{}
+	timer     eventloop.Timer
+	nsp       *Namespace
+	id        int64
+}
+
+func (c *ackCollector) clientCount(n int) {
+	c.mu.Lock()
+	c.reported++
+	c.expected += n
+	c.checkLocked()
+	c.mu.Unlock()
+}
+
+func (c *ackCollector) add(args Args) {
+	c.mu.Lock()
+	if !c.finished {
+		c.responses = append(c.responses, args)
+		c.checkLocked()
+	}
+	c.mu.Unlock()
+}
+
+func (c *ackCollector) checkLocked() {
+	if !c.finished && c.reported >= c.servers && len(c.responses) >= c.expected {
+		c.finished = true
+		close(c.done)
+	}
+}
+
+func (c *ackCollector) timeout() { c.finish(true) }
+
+func (c *ackCollector) finish(timedOut bool) {
+	c.mu.Lock()
+	if c.finished {
+		c.mu.Unlock()
+		return
+	}
+	c.finished = true
+	c.timedOut = timedOut
+	close(c.done)
+	c.mu.Unlock()
+}
+
+// forget drops the id on every socket of the namespace, as the reference
+// does when a broadcast's acknowledgements time out.
+func (c *ackCollector) forget() {
+	c.nsp.EachSocket(func(s *Socket) bool {
+		s.forgetAck(c.id)
+		return true
+	})
+}
+
+func (c *ackCollector) snapshot() []Args {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.responses
+}
+
+// FetchSockets describes the selected sockets; each can be acted on.
+func (o BroadcastOperator) FetchSockets() ([]*RemoteSocket, error) {
+	ds, err := o.nsp.adapter.FetchSockets(o.options())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*RemoteSocket, len(ds))
+	for i, d := range ds {
+		out[i] = &RemoteSocket{SocketDetails: d, nsp: o.nsp}
+	}
+	return out, nil
+}
+
+// SocketsJoin makes the selected sockets join rooms.
+func (o BroadcastOperator) SocketsJoin(rooms ...Room) { o.nsp.adapter.AddSockets(o.options(), rooms) }
+
+// SocketsLeave makes the selected sockets leave rooms.
+func (o BroadcastOperator) SocketsLeave(rooms ...Room) {
+	o.nsp.adapter.DelSockets(o.options(), rooms)
+}
+
+// DisconnectSockets disconnects the selected sockets (see Socket.Disconnect).
+func (o BroadcastOperator) DisconnectSockets(close bool) {
+	o.nsp.adapter.DisconnectSockets(o.options(), close)
+}
+
+// AllSockets returns the ids of the selected sockets (rooms only; Except
+// does not apply, as in the reference).
+func (o BroadcastOperator) AllSockets() ([]SocketID, error) { return o.nsp.adapter.Sockets(o.rooms) }
+
+// RemoteSocket is a socket as FetchSockets returns it: local or on another
+// node, acted on through the adapter.
+type RemoteSocket struct {
+	SocketDetails
+	nsp *Namespace
+}
+
+func (r *RemoteSocket) op() BroadcastOperator {
+	return BroadcastOperator{nsp: r.nsp, rooms: []Room{r.ID}, flags: BroadcastFlags{ExpectSingleResponse: true}}
+}
+
+// Emit emits to the socket.
+func (r *RemoteSocket) Emit(event string, args ...any) error { return r.op().Emit(event, args...) }
+
+// EmitWithAck emits and waits for the acknowledgement (with timeout d if > 0).
+func (r *RemoteSocket) EmitWithAck(ctx context.Context, d time.Duration, event string, args ...any) (Args, error) {
+	res, err := r.op().Timeout(d).EmitWithAck(ctx, event, args...)
+	if len(res) > 0 {
+		return res[0], err
+	}
+	return nil, err
+}
+
+// Join makes the socket join rooms.
+func (r *RemoteSocket) Join(rooms ...Room) { r.op().SocketsJoin(rooms...) }
+
+// Leave makes the socket leave rooms.
+func (r *RemoteSocket) Leave(rooms ...Room) { r.op().SocketsLeave(rooms...) }
+
+// Disconnect disconnects the socket.
+func (r *RemoteSocket) Disconnect(close bool) { r.op().DisconnectSockets(close) }

@@ -1,0 +1,329 @@
+package sio
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"fanio/engine"
+	"fanio/pool"
+)
+
+// ConnectionStateRecovery enables the recovery of a socket's id, rooms,
+// data and missed broadcasts after a short disconnection.
+type ConnectionStateRecovery struct {
+	// MaxDisconnectionDuration is how long a session is kept (default 2 min).
+	MaxDisconnectionDuration time.Duration
+	// SkipMiddlewares: a recovered socket does not go through the
+	// namespace middleware again.
+	SkipMiddlewares bool
+}
+
+// Options configure a Server. The zero value of a field means its default.
+type Options struct {
+	// Engine configures the Engine.IO server; its Path defaults to
+	// "/socket.io/" here.
+	Engine engine.Options
+	// ConnectTimeout closes a connection that joined no namespace by then
+	// (default 45 s, as the reference).
+	ConnectTimeout time.Duration
+	// MaxAttachments is the most binary attachments a packet may announce
+	// (default 10, as the reference parser).
+	MaxAttachments int
+	// Workers is the number of goroutines running handlers (default
+	// 8×GOMAXPROCS, at least 16).
+	Workers int
+	// MaxQueuedPackets and MaxQueuedBytes bound what one connection may
+	// have waiting for its handlers (defaults 1024 and 16 MiB); past them
+	// the connection is closed (see the package doc).
+	MaxQueuedPackets int
+	MaxQueuedBytes   int
+	// Adapter creates each namespace's adapter (default NewInMemoryAdapter).
+	Adapter func(nsp *Namespace) Adapter
+	// ConnectionStateRecovery, when set, enables recovery.
+	ConnectionStateRecovery *ConnectionStateRecovery
+	// CleanupEmptyChildNamespaces removes a dynamic namespace once its last
+	// socket left.
+	CleanupEmptyChildNamespaces bool
+	// Logger receives sio's logs (handler panics); default slog.Default().
+	Logger *slog.Logger
+}
+
+// Server is a Socket.IO server: an Engine.IO server plus namespaces.
+type Server struct {
+	opts    Options
+	eng     *engine.Server
+	workers *pool.Workers
+	log     *slog.Logger
+	closed  atomic.Bool
+
+	nspMu   sync.RWMutex
+	nsps    map[string]*Namespace
+	parents []*ParentNamespace
+	main    *Namespace
+
+	offsets offsetGen
+}
+
+// NewServer returns a server with opts. Register namespaces and handlers,
+// then Start.
+func NewServer(opts Options) *Server {
+	if opts.Engine.Path == "" {
+		opts.Engine.Path = "/socket.io/"
+	}
+	if opts.ConnectTimeout <= 0 {
+		opts.ConnectTimeout = 45 * time.Second
+	}
+	if opts.MaxAttachments <= 0 {
+		opts.MaxAttachments = 10
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = max(16, 8*runtime.GOMAXPROCS(0))
+	}
+	if opts.MaxQueuedPackets <= 0 {
+		opts.MaxQueuedPackets = 1024
+	}
+	if opts.MaxQueuedBytes <= 0 {
+		opts.MaxQueuedBytes = 16 << 20
+	}
+	if opts.Adapter == nil {
+		opts.Adapter = func(nsp *Namespace) Adapter { return NewInMemoryAdapter(nsp) }
+	}
+	if r := opts.ConnectionStateRecovery; r != nil && r.MaxDisconnectionDuration <= 0 {
+		c := *r
+		c.MaxDisconnectionDuration = 2 * time.Minute
+		opts.ConnectionStateRecovery = &c
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	s := &Server{opts: opts, log: opts.Logger, nsps: make(map[string]*Namespace)}
+	s.offsets.init()
+	s.workers = pool.NewWorkers(pool.WorkersConfig{
+		Workers: opts.Workers,
+		OnPanic: func(v any) {
+			s.log.Error("sio: handler panicked", "panic", fmt.Sprint(v))
+		},
+	})
+	s.eng = engine.NewServer(opts.Engine)
+	s.eng.OnConnection(s.onSession)
+	s.main = s.Of("/")
+	return s
+}
+
+// Options returns the effective options.
+func (s *Server) Options() Options { return s.opts }
+
+// Engine is the underlying Engine.IO server.
+func (s *Server) Engine() *engine.Server { return s.eng }
+
+// Start listens on addr (host:port; port 0 picks one) and serves in the
+// background.
+func (s *Server) Start(addr string) error { return s.eng.Start(addr) }
+
+// Addr is the listening address, after Start.
+func (s *Server) Addr() string { return s.eng.Addr().String() }
+
+// Shutdown disconnects every socket with "server shutting down", closes
+// the listener, waits (within ctx) for the handlers already queued, and
+// closes the adapters.
+func (s *Server) Shutdown(ctx context.Context) error {
+	if !s.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	err := s.eng.Shutdown(ctx)
+	done := make(chan struct{})
+	go func() {
+		s.workers.Stop()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = errors.Join(err, fmt.Errorf("sio: handlers still running: %w", ctx.Err()))
+	}
+	s.nspMu.RLock()
+	nsps := make([]*Namespace, 0, len(s.nsps))
+	for _, n := range s.nsps {
+		nsps = append(nsps, n)
+	}
+	s.nspMu.RUnlock()
+	for _, n := range nsps {
+		if cerr := n.adapter.Close(); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
+	}
+	return err
+}
+
+// Of returns the namespace name, creating it ("chat" means "/chat").
+func (s *Server) Of(name string) *Namespace {
+	if !strings.HasPrefix(name, "/") {
+		name = "/" + name
+	}
+	s.nspMu.RLock()
+	n := s.nsps[name]
+	s.nspMu.RUnlock()
+	if n != nil {
+		return n
+	}
+	s.nspMu.Lock()
+	defer s.nspMu.Unlock()
+	if n = s.nsps[name]; n == nil {
+		n = newNamespace(s, name, nil)
+		s.nsps[name] = n
+	}
+	return n
+}
+
+// OfFunc declares dynamic namespaces: a client connecting to a namespace
+// that does not exist gets it created when allow(name, auth) says so
+// (auth is the CONNECT payload). allow runs on a worker.
+func (s *Server) OfFunc(allow func(name string, auth json.RawMessage) bool) *ParentNamespace {
+	p := newParentNamespace(s, allow)
+	s.nspMu.Lock()
+	s.parents = append(s.parents, p)
+	s.nspMu.Unlock()
+	return p
+}
+
+// OfRegexp declares the dynamic namespaces whose names match re.
+func (s *Server) OfRegexp(re *regexp.Regexp) *ParentNamespace {
+	return s.OfFunc(func(name string, _ json.RawMessage) bool { return re.MatchString(name) })
+}
+
+// Sockets is the main namespace "/".
+func (s *Server) Sockets() *Namespace { return s.main }
+
+// lookup returns an existing namespace by name ([]byte, without allocating).
+func (s *Server) lookup(name []byte) *Namespace {
+	s.nspMu.RLock()
+	n := s.nsps[string(name)]
+	s.nspMu.RUnlock()
+	return n
+}
+
+// intern returns the namespace's own name string when it exists.
+func (s *Server) intern(name []byte) string {
+	if len(name) == 1 && name[0] == '/' {
+		return "/"
+	}
+	if n := s.lookup(name); n != nil {
+		return n.name
+	}
+	return string(name)
+}
+
+// dynamic finds or creates a namespace through the parents.
+func (s *Server) dynamic(name string, auth json.RawMessage) *Namespace {
+	s.nspMu.RLock()
+	parents := s.parents
+	s.nspMu.RUnlock()
+	for _, p := range parents {
+		if !p.allow(name, auth) {
+			continue
+		}
+		s.nspMu.Lock()
+		n := s.nsps[name]
+		if n == nil {
+			n = newNamespace(s, name, p)
+			s.nsps[name] = n
+			p.addChild(n)
+		}
+		s.nspMu.Unlock()
+		return n
+	}
+	return nil
+}
+
+func (s *Server) removeNamespace(n *Namespace) {
+	s.nspMu.Lock()
+	if s.nsps[n.name] == n {
+		delete(s.nsps, n.name)
+	}
+	s.nspMu.Unlock()
+	if n.parent != nil {
+		n.parent.removeChild(n)
+	}
+	_ = n.adapter.Close()
+}
+
+// ---- shortcuts to the main namespace ----
+
+// Use adds a middleware to the main namespace.
+func (s *Server) Use(fn Middleware) *Server { s.main.Use(fn); return s }
+
+// OnConnection adds a connection handler to the main namespace.
+func (s *Server) OnConnection(fn func(*Socket)) *Server { s.main.OnConnection(fn); return s }
+
+// Emit broadcasts to every socket of the main namespace.
+func (s *Server) Emit(event string, args ...any) error { return s.main.Emit(event, args...) }
+
+// To selects rooms of the main namespace.
+func (s *Server) To(rooms ...Room) BroadcastOperator { return s.main.To(rooms...) }
+
+// In is To.
+func (s *Server) In(rooms ...Room) BroadcastOperator { return s.main.To(rooms...) }
+
+// Except excludes rooms of the main namespace.
+func (s *Server) Except(rooms ...Room) BroadcastOperator { return s.main.Except(rooms...) }
+
+// Volatile marks a broadcast of the main namespace volatile.
+func (s *Server) Volatile() BroadcastOperator { return s.main.Volatile() }
+
+// Local limits a broadcast of the main namespace to this node.
+func (s *Server) Local() BroadcastOperator { return s.main.Local() }
+
+// Timeout sets the acknowledgement timeout of a broadcast.
+func (s *Server) Timeout(d time.Duration) BroadcastOperator { return s.main.Timeout(d) }
+
+// FetchSockets describes the sockets of the main namespace.
+func (s *Server) FetchSockets() ([]*RemoteSocket, error) { return s.main.FetchSockets() }
+
+// SocketsJoin makes every socket of the main namespace join rooms.
+func (s *Server) SocketsJoin(rooms ...Room) { s.main.SocketsJoin(rooms...) }
+
+// SocketsLeave makes every socket of the main namespace leave rooms.
+func (s *Server) SocketsLeave(rooms ...Room) { s.main.SocketsLeave(rooms...) }
+
+// DisconnectSockets disconnects every socket of the main namespace.
+func (s *Server) DisconnectSockets(close bool) { s.main.DisconnectSockets(close) }
+
+// ServerSideEmit emits to the main namespace of the other nodes.
+func (s *Server) ServerSideEmit(event string, args ...any) error {
+	return s.main.ServerSideEmit(event, args...)
+}
+
+// ---- ids ----
+
+// newID returns 20 URL-safe random characters, like the reference's
+// base64id (the Engine.IO id is not reused: it is sensitive).
+func newID() string {
+	var b [15]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// offsetGen makes the offsets of connection state recovery: a per-server
+// random prefix and a sequence number, so offsets sort by time and never
+// collide with a previous run's.
+type offsetGen struct {
+	prefix string
+	seq    atomic.Uint64
+}
+
+func (g *offsetGen) init() {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	g.prefix = base64.RawURLEncoding.EncodeToString(b[:]) + "-"
+}

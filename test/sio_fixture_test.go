@@ -1,0 +1,402 @@
+package integration
+
+// The Socket.IO fixture the sio scenarios (node/sio/*.mjs) run against:
+// fanio's sio server in process, or, with FANIO_IT_SERVER=reference, the
+// npm socket.io server (node/sio/reference-server.mjs) with the same
+// behaviour, to prove the scenarios' expectations are the reference's.
+//
+// Behaviour (identical in node/sio/reference-server.mjs):
+//   - path /socket.io/, pingInterval 300 ms, pingTimeout 200 ms, maxPayload
+//     1000000, connectTimeout 1000 ms, CORS "*"; with recovery, connection
+//     state recovery (2 min, skipMiddlewares);
+//   - "/": a middleware refuses auth {reject: R} with an error "rejected"
+//     whose data is {reason: R}; on connection it emits "auth" with the
+//     auth payload;
+//   - "echo" (...args, ack): emit "echo-back" with args, ack with args;
+//   - "join" (room, ack) / "leave" (room, ack): then ack();
+//   - "bcast" ({to, except, volatile, fromSocket}, event, ...args, ack):
+//     broadcast (from the socket, excluding it, if fromSocket), then ack();
+//   - "ask" ({timeout}, ...args, ack): socket.timeout(t).emitWithAck
+//     ("question", ...args), then ack({answer}) or ack({error});
+//   - "ask-room" ({room, timeout}, ack): io.to(room).timeout(t)
+//     .emitWithAck("question"), then ack({responses}) or ack({error,
+//     responses}) (responses: each client's first argument, sorted);
+//   - "disconnect-me" (close): socket.disconnect(close);
+//   - "stream" ({room, count, interval}): emit "n" i to room for i <
+//     count, one every interval ms;
+//   - "/custom": emits "auth" on connection;
+//   - one JSON line per connect and disconnect on stdout (the reference),
+//     or in the SessionLog (fanio), keyed by socket id (id + "/recovered"
+//     for a recovered socket).
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"fanio/engine"
+	"fanio/sio"
+)
+
+const sioPath = "/socket.io/"
+
+type sioServer interface {
+	URL() string
+	Log() *SessionLog
+	// Shutdown stops the server now (sockets get "server shutting down").
+	Shutdown()
+	Diagnostics() string
+}
+
+// startSIO starts the fixture for t (recovery: with connection state
+// recovery). At cleanup it checks every socket disconnected.
+func startSIO(t *testing.T, recovery bool) sioServer {
+	t.Helper()
+	var s sioServer
+	if backend() == backendReference {
+		r, err := startSIOReference(recovery)
+		if err != nil {
+			t.Fatalf("reference socket.io server: %v", err)
+		}
+		s = r
+	} else {
+		s = startSIOFanio(t, recovery)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.Log().WaitIdle(ctx); err != nil {
+			t.Errorf("sockets after the test: %v", err)
+		}
+		for _, e := range s.Log().Errors() {
+			t.Errorf("server side: %s", e)
+		}
+		s.Shutdown()
+		if t.Failed() {
+			t.Logf("server output:\n%s", s.Diagnostics())
+		}
+	})
+	return s
+}
+
+// runSIO runs a sio scenario against s and fails t unless it succeeds.
+func runSIO(t *testing.T, s sioServer, script string, args ...string) *ScriptResult {
+	t.Helper()
+	res := runSIOResult(t, s, script, args...)
+	if !res.OK() {
+		t.Fatalf("scenario failed:\n%s\nserver output:\n%s", res, s.Diagnostics())
+	}
+	t.Logf("%s: %s", script, strings.TrimSpace(lastLine(res.Stdout)))
+	return res
+}
+
+func runSIOResult(t *testing.T, s sioServer, script string, args ...string) *ScriptResult {
+	t.Helper()
+	all := append([]string{"--url", s.URL(), "--path", sioPath, "--timeout", "20000"}, args...)
+	return node.RunScript(context.Background(), 60*time.Second, script, all...)
+}
+
+// expectSIODisconnect asserts the server-side disconnect reason of socket id.
+func expectSIODisconnect(t *testing.T, s sioServer, id, want string) {
+	t.Helper()
+	if id == "" {
+		t.Fatal("the scenario reported no socket id")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	rec, err := s.Log().WaitClosed(ctx, id)
+	if err != nil {
+		t.Fatalf("server side: %v", err)
+	}
+	if rec.Reason != want {
+		t.Errorf("server disconnect reason of %s = %q, want %q", id, rec.Reason, want)
+	}
+}
+
+// ---- fanio ----
+
+type sioFanio struct {
+	srv  *sio.Server
+	log  *SessionLog
+	logs *tailBuffer
+	once sync.Once
+}
+
+func (f *sioFanio) URL() string         { return "http://" + f.srv.Addr() }
+func (f *sioFanio) Log() *SessionLog    { return f.log }
+func (f *sioFanio) Diagnostics() string { return f.logs.String() }
+func (f *sioFanio) Shutdown() {
+	f.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := f.srv.Shutdown(ctx); err != nil {
+			f.log.Errorf("Shutdown: %v", err)
+		}
+	})
+}
+
+func startSIOFanio(t *testing.T, recovery bool) *sioFanio {
+	t.Helper()
+	f := &sioFanio{log: NewSessionLog(), logs: &tailBuffer{max: 256 << 10}}
+	opts := sio.Options{
+		Engine: engine.Options{
+			Path:         sioPath,
+			PingInterval: pingInterval,
+			PingTimeout:  pingTimeout,
+			MaxPayload:   maxPayload,
+			CORS:         &engine.CORS{Origins: []string{"*"}},
+		},
+		ConnectTimeout: time.Second,
+		Logger:         slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+	if recovery {
+		opts.ConnectionStateRecovery = &sio.ConnectionStateRecovery{MaxDisconnectionDuration: 2 * time.Minute, SkipMiddlewares: true}
+	}
+	srv := sio.NewServer(opts)
+	f.srv = srv
+	key := func(s *sio.Socket) string {
+		if s.Recovered() {
+			return s.ID() + "/recovered"
+		}
+		return s.ID()
+	}
+	track := func(s *sio.Socket) {
+		f.log.Opened(key(s), s.Transport())
+		fmt.Fprintf(f.logs, "connect nsp=%s sid=%s recovered=%v\n", s.Namespace().Name(), s.ID(), s.Recovered())
+		s.OnDisconnect(func(s *sio.Socket, reason string) {
+			fmt.Fprintf(f.logs, "disconnect nsp=%s sid=%s reason=%q\n", s.Namespace().Name(), s.ID(), reason)
+			f.log.Closed(key(s), reason, s.Transport())
+		})
+	}
+	srv.Use(func(s *sio.Socket) error {
+		var a struct {
+			Reject *string `json:"reject"`
+		}
+		if json.Unmarshal(s.Handshake().Auth, &a) == nil && a.Reject != nil {
+			return &sio.ConnectError{Message: "rejected", Data: map[string]any{"reason": *a.Reject}}
+		}
+		return nil
+	})
+	srv.OnConnection(func(s *sio.Socket) {
+		track(s)
+		_ = s.Emit("auth", s.Handshake().Auth)
+		s.On("echo", func(s *sio.Socket, args sio.Args, ack sio.Ack) {
+			_ = s.Emit("echo-back", args.Any()...)
+			if ack != nil {
+				_ = ack(args.Any()...)
+			}
+		})
+		s.On("join", func(s *sio.Socket, args sio.Args, ack sio.Ack) {
+			room, _ := sio.Arg[string](args, 0)
+			s.Join(room)
+			if ack != nil {
+				_ = ack()
+			}
+		})
+		s.On("leave", func(s *sio.Socket, args sio.Args, ack sio.Ack) {
+			room, _ := sio.Arg[string](args, 0)
+			s.Leave(room)
+			if ack != nil {
+				_ = ack()
+			}
+		})
+		s.On("bcast", func(s *sio.Socket, args sio.Args, ack sio.Ack) {
+			var o struct {
+				To, Except []string
+				Volatile   bool
+				FromSocket bool `json:"fromSocket"`
+			}
+			_ = args.Decode(0, &o)
+			event, _ := sio.Arg[string](args, 1)
+			var op sio.BroadcastOperator
+			if o.FromSocket {
+				op = s.Broadcast()
+			} else {
+				op = s.Namespace().To()
+			}
+			op = op.To(o.To...).Except(o.Except...)
+			if o.Volatile {
+				op = op.Volatile()
+			}
+			if err := op.Emit(event, args[2:].Any()...); err != nil {
+				f.log.Errorf("bcast: %v", err)
+			}
+			if ack != nil {
+				_ = ack()
+			}
+		})
+		s.On("ask", func(s *sio.Socket, args sio.Args, ack sio.Ack) {
+			var o struct{ Timeout int }
+			_ = args.Decode(0, &o)
+			answer, err := s.Timeout(time.Duration(o.Timeout)*time.Millisecond).EmitWithAck(context.Background(), "question", args[1:].Any()...)
+			if err != nil {
+				_ = ack(map[string]any{"error": err.Error()})
+				return
+			}
+			_ = ack(map[string]any{"answer": answer.Any()})
+		})
+		s.On("ask-room", func(s *sio.Socket, args sio.Args, ack sio.Ack) {
+			var o struct {
+				Room    string
+				Timeout int
+			}
+			_ = args.Decode(0, &o)
+			res, err := s.Namespace().To(o.Room).Timeout(time.Duration(o.Timeout)*time.Millisecond).EmitWithAck(context.Background(), "question")
+			firsts := make([]string, 0, len(res))
+			for _, r := range res {
+				if len(r) > 0 {
+					firsts = append(firsts, string(r[0].Raw()))
+				}
+			}
+			sort.Strings(firsts)
+			list := make([]any, len(firsts))
+			for i, x := range firsts {
+				list[i] = json.RawMessage(x)
+			}
+			if err != nil {
+				_ = ack(map[string]any{"error": err.Error(), "responses": list})
+				return
+			}
+			_ = ack(map[string]any{"responses": list})
+		})
+		s.On("disconnect-me", func(s *sio.Socket, args sio.Args, _ sio.Ack) {
+			closeAll, _ := sio.Arg[bool](args, 0)
+			s.Disconnect(closeAll)
+		})
+		s.On("stream", func(s *sio.Socket, args sio.Args, _ sio.Ack) {
+			var o struct {
+				Room            string
+				Count, Interval int
+			}
+			_ = args.Decode(0, &o)
+			nsp := s.Namespace()
+			go func() {
+				tick := time.NewTicker(time.Duration(max(1, o.Interval)) * time.Millisecond)
+				defer tick.Stop()
+				for i := 0; i < min(o.Count, 100_000); i++ {
+					if i > 0 {
+						<-tick.C
+					}
+					_ = nsp.To(o.Room).Emit("n", i)
+				}
+			}()
+		})
+	})
+	srv.Of("/custom").OnConnection(func(s *sio.Socket) {
+		track(s)
+		_ = s.Emit("auth", s.Handshake().Auth)
+	})
+	if err := srv.Start("127.0.0.1:0"); err != nil {
+		t.Fatalf("sio Start: %v", err)
+	}
+	return f
+}
+
+// ---- the reference ----
+
+type sioReference struct {
+	port   int
+	log    *SessionLog
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	stderr bytes.Buffer
+	done   chan struct{}
+	mu     sync.Mutex
+	lines  []string
+	once   sync.Once
+}
+
+func (r *sioReference) URL() string      { return fmt.Sprintf("http://127.0.0.1:%d", r.port) }
+func (r *sioReference) Log() *SessionLog { return r.log }
+func (r *sioReference) Diagnostics() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return strings.Join(r.lines, "\n") + "\n--- stderr ---\n" + r.stderr.String()
+}
+
+// Shutdown closes the fixture's stdin: it then calls io.close() and exits.
+func (r *sioReference) Shutdown() {
+	r.once.Do(func() {
+		r.stdin.Close()
+		select {
+		case <-r.done:
+		case <-time.After(5 * time.Second):
+			r.cmd.Process.Kill()
+			<-r.done
+		}
+		r.cmd.Wait()
+	})
+}
+
+func startSIOReference(recovery bool) (*sioReference, error) {
+	r := &sioReference{log: NewSessionLog(), done: make(chan struct{})}
+	args := []string{"sio/reference-server.mjs", "--host", "127.0.0.1", "--port", "0"}
+	if recovery {
+		args = append(args, "--recovery", "yes")
+	}
+	r.cmd = exec.Command(node.Node, args...)
+	r.cmd.Dir = node.Dir
+	r.cmd.Env = append(os.Environ(), "NODE_NO_WARNINGS=1")
+	r.cmd.Stderr = &r.stderr
+	r.cmd.WaitDelay = 5 * time.Second
+	out, err := r.cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if r.stdin, err = r.cmd.StdinPipe(); err != nil {
+		return nil, err
+	}
+	if err := r.cmd.Start(); err != nil {
+		return nil, err
+	}
+	listening := make(chan int, 1)
+	go func() {
+		defer close(r.done)
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			line := sc.Text()
+			r.mu.Lock()
+			if len(r.lines) < 10000 {
+				r.lines = append(r.lines, line)
+			}
+			r.mu.Unlock()
+			var ev struct {
+				Event, SID, Reason, Transport string
+				Port                          int
+			}
+			if json.Unmarshal([]byte(line), &ev) != nil {
+				continue
+			}
+			switch ev.Event {
+			case "listening":
+				listening <- ev.Port
+			case "connect":
+				r.log.Opened(ev.SID, ev.Transport)
+			case "disconnect":
+				r.log.Closed(ev.SID, ev.Reason, ev.Transport)
+			}
+		}
+	}()
+	select {
+	case p := <-listening:
+		r.port = p
+		return r, nil
+	case <-r.done:
+		return nil, errors.New("reference exited before listening: " + r.stderr.String())
+	case <-time.After(20 * time.Second):
+		r.cmd.Process.Kill()
+		return nil, errors.New("reference did not listen within 20s")
+	}
+}
