@@ -52,11 +52,11 @@ func (s *Server) handlePoll(c *eventloop.Conn, req *codec.Request, sess *Session
 	sess.mu.Lock()
 	switch {
 	case sess.state == stateClosing && len(sess.p.queue) > 0:
-		// sio (helper): what was queued before a server-side close goes
-		// first, in its own response, and the close packet in the next one,
-		// as the reference (it drains its write buffer, then closes). In one
-		// payload the client would handle the close before the packets (a
-		// Socket.IO DISCONNECT is processed on the next tick).
+		// What was queued before a server-side close goes first, in its own
+		// response, and the close packet in the next one, as the reference
+		// does (it drains its write buffer, then closes). In one payload the
+		// client would handle the close before the packets (socket.io-client
+		// processes a DISCONNECT on the next tick).
 		sess.p.conn = c
 		sess.p.opts = opts
 		sess.flushPollLocked()

@@ -89,6 +89,23 @@ func (s *Session) Transport() string {
 	return TransportPolling
 }
 
+// Writable reports whether a packet sent now would go out at once: a
+// WebSocket with nothing waiting in its write queue, or a polling session
+// holding a GET. Volatile packets are dropped when it is false, as in the
+// reference.
+func (s *Session) Writable() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.state != stateOpen:
+		return false
+	case s.kind == kindWebSocket:
+		return s.ws.Queued() == 0
+	default:
+		return s.p.conn != nil && (s.upgrade == nil || !s.upgrade.probed)
+	}
+}
+
 // PerMessageDeflate reports whether the session's WebSocket negotiated
 // permessage-deflate (false on polling).
 func (s *Session) PerMessageDeflate() bool {
@@ -379,10 +396,10 @@ func (s *Session) close(reason string) {
 // drops what it queued. With keep, it waits (closing) for a last poll.
 func (s *Session) finishLocked(keep bool) Handler {
 	s.srv.timers.Stop(&s.hb)
-	// sio (helper): with keep, the queue stays for the last poll, which
-	// delivers it before the close packet — the reference flushes its
-	// write buffer before closing (a DISCONNECT sent just before a
-	// server-side close must reach a polling client).
+	// With keep, the queue stays for the last poll, which delivers it
+	// before the close packet: the reference flushes its write buffer before
+	// closing (a DISCONNECT sent just before a server-side close must reach
+	// a polling client).
 	if s.p != nil && !keep {
 		for i := range s.p.queue {
 			s.p.queue[i].release()
@@ -413,7 +430,7 @@ func (s *Session) expireClosing() {
 		return
 	}
 	s.state = stateClosed
-	if s.p != nil { // sio (helper): the queue kept for the last poll
+	if s.p != nil { // the queue kept for the last poll
 		for i := range s.p.queue {
 			s.p.queue[i].release()
 		}

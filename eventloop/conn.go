@@ -99,6 +99,14 @@ func (c *Conn) Closed() bool {
 	return c.closed || c.closing
 }
 
+// Queued is the number of bytes queued and not yet handed to the kernel or
+// gnet's buffer.
+func (c *Conn) Queued() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.queued
+}
+
 // WriteShared queues b, which must stay unchanged until written (it may be
 // shared by many connections, as a broadcast frame is).
 func (c *Conn) WriteShared(b []byte) error {

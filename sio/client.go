@@ -262,8 +262,8 @@ func (c *client) send(p *Packet, volatile bool) error {
 }
 
 // writable reports whether a volatile packet may be written now: the
-// reference drops it when the transport is not writable. The engine may
-// expose that (Writable); without it, volatile packets are always sent.
+// reference drops it when the transport is not writable (engine.Session's
+// Writable; a session type without it, such as a test fake, always is).
 func writable(sess session) bool {
 	if w, ok := any(sess).(interface{ Writable() bool }); ok {
 		return w.Writable()

@@ -94,9 +94,8 @@
 // broadcast do not depend on the number of members.
 //
 // Volatile packets are dropped for a client whose transport cannot take
-// them right now, as in the reference — when the engine can tell (a
-// Writable method on the session); until then they are sent like any
-// other.
+// them right now (engine.Session.Writable: a WebSocket with a write
+// backlog, or a polling client with no GET waiting), as in the reference.
 //
 // Flooding: a connection may have at most Options.MaxQueuedPackets packets
 // (default 1024) and Options.MaxQueuedBytes bytes (default 16 MiB) queued
