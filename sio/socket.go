@@ -50,11 +50,16 @@ type Handshake struct {
 
 // Socket is a client's connection to one namespace.
 type Socket struct {
-	id        SocketID
-	pid       string
-	nsp       *Namespace
-	c         *client
-	hs        *Handshake
+	id  SocketID
+	pid string
+	nsp *Namespace
+	c   *client
+	// The handshake is built on first use from the engine session's compact
+	// copy of the request: most sockets never ask, and a parsed one costs
+	// ~800 B (header and query maps).
+	hs        atomic.Pointer[Handshake]
+	hsAuth    json.RawMessage
+	hsTime    int64 // unix nanoseconds of the socket's creation
 	recovered bool
 	connected atomic.Bool
 	closing   atomic.Bool
@@ -107,13 +112,14 @@ func newSocket(n *Namespace, c *client, auth json.RawMessage, restored *Restored
 			s.pid = newID()
 		}
 	}
-	s.hs = buildHandshake(c, auth)
+	s.hsAuth = auth
+	s.hsTime = time.Now().UnixNano()
 	return s
 }
 
-func buildHandshake(c *client, auth json.RawMessage) *Handshake {
+func buildHandshake(c *client, auth json.RawMessage, created int64) *Handshake {
 	req := c.sess.Request()
-	now := time.Now()
+	now := time.Unix(0, created)
 	h := &Handshake{
 		Headers: req.Header,
 		Time:    now,
@@ -149,7 +155,13 @@ func (s *Socket) ID() SocketID { return s.id }
 func (s *Socket) Namespace() *Namespace { return s.nsp }
 
 // Handshake describes the connection. Do not modify it.
-func (s *Socket) Handshake() *Handshake { return s.hs }
+func (s *Socket) Handshake() *Handshake {
+	if h := s.hs.Load(); h != nil {
+		return h
+	}
+	s.hs.CompareAndSwap(nil, buildHandshake(s.c, s.hsAuth, s.hsTime))
+	return s.hs.Load()
+}
 
 // Connected reports whether the socket is connected.
 func (s *Socket) Connected() bool { return s.connected.Load() }
