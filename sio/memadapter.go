@@ -30,7 +30,38 @@ type InMemoryAdapter struct {
 
 type roomShard struct {
 	mu    sync.RWMutex
-	rooms map[Room]map[*member]struct{}
+	rooms map[Room]*memberSet
+}
+
+// memberSet is a room's members. Most rooms (every socket's own) have one
+// member: it is kept without a map.
+type memberSet struct {
+	one  *member
+	many map[*member]struct{}
+}
+
+func (ms *memberSet) add(m *member) {
+	switch {
+	case ms.many != nil:
+		ms.many[m] = struct{}{}
+	case ms.one == nil || ms.one == m:
+		ms.one = m
+	default:
+		ms.many = map[*member]struct{}{ms.one: {}, m: {}}
+		ms.one = nil
+	}
+}
+
+// remove reports whether the set is empty afterwards.
+func (ms *memberSet) remove(m *member) bool {
+	if ms.many != nil {
+		delete(ms.many, m)
+		return len(ms.many) == 0
+	}
+	if ms.one == m {
+		ms.one = nil
+	}
+	return ms.one == nil
 }
 
 type memberShard struct {
@@ -42,14 +73,95 @@ type memberShard struct {
 type member struct {
 	s     *Socket
 	mu    sync.Mutex
-	rooms map[Room]struct{}
+	rooms roomSet
 }
+
+// roomSet is a socket's rooms: a short slice for the usual handful (an idle
+// socket is in one, its own), a map past smallRoomSet. A map per socket
+// would cost ~200 B even for that one room.
+type roomSet struct {
+	list []Room
+	m    map[Room]struct{}
+}
+
+const smallRoomSet = 8
+
+func (rs *roomSet) has(r Room) bool {
+	if rs.m != nil {
+		_, ok := rs.m[r]
+		return ok
+	}
+	for _, x := range rs.list {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
+
+// add reports whether r was not there yet.
+func (rs *roomSet) add(r Room) bool {
+	if rs.has(r) {
+		return false
+	}
+	if rs.m != nil {
+		rs.m[r] = struct{}{}
+		return true
+	}
+	if len(rs.list) < smallRoomSet {
+		rs.list = append(rs.list, r)
+		return true
+	}
+	rs.m = make(map[Room]struct{}, 2*smallRoomSet)
+	for _, x := range rs.list {
+		rs.m[x] = struct{}{}
+	}
+	rs.m[r] = struct{}{}
+	rs.list = nil
+	return true
+}
+
+// remove reports whether r was there.
+func (rs *roomSet) remove(r Room) bool {
+	if rs.m != nil {
+		_, ok := rs.m[r]
+		delete(rs.m, r)
+		return ok
+	}
+	for i, x := range rs.list {
+		if x == r {
+			rs.list = append(rs.list[:i], rs.list[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+func (rs *roomSet) len() int {
+	if rs.m != nil {
+		return len(rs.m)
+	}
+	return len(rs.list)
+}
+
+// appendTo appends the rooms to dst.
+func (rs *roomSet) appendTo(dst []Room) []Room {
+	if rs.m != nil {
+		for r := range rs.m {
+			dst = append(dst, r)
+		}
+		return dst
+	}
+	return append(dst, rs.list...)
+}
+
+func (rs *roomSet) reset() { *rs = roomSet{} }
 
 // NewInMemoryAdapter returns the adapter of nsp.
 func NewInMemoryAdapter(nsp *Namespace) *InMemoryAdapter {
 	a := &InMemoryAdapter{nsp: nsp, seed: maphash.MakeSeed()}
 	for i := range a.rooms {
-		a.rooms[i].rooms = make(map[Room]map[*member]struct{})
+		a.rooms[i].rooms = make(map[Room]*memberSet)
 	}
 	for i := range a.members {
 		a.members[i].m = make(map[SocketID]*member)
@@ -96,26 +208,25 @@ func (a *InMemoryAdapter) AddAll(id SocketID, rooms []Room) {
 			sh.mu.Unlock()
 			return
 		}
-		m = &member{s: s, rooms: make(map[Room]struct{}, len(rooms))}
+		m = &member{s: s}
 		sh.m[id] = m
 	}
 	sh.mu.Unlock()
 	for _, r := range rooms {
 		m.mu.Lock()
-		_, had := m.rooms[r]
-		m.rooms[r] = struct{}{}
+		added := m.rooms.add(r)
 		m.mu.Unlock()
-		if had {
+		if !added {
 			continue
 		}
 		rs := a.roomShard(r)
 		rs.mu.Lock()
 		set := rs.rooms[r]
 		if set == nil {
-			set = make(map[*member]struct{})
+			set = &memberSet{}
 			rs.rooms[r] = set
 		}
-		set[m] = struct{}{}
+		set.add(m)
 		rs.mu.Unlock()
 	}
 }
@@ -127,8 +238,7 @@ func (a *InMemoryAdapter) Del(id SocketID, room Room) {
 		return
 	}
 	m.mu.Lock()
-	_, had := m.rooms[room]
-	delete(m.rooms, room)
+	had := m.rooms.remove(room)
 	m.mu.Unlock()
 	if had {
 		a.delFromRoom(m, room)
@@ -138,11 +248,8 @@ func (a *InMemoryAdapter) Del(id SocketID, room Room) {
 func (a *InMemoryAdapter) delFromRoom(m *member, r Room) {
 	rs := a.roomShard(r)
 	rs.mu.Lock()
-	if set := rs.rooms[r]; set != nil {
-		delete(set, m)
-		if len(set) == 0 {
-			delete(rs.rooms, r)
-		}
+	if set := rs.rooms[r]; set != nil && set.remove(m) {
+		delete(rs.rooms, r)
 	}
 	rs.mu.Unlock()
 }
@@ -158,11 +265,8 @@ func (a *InMemoryAdapter) DelAll(id SocketID) {
 		return
 	}
 	m.mu.Lock()
-	rooms := make([]Room, 0, len(m.rooms))
-	for r := range m.rooms {
-		rooms = append(rooms, r)
-	}
-	clear(m.rooms)
+	rooms := m.rooms.appendTo(make([]Room, 0, m.rooms.len()))
+	m.rooms.reset()
 	m.mu.Unlock()
 	for _, r := range rooms {
 		a.delFromRoom(m, r)
@@ -177,11 +281,7 @@ func (a *InMemoryAdapter) SocketRooms(id SocketID) []Room {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := make([]Room, 0, len(m.rooms))
-	for r := range m.rooms {
-		out = append(out, r)
-	}
-	return out
+	return m.rooms.appendTo(make([]Room, 0, m.rooms.len()))
 }
 
 // inAny reports whether m is in one of rooms.
@@ -192,7 +292,7 @@ func (m *member) inAny(rooms []Room) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, r := range rooms {
-		if _, ok := m.rooms[r]; ok {
+		if m.rooms.has(r) {
 			return true
 		}
 	}
@@ -223,13 +323,24 @@ func (a *InMemoryAdapter) apply(opts *BroadcastOptions, v visitor) {
 	}
 	for i, r := range opts.Rooms {
 		rs := a.roomShard(r)
-		rs.mu.RLock()
-		for m := range rs.rooms[r] {
+		consider := func(m *member) {
 			if i > 0 && m.inAny(opts.Rooms[:i]) {
-				continue
+				return
 			}
 			if !m.inAny(opts.Except) {
 				v.visit(m)
+			}
+		}
+		rs.mu.RLock()
+		if set := rs.rooms[r]; set != nil {
+			if set.many == nil {
+				if set.one != nil {
+					consider(set.one)
+				}
+			} else {
+				for m := range set.many {
+					consider(m)
+				}
 			}
 		}
 		rs.mu.RUnlock()
