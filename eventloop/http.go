@@ -3,7 +3,6 @@ package eventloop
 import (
 	"errors"
 	"io"
-	"strconv"
 	"syscall"
 
 	"fanio/codec"
@@ -47,16 +46,7 @@ func (c *Conn) readHTTP() {
 			}
 			if err != nil {
 				if errors.Is(err, codec.ErrBodyTooLarge) {
-					if r, ok := c.loop.srv.handler.(BodyRejecter); ok {
-						_, _ = c.gc.Discard(-1)
-						c.awaiting = true
-						c.mu.Lock()
-						c.closeAfterResponse = true
-						c.mu.Unlock()
-						r.RejectBody(c, req)
-						return
-					}
-					c.failHTTP(413)
+					c.rejectBody(req)
 				} else {
 					c.failHTTP(400)
 				}
@@ -67,16 +57,7 @@ func (c *Conn) readHTTP() {
 			total += m
 		case req.ContentLength > 0:
 			if req.ContentLength > int64(cfg.MaxBodyBytes) {
-				if r, ok := c.loop.srv.handler.(BodyRejecter); ok {
-					_, _ = c.gc.Discard(-1)
-					c.awaiting = true
-					c.mu.Lock()
-					c.closeAfterResponse = true
-					c.mu.Unlock()
-					r.RejectBody(c, req)
-					return
-				}
-				c.failHTTP(413)
+				c.rejectBody(req)
 				return
 			}
 			total += int(req.ContentLength)
@@ -114,6 +95,23 @@ func (c *Conn) expectContinue(req *codec.Request) {
 }
 
 var continueResponse = []byte("HTTP/1.1 100 Continue\r\n\r\n")
+
+// rejectBody answers a request whose body is over the limit: through the
+// handler's BodyRejecter if it has one, else with a plain 413; either way the
+// connection closes after the answer.
+func (c *Conn) rejectBody(req *codec.Request) {
+	r, ok := c.loop.srv.handler.(BodyRejecter)
+	if !ok {
+		c.failHTTP(413)
+		return
+	}
+	_, _ = c.gc.Discard(-1)
+	c.awaiting = true
+	c.mu.Lock()
+	c.closeAfterResponse = true
+	c.mu.Unlock()
+	r.RejectBody(c, req)
+}
 
 // failHTTP answers a request the server could not parse and closes.
 func (c *Conn) failHTTP(status int) {
@@ -156,5 +154,3 @@ func ErrorResponse(status int, body string, closeConn bool) *pool.Buffer {
 func isPeerGone(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
-
-var _ = strconv.Itoa
