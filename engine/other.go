@@ -2,7 +2,6 @@ package engine
 
 import (
 	"bytes"
-	"io"
 	"net/http"
 	"strconv"
 
@@ -105,5 +104,3 @@ func (w bytesWriter) Write(p []byte) (int, error) {
 	w.bb.B = append(w.bb.B, p...)
 	return len(p), nil
 }
-
-var _ io.Writer = bytesWriter{}

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bytes"
 	"sync"
 
 	"github.com/klauspost/compress/flate"
@@ -292,5 +291,3 @@ func (s *Server) respondOK(c *eventloop.Conn, req *codec.Request) {
 	bb.B = b
 	_ = c.Respond(bb, !req.KeepAlive)
 }
-
-var _ = bytes.Equal

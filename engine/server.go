@@ -5,8 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
-	"fmt"
 	"net"
 	"strconv"
 	"strings"
@@ -484,13 +482,3 @@ func (s *Server) respondPreflight(c *eventloop.Conn, req *codec.Request) {
 	bb.B = b
 	_ = c.Respond(bb, !req.KeepAlive)
 }
-
-// errString formats an error for logs.
-func errString(err error) string {
-	if err == nil {
-		return ""
-	}
-	return fmt.Sprint(err)
-}
-
-var _ = errors.New

@@ -378,9 +378,7 @@ func (s *Session) close(reason string) {
 			wsConn.CloseWebSocket(ws.StatusNormalClosure, "", nil)
 		case ReasonServerShutdown:
 			wsConn.CloseWebSocket(ws.StatusGoingAway, "", nil)
-		case ReasonSlowReader:
-			wsConn.Close(nil)
-		default:
+		default: // timeouts, errors: nothing useful to tell the peer
 			wsConn.Close(nil)
 		}
 	}

@@ -364,70 +364,15 @@ func (e *encoder) value(a any, depth int) error {
 	case float64:
 		e.float(v, 64)
 	case []any:
-		e.buf = append(e.buf, '[')
-		for i, x := range v {
-			if i > 0 {
-				e.buf = append(e.buf, ',')
-			}
-			if err := e.value(x, depth+1); err != nil {
-				return err
-			}
-		}
-		e.buf = append(e.buf, ']')
+		return appendArray(e, v, func(x any) error { return e.value(x, depth+1) })
 	case []string:
-		e.buf = append(e.buf, '[')
-		for i, x := range v {
-			if i > 0 {
-				e.buf = append(e.buf, ',')
-			}
-			e.buf = codec.AppendJSONString(e.buf, x)
-		}
-		e.buf = append(e.buf, ']')
+		return appendArray(e, v, e.str)
 	case map[string]any:
-		keys := make([]string, 0, len(v))
-		for k := range v {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		e.buf = append(e.buf, '{')
-		for i, k := range keys {
-			if i > 0 {
-				e.buf = append(e.buf, ',')
-			}
-			e.buf = codec.AppendJSONString(e.buf, k)
-			e.buf = append(e.buf, ':')
-			if err := e.value(v[k], depth+1); err != nil {
-				return err
-			}
-		}
-		e.buf = append(e.buf, '}')
+		return appendObject(e, v, func(x any) error { return e.value(x, depth+1) })
 	case map[string]string:
-		keys := make([]string, 0, len(v))
-		for k := range v {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		e.buf = append(e.buf, '{')
-		for i, k := range keys {
-			if i > 0 {
-				e.buf = append(e.buf, ',')
-			}
-			e.buf = codec.AppendJSONString(e.buf, k)
-			e.buf = append(e.buf, ':')
-			e.buf = codec.AppendJSONString(e.buf, v[k])
-		}
-		e.buf = append(e.buf, '}')
+		return appendObject(e, v, e.str)
 	case Args:
-		e.buf = append(e.buf, '[')
-		for i, x := range v {
-			if i > 0 {
-				e.buf = append(e.buf, ',')
-			}
-			if err := e.value(x, depth+1); err != nil {
-				return err
-			}
-		}
-		e.buf = append(e.buf, ']')
+		return appendArray(e, v, func(x Value) error { return e.value(x, depth+1) })
 	case AckFunc, func(Args, error):
 		return errors.New("sio: an AckFunc must be the last argument")
 	default:
@@ -476,6 +421,51 @@ func (e *encoder) float(f float64, bits int) {
 // reembed writes a received JSON value whose nested placeholders point at
 // the received packet's attachments, renumbering them as attachments of
 // the packet being built.
+// str appends s as a JSON string (it cannot fail; the error fits the
+// element callbacks of appendArray and appendObject).
+func (e *encoder) str(s string) error {
+	e.buf = codec.AppendJSONString(e.buf, s)
+	return nil
+}
+
+// appendArray appends xs as a JSON array, each element written by elem.
+func appendArray[T any](e *encoder, xs []T, elem func(T) error) error {
+	e.buf = append(e.buf, '[')
+	for i, x := range xs {
+		if i > 0 {
+			e.buf = append(e.buf, ',')
+		}
+		if err := elem(x); err != nil {
+			return err
+		}
+	}
+	e.buf = append(e.buf, ']')
+	return nil
+}
+
+// appendObject appends m as a JSON object with sorted keys (deterministic
+// bytes, like encoding/json), each value written by val.
+func appendObject[V any](e *encoder, m map[string]V, val func(V) error) error {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	e.buf = append(e.buf, '{')
+	for i, k := range keys {
+		if i > 0 {
+			e.buf = append(e.buf, ',')
+		}
+		e.buf = codec.AppendJSONString(e.buf, k)
+		e.buf = append(e.buf, ':')
+		if err := val(m[k]); err != nil {
+			return err
+		}
+	}
+	e.buf = append(e.buf, '}')
+	return nil
+}
+
 func (e *encoder) reembed(dst []byte, v Value) []byte {
 	var spans [][3]int
 	walkObjects(v.raw, func(start, end int) {
