@@ -465,23 +465,37 @@ type RefServer struct {
 	}
 }
 
+// startFixture starts a long-running node fixture in test/node with stdout
+// piped (for its JSON event lines), stdin open (closing it ends the
+// fixture) and stderr captured.
+func (n *Node) startFixture(stderr io.Writer, args ...string) (*exec.Cmd, io.ReadCloser, io.WriteCloser, error) {
+	cmd := exec.Command(n.Node, args...)
+	cmd.Dir = n.Dir
+	cmd.Env = append(os.Environ(), "NODE_NO_WARNINGS=1")
+	cmd.Stderr = stderr
+	cmd.WaitDelay = 5 * time.Second
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, nil, nil, err
+	}
+	return cmd, out, stdin, nil
+}
+
 // StartReference starts the npm engine.io reference fixture on 127.0.0.1,
 // port 0, and returns once it listens.
 func (n *Node) StartReference() (*RefServer, error) {
 	r := &RefServer{Log: NewSessionLog(), done: make(chan struct{})}
-	r.cmd = exec.Command(n.Node, "reference-eio-server.mjs", "--host", "127.0.0.1", "--port", "0", "--exit-on-stdin-end", "yes")
-	r.cmd.Dir = n.Dir
-	r.cmd.Env = append(os.Environ(), "NODE_NO_WARNINGS=1")
-	r.cmd.Stderr = &r.stderr
-	r.cmd.WaitDelay = 5 * time.Second
-	out, err := r.cmd.StdoutPipe()
+	var out io.ReadCloser
+	var err error
+	r.cmd, out, r.stdin, err = n.startFixture(&r.stderr, "reference-eio-server.mjs", "--host", "127.0.0.1", "--port", "0", "--exit-on-stdin-end", "yes")
 	if err != nil {
-		return nil, err
-	}
-	if r.stdin, err = r.cmd.StdinPipe(); err != nil {
-		return nil, err
-	}
-	if err := r.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start reference server: %w", err)
 	}
 	listening := make(chan int, 1)

@@ -38,7 +38,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"os/exec"
 	"sort"
 	"strings"
@@ -346,19 +345,9 @@ func startSIOReference(recovery bool) (*sioReference, error) {
 	if recovery {
 		args = append(args, "--recovery", "yes")
 	}
-	r.cmd = exec.Command(node.Node, args...)
-	r.cmd.Dir = node.Dir
-	r.cmd.Env = append(os.Environ(), "NODE_NO_WARNINGS=1")
-	r.cmd.Stderr = &r.stderr
-	r.cmd.WaitDelay = 5 * time.Second
-	out, err := r.cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if r.stdin, err = r.cmd.StdinPipe(); err != nil {
-		return nil, err
-	}
-	if err := r.cmd.Start(); err != nil {
+	var out io.ReadCloser
+	var err error
+	if r.cmd, out, r.stdin, err = node.startFixture(&r.stderr, args...); err != nil {
 		return nil, err
 	}
 	listening := make(chan int, 1)
