@@ -52,11 +52,11 @@ type Session struct {
 	mu       sync.Mutex
 	state    sessionState
 	kind     transportKind
+	waitPong bool
+	deflate  bool // permessage-deflate negotiated on ws
 	handler  Handler
 	hb       eventloop.Timer
-	waitPong bool
 	ws       *eventloop.Conn // the WebSocket, once it is the transport
-	deflate  bool            // permessage-deflate negotiated on ws
 	p        *pollState      // nil once the session is on a WebSocket
 	upgrade  *upgradeState
 }

@@ -2,6 +2,7 @@ package eventloop
 
 import (
 	"errors"
+	"math"
 	"net"
 	"sync"
 	"syscall"
@@ -44,6 +45,24 @@ type outItem struct {
 	flags uint8
 }
 
+// outQueue is a connection's pending writes. Queues are pooled and handed
+// back on every flush, so that thousands of idle connections do not each pin
+// an array.
+type outQueue struct{ items []outItem }
+
+var outQueues = sync.Pool{New: func() any { return &outQueue{items: make([]outItem, 0, 4)} }}
+
+// release empties q (its items must have been taken or freed) and pools it.
+func (q *outQueue) release() {
+	clear(q.items)
+	if cap(q.items) > 64 {
+		q.items = nil // don't let one burst pin a big array in the pool
+	} else {
+		q.items = q.items[:0]
+	}
+	outQueues.Put(q)
+}
+
 // Conn is one client connection. Its write and close methods are safe from
 // any goroutine; everything else is for its event loop.
 type Conn struct {
@@ -51,26 +70,31 @@ type Conn struct {
 	loop *loop
 
 	mu       sync.Mutex
-	queue    []outItem
+	queue    *outQueue // nil while nothing waits: idle conns hold no array
 	queued   int
-	dirty    bool
-	closing  bool  // close once the queue is written; accept no more writes
-	closed   bool  // gone: OnClose ran
-	overflow bool  // outbound cap exceeded
 	closeErr error // reason handed to Owner.OnClose
 	owner    Owner
-
+	// Flags and small loop-only fields are grouped so that Conn packs into
+	// fewer words (one Conn per connection).
+	dirty              bool
+	closing            bool // close once the queue is written; accept no more writes
+	closed             bool // gone: OnClose ran
+	overflow           bool // outbound cap exceeded
 	closeAfterResponse bool // the pending answer ends the connection
 
 	// Loop-only state.
 	mode      connMode
-	awaiting  bool   // an HTTP request is being answered
-	need      int    // inbound bytes needed before parsing again
-	continued bool   // "100 Continue" sent for the request being read
-	timer     *Timer // HTTP idle timeout, then the linger timeout; nil on WebSockets
+	awaiting  bool // an HTTP request is being answered
+	continued bool // "100 Continue" sent for the request being read
 	lingering bool
+	need      int32  // inbound bytes needed before parsing again (see setNeed)
+	timer     *Timer // HTTP idle timeout, then the linger timeout; nil on WebSockets
 	ws        wsState
 }
+
+// setNeed records that parsing must wait for n buffered bytes; past
+// math.MaxInt32 it waits for that many, which only means parsing again early.
+func (c *Conn) setNeed(n int) { c.need = int32(min(n, math.MaxInt32)) }
 
 // RemoteAddr is the peer's address.
 func (c *Conn) RemoteAddr() net.Addr { return c.gc.RemoteAddr() }
@@ -170,7 +194,10 @@ func (c *Conn) enqueue(it outItem) error {
 		c.closeErr = ErrSlowReader
 		pool.Put(it.bb)
 	} else {
-		c.queue = append(c.queue, it)
+		if c.queue == nil {
+			c.queue = outQueues.Get().(*outQueue)
+		}
+		c.queue.items = append(c.queue.items, it)
 	}
 	wasDirty := c.dirty
 	c.dirty = true
@@ -187,12 +214,11 @@ const maxIov = 1024
 func (c *Conn) flush() {
 	l := c.loop
 	c.mu.Lock()
-	items := append(l.items[:0], c.queue...)
-	clear(c.queue)
-	if cap(c.queue) > 64 {
-		c.queue = nil // don't let one burst pin a big array on an idle conn
-	} else {
-		c.queue = c.queue[:0]
+	items := l.items[:0]
+	if q := c.queue; q != nil {
+		items = append(items, q.items...)
+		q.release()
+		c.queue = nil
 	}
 	c.queued = 0
 	c.dirty = false
@@ -321,7 +347,7 @@ func (c *Conn) onClosed(gerr error) {
 		return
 	}
 	c.closed = true
-	items := c.queue
+	q := c.queue
 	c.queue = nil
 	c.queued = 0
 	owner := c.owner
@@ -329,8 +355,11 @@ func (c *Conn) onClosed(gerr error) {
 	err := c.closeErr
 	requested := c.closing || c.overflow
 	c.mu.Unlock()
-	for i := range items {
-		pool.Put(items[i].bb)
+	if q != nil {
+		for i := range q.items {
+			pool.Put(q.items[i].bb)
+		}
+		q.release()
 	}
 	c.ws.release()
 	c.stopTimer(true)

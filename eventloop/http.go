@@ -15,7 +15,7 @@ func (c *Conn) readHTTP() {
 	cfg := &c.loop.srv.cfg
 	for c.mode == modeHTTP && !c.awaiting {
 		buffered := c.gc.InboundBuffered()
-		if buffered == 0 || buffered < c.need {
+		if buffered == 0 || buffered < int(c.need) {
 			return
 		}
 		buf, _ := c.gc.Peek(-1)
@@ -23,7 +23,7 @@ func (c *Conn) readHTTP() {
 		req.Reset()
 		n, err := codec.ParseRequest(buf, req, cfg.MaxHeaderBytes)
 		if err == codec.ErrIncomplete {
-			c.need = len(buf) + 1
+			c.setNeed(len(buf) + 1)
 			return
 		}
 		if err != nil {
@@ -41,7 +41,7 @@ func (c *Conn) readHTTP() {
 					return
 				}
 				c.expectContinue(req)
-				c.need = len(buf) + 1
+				c.setNeed(len(buf) + 1)
 				return
 			}
 			if err != nil {
@@ -63,7 +63,7 @@ func (c *Conn) readHTTP() {
 			total += int(req.ContentLength)
 			if len(buf) < total {
 				c.expectContinue(req)
-				c.need = total
+				c.setNeed(total)
 				return
 			}
 			body = buf[n:total]

@@ -13,17 +13,15 @@ import (
 
 // wsState is the WebSocket read state of one connection.
 type wsState struct {
+	mask       [4]byte // of a data frame whose payload arrives over several reads
 	deflate    bool
 	fragmented bool // a fragmented message is in progress
 	msgBinary  bool
 	msgDeflate bool
 	msg        *pool.Buffer // message being assembled (fragments or a big frame)
-
-	// A data frame whose payload arrives over several reads.
-	remaining int64
-	mask      [4]byte
-	maskOff   int
-	frameFin  bool
+	remaining  int64        // payload bytes of that frame still to come
+	maskOff    uint8        // position in mask, mod 4
+	frameFin   bool
 }
 
 func (w *wsState) release() {
@@ -60,8 +58,8 @@ func (c *Conn) readWebSocket() {
 			if err != nil {
 				return
 			}
-			codec.Unmask(b, c.ws.mask, c.ws.maskOff)
-			c.ws.maskOff += take
+			codec.Unmask(b, c.ws.mask, int(c.ws.maskOff))
+			c.ws.maskOff = uint8((int(c.ws.maskOff) + take) & 3)
 			c.ws.msg.B = append(c.ws.msg.B, b...)
 			_, _ = c.gc.Discard(take)
 			c.ws.remaining -= int64(take)

@@ -2,6 +2,7 @@ package pool
 
 import (
 	"errors"
+	"math"
 	"sync"
 )
 
@@ -124,9 +125,10 @@ func (w *Workers) drain(m *Mailbox) {
 			m.mu.Unlock()
 			return
 		}
-		t := m.q[m.head]
-		m.q[m.head] = nil
-		m.head = (m.head + 1) & (len(m.q) - 1)
+		q := m.ring.t
+		t := q[m.head]
+		q[m.head] = nil
+		m.head = (m.head + 1) & int32(len(q)-1)
 		m.n--
 		m.mu.Unlock()
 		w.run(t)
@@ -157,12 +159,12 @@ func (w *Workers) run(t Task) {
 type Mailbox struct {
 	w         *Workers
 	mu        sync.Mutex
-	q         []Task // ring, power-of-two length
-	head, n   int
-	limit     int
+	ring      *taskRing // nil while idle: idle mailboxes hold no array
+	next      *Mailbox  // run-queue link, guarded by w.mu
+	head, n   int32     // int32: one Mailbox per connection, packed with the flags
+	limit     int32
 	scheduled bool // on the run queue or being drained
 	closed    bool
-	next      *Mailbox // run-queue link, guarded by w.mu
 }
 
 // Init binds m to w with a limit on queued tasks (<= 0: 1024).
@@ -171,7 +173,7 @@ func (m *Mailbox) Init(w *Workers, limit int) {
 		limit = 1024
 	}
 	m.w = w
-	m.limit = limit
+	m.limit = int32(min(limit, math.MaxInt32))
 }
 
 // Submit queues t. It never blocks: it fails with ErrMailboxFull when the
@@ -193,10 +195,15 @@ func (m *Mailbox) submit(t Task, force bool) error {
 		m.mu.Unlock()
 		return ErrMailboxFull
 	}
-	if m.n == len(m.q) {
+	if m.ring == nil {
+		m.ring = taskRings.Get().(*taskRing)
+		m.head = 0
+	}
+	if int(m.n) == len(m.ring.t) {
 		m.grow()
 	}
-	m.q[(m.head+m.n)&(len(m.q)-1)] = t
+	q := m.ring.t
+	q[(m.head+m.n)&int32(len(q)-1)] = t
 	m.n++
 	sched := !m.scheduled
 	m.scheduled = true
@@ -207,24 +214,37 @@ func (m *Mailbox) submit(t Task, force bool) error {
 	return nil
 }
 
-// idleLocked marks an empty mailbox idle and drops a ring that a burst grew.
+// idleLocked marks an empty mailbox idle and gives its ring back: most
+// connections are idle most of the time. A ring a burst grew is dropped.
 func (m *Mailbox) idleLocked() {
 	m.scheduled = false
-	if len(m.q) > 16 {
-		m.q, m.head = nil, 0
+	if r := m.ring; r != nil {
+		m.ring, m.head = nil, 0
+		if len(r.t) == initialRing {
+			taskRings.Put(r) // empty: drain cleared each slot it took
+		}
 	}
 }
 
+// taskRing is a mailbox's queue: a ring of power-of-two length.
+type taskRing struct{ t []Task }
+
+const initialRing = 4
+
+var taskRings = sync.Pool{New: func() any { return &taskRing{t: make([]Task, initialRing)} }}
+
+// grow doubles the full ring (a new one: the pooled size stays small).
 func (m *Mailbox) grow() {
-	size := len(m.q) * 2
-	if size == 0 {
-		size = 4
+	old := m.ring.t
+	q := make([]Task, len(old)*2)
+	for i := int32(0); i < m.n; i++ {
+		q[i] = old[(m.head+i)&int32(len(old)-1)]
 	}
-	q := make([]Task, size)
-	for i := 0; i < m.n; i++ {
-		q[i] = m.q[(m.head+i)&(len(m.q)-1)]
+	if len(old) == initialRing {
+		clear(old)
+		taskRings.Put(m.ring)
 	}
-	m.q = q
+	m.ring = &taskRing{t: q}
 	m.head = 0
 }
 
@@ -232,7 +252,7 @@ func (m *Mailbox) grow() {
 func (m *Mailbox) Len() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.n
+	return int(m.n)
 }
 
 // Close refuses further tasks. Tasks already queued still run, in order.

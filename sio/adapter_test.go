@@ -91,6 +91,59 @@ func TestRoomsAndBroadcast(t *testing.T) {
 
 func sortStrings(s []string) []string { sort.Strings(s); return s }
 
+// A socket's own room (named after its id) is kept outside the room
+// registry; it must still behave like any room.
+func TestOwnRoom(t *testing.T) {
+	srv := startServer(t, Options{})
+	srv.OnConnection(func(s *Socket) {
+		s.On("join", func(s *Socket, args Args, ack Ack) {
+			r, _ := Arg[string](args, 0)
+			s.Join(r)
+			_ = ack(s.Rooms())
+		})
+		s.On("leave", func(s *Socket, args Args, ack Ack) {
+			r, _ := Arg[string](args, 0)
+			s.Leave(r)
+			_ = ack(s.Rooms())
+		})
+	})
+	a, b := dialWS(t, srv), dialWS(t, srv)
+	sa := a.connect("/", "")
+	b.connect("/", "")
+
+	srv.To(sa).Emit("m", 1)
+	a.expect(`2["m",1]`)
+	b.expectNothing(30 * time.Millisecond)
+
+	// b joins the room named after a: both get it, each once, also when
+	// the same room is named twice or together with another room a is in.
+	b.send(fmt.Sprintf(`21["join",%q]`, sa))
+	b.expectPrefix(`31`)
+	a.send(`22["join","r"]`)
+	a.expect(fmt.Sprintf(`32[[%q,"r"]]`, sa))
+	srv.To(sa, "r", sa).Emit("m", 2)
+	a.expect(`2["m",2]`)
+	b.expect(`2["m",2]`)
+	a.expectNothing(30 * time.Millisecond)
+	srv.To("r").Except(sa).Emit("m", 3) // a is in room sa: excluded
+	srv.Emit("m", 4)
+	a.expect(`2["m",4]`)
+	b.expect(`2["m",4]`)
+
+	// a leaves its own room: only b is left in it.
+	a.send(fmt.Sprintf(`23["leave",%q]`, sa))
+	a.expect(`33[["r"]]`)
+	srv.To(sa).Emit("m", 5)
+	b.expect(`2["m",5]`)
+	a.expectNothing(30 * time.Millisecond)
+	srv.To("r").Except(sa).Emit("m", 6) // a no longer in room sa
+	a.expect(`2["m",6]`)
+	ids, err := srv.In(sa).AllSockets()
+	if err != nil || len(ids) != 1 || ids[0] == sa {
+		t.Fatalf("AllSockets(%s) = %v, %v; want b only", sa, ids, err)
+	}
+}
+
 func TestBroadcastWithAck(t *testing.T) {
 	srv := startServer(t, Options{})
 	a, b := dialWS(t, srv), dialWS(t, srv)

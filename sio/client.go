@@ -18,8 +18,8 @@ type client struct {
 	srv    *Server
 	sess   session
 	mb     pool.Mailbox
-	timer  eventloop.Timer // connect timeout
-	queued atomic.Int64    // bytes waiting for the handlers
+	timer  *eventloop.Timer // connect timeout (mu); nil once stopped, to not keep 56 B per connection
+	queued atomic.Int64     // bytes waiting for the handlers
 
 	// inMu serializes OnMessage: a polling session's POSTs and an
 	// upgrading WebSocket may be served by different event loops.
@@ -50,12 +50,24 @@ func (s *Server) onSession(sess *engine.Session) {
 }
 
 func (s *Server) newClient(sess session) *client {
-	c := &client{srv: s, sess: sess}
+	c := &client{srv: s, sess: sess, timer: new(eventloop.Timer)}
 	c.mb.Init(s.workers, s.opts.MaxQueuedPackets+8)
 	timers := s.eng.Timers()
-	timers.Init(&c.timer, c.onConnectTimeout)
-	timers.Reset(&c.timer, s.opts.ConnectTimeout)
+	timers.Init(c.timer, c.onConnectTimeout)
+	timers.Reset(c.timer, s.opts.ConnectTimeout)
 	return c
+}
+
+// stopConnectTimer stops the connect timeout (a namespace was joined, or
+// the connection ended) and drops the timer.
+func (c *client) stopConnectTimer() {
+	c.mu.Lock()
+	t := c.timer
+	c.timer = nil
+	c.mu.Unlock()
+	if t != nil {
+		c.srv.eng.Timers().Stop(t)
+	}
 }
 
 // onConnectTimeout runs on the timers goroutine.
@@ -146,7 +158,7 @@ func (c *client) protocolError(err error) {
 
 // OnClose implements engine.Handler.
 func (c *client) OnClose(_ *engine.Session, reason string) {
-	c.srv.eng.Timers().Stop(&c.timer)
+	c.stopConnectTimer()
 	c.mu.Lock()
 	c.closed = true
 	c.mu.Unlock()

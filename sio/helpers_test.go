@@ -276,7 +276,7 @@ func addFakeSockets(srv *Server, nsp *Namespace, n int) []*Socket {
 		s := newSocket(nsp, c, []byte("{}"), nil)
 		nsp.addSocket(s)
 		c.addSocket(s)
-		srv.eng.Timers().Stop(&c.timer)
+		c.stopConnectTimer()
 		s.connected.Store(true)
 		s.Join(s.id)
 		out[i] = s

@@ -33,8 +33,8 @@ type roomShard struct {
 	rooms map[Room]*memberSet
 }
 
-// memberSet is a room's members. Most rooms (every socket's own) have one
-// member: it is kept without a map.
+// memberSet is a room's members. Many rooms have one member: it is kept
+// without a map.
 type memberSet struct {
 	one  *member
 	many map[*member]struct{}
@@ -69,11 +69,41 @@ type memberShard struct {
 	m  map[SocketID]*member
 }
 
-// member is a socket as the adapter knows it, with its own rooms.
+// member is a socket as the adapter knows it, with its rooms. The room
+// named after the socket's id, which every socket joins, is not stored in
+// the room registry: self says whether the socket is in it, and a broadcast
+// to a room finds that member through the member registry. Keeping it out
+// saves a map entry and a memberSet per socket.
 type member struct {
 	s     *Socket
 	mu    sync.Mutex
+	self  bool // in its own room (mu)
 	rooms roomSet
+}
+
+// hasLocked reports whether m is in room r; m.mu must be held.
+func (m *member) hasLocked(r Room) bool {
+	if r == m.s.id {
+		return m.self
+	}
+	return m.rooms.has(r)
+}
+
+// appendRoomsLocked appends m's rooms to dst, its own first; m.mu must be
+// held.
+func (m *member) appendRoomsLocked(dst []Room) []Room {
+	if m.self {
+		dst = append(dst, m.s.id)
+	}
+	return m.rooms.appendTo(dst)
+}
+
+func (m *member) roomCountLocked() int {
+	n := m.rooms.len()
+	if m.self {
+		n++
+	}
+	return n
 }
 
 // roomSet is a socket's rooms: a short slice for the usual handful (an idle
@@ -214,6 +244,11 @@ func (a *InMemoryAdapter) AddAll(id SocketID, rooms []Room) {
 	sh.mu.Unlock()
 	for _, r := range rooms {
 		m.mu.Lock()
+		if r == id {
+			m.self = true
+			m.mu.Unlock()
+			continue
+		}
 		added := m.rooms.add(r)
 		m.mu.Unlock()
 		if !added {
@@ -238,6 +273,11 @@ func (a *InMemoryAdapter) Del(id SocketID, room Room) {
 		return
 	}
 	m.mu.Lock()
+	if room == id {
+		m.self = false
+		m.mu.Unlock()
+		return
+	}
 	had := m.rooms.remove(room)
 	m.mu.Unlock()
 	if had {
@@ -267,6 +307,7 @@ func (a *InMemoryAdapter) DelAll(id SocketID) {
 	m.mu.Lock()
 	rooms := m.rooms.appendTo(make([]Room, 0, m.rooms.len()))
 	m.rooms.reset()
+	m.self = false
 	m.mu.Unlock()
 	for _, r := range rooms {
 		a.delFromRoom(m, r)
@@ -281,7 +322,7 @@ func (a *InMemoryAdapter) SocketRooms(id SocketID) []Room {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.rooms.appendTo(make([]Room, 0, m.rooms.len()))
+	return m.appendRoomsLocked(make([]Room, 0, m.roomCountLocked()))
 }
 
 // inAny reports whether m is in one of rooms.
@@ -292,7 +333,7 @@ func (m *member) inAny(rooms []Room) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, r := range rooms {
-		if m.rooms.has(r) {
+		if m.hasLocked(r) {
 			return true
 		}
 	}
@@ -344,6 +385,18 @@ func (a *InMemoryAdapter) apply(opts *BroadcastOptions, v visitor) {
 			}
 		}
 		rs.mu.RUnlock()
+		// The socket whose own room r is (see member).
+		sh := a.memberShard(r)
+		sh.mu.RLock()
+		if m := sh.m[r]; m != nil {
+			m.mu.Lock()
+			self := m.self
+			m.mu.Unlock()
+			if self {
+				consider(m)
+			}
+		}
+		sh.mu.RUnlock()
 	}
 }
 

@@ -276,7 +276,7 @@ func (c *client) connect(p *inPacket) {
 		n.removeSocket(s)
 		return
 	}
-	srv.eng.Timers().Stop(&c.timer)
+	c.stopConnectTimer()
 	s.connected.Store(true)
 	s.Join(s.id)
 	if restored != nil {

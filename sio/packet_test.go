@@ -258,7 +258,7 @@ func FuzzInbound(f *testing.F) {
 		})
 		srv := fuzzSrv.srv
 		c := srv.newClient(&fakeSession{id: "fuzz"})
-		defer srv.eng.Timers().Stop(&c.timer)
+		defer c.stopConnectTimer()
 		parts := bytes.Split(data, []byte{0xff, 0x00})
 		c.OnMessage(nil, []byte("0"), false) // join "/" first
 		c.OnMessage(nil, parts[0], false)

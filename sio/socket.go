@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"fanio/codec"
 	"fanio/eventloop"
@@ -58,24 +59,46 @@ type Socket struct {
 	// copy of the request: most sockets never ask, and a parsed one costs
 	// ~800 B (header and query maps).
 	hs        atomic.Pointer[Handshake]
-	hsAuth    json.RawMessage
-	hsTime    int64 // unix nanoseconds of the socket's creation
+	hsAuth    string // the CONNECT payload (aliases the packet's own copy: a string header is 8 B smaller)
+	hsTime    int64  // unix nanoseconds of the socket's creation
 	recovered bool
 	connected atomic.Bool
 	closing   atomic.Bool
 
-	mu            sync.Mutex
-	handlers      map[string][]EventHandler
-	anyIn         []AnyHandler
-	anyOut        []AnyHandler
-	mws           []EventMiddleware
-	onDisconnect  []func(*Socket, string)
-	onDisconnecti []func(*Socket, string)
-	onError       []func(*Socket, error)
-	acks          map[int64]ackEntry
+	mu           sync.Mutex
+	handlers     []eventHandler // in registration order; copy-on-write on Off
+	onDisconnect []func(*Socket, string)
+	hooks        *socketHooks // rarely used listeners, allocated on first use
+	acks         map[int64]ackEntry
 
 	dataMu sync.Mutex
 	data   any
+}
+
+// eventHandler is one On registration. A socket usually has a handful, so a
+// slice scanned by name is smaller (and as fast) as a map of slices, which
+// cost ~400 B per socket for three events.
+type eventHandler struct {
+	event string
+	h     EventHandler
+}
+
+// socketHooks holds the listeners few sockets have; keeping them out of line
+// keeps every Socket small.
+type socketHooks struct {
+	anyIn         []AnyHandler
+	anyOut        []AnyHandler
+	mws           []EventMiddleware
+	onDisconnecti []func(*Socket, string)
+	onError       []func(*Socket, error)
+}
+
+// hooksLocked returns s.hooks, allocating it; s.mu must be held.
+func (s *Socket) hooksLocked() *socketHooks {
+	if s.hooks == nil {
+		s.hooks = &socketHooks{}
+	}
+	return s.hooks
 }
 
 type ackEntry struct {
@@ -112,7 +135,7 @@ func newSocket(n *Namespace, c *client, auth json.RawMessage, restored *Restored
 			s.pid = newID()
 		}
 	}
-	s.hsAuth = auth
+	s.hsAuth = unsafe.String(unsafe.SliceData(auth), len(auth))
 	s.hsTime = time.Now().UnixNano()
 	return s
 }
@@ -159,7 +182,8 @@ func (s *Socket) Handshake() *Handshake {
 	if h := s.hs.Load(); h != nil {
 		return h
 	}
-	s.hs.CompareAndSwap(nil, buildHandshake(s.c, s.hsAuth, s.hsTime))
+	auth := json.RawMessage(unsafe.Slice(unsafe.StringData(s.hsAuth), len(s.hsAuth)))
+	s.hs.CompareAndSwap(nil, buildHandshake(s.c, auth, s.hsTime))
 	return s.hs.Load()
 }
 
@@ -209,10 +233,7 @@ func DataAs[T any](s *Socket) T {
 // On adds a handler for event.
 func (s *Socket) On(event string, h EventHandler) *Socket {
 	s.mu.Lock()
-	if s.handlers == nil {
-		s.handlers = make(map[string][]EventHandler)
-	}
-	s.handlers[event] = append(s.handlers[event], h)
+	s.handlers = append(s.handlers, eventHandler{event: event, h: h})
 	s.mu.Unlock()
 	return s
 }
@@ -220,7 +241,14 @@ func (s *Socket) On(event string, h EventHandler) *Socket {
 // Off removes every handler of event.
 func (s *Socket) Off(event string) *Socket {
 	s.mu.Lock()
-	delete(s.handlers, event)
+	// A new slice: onEvent may be iterating a snapshot of the old one.
+	var kept []eventHandler
+	for _, e := range s.handlers {
+		if e.event != event {
+			kept = append(kept, e)
+		}
+	}
+	s.handlers = kept
 	s.mu.Unlock()
 	return s
 }
@@ -241,7 +269,8 @@ func OnTyped[T any](s *Socket, event string, h func(s *Socket, v T, ack Ack)) *S
 // OnAny adds a listener for every incoming event (before its handlers).
 func (s *Socket) OnAny(h AnyHandler) *Socket {
 	s.mu.Lock()
-	s.anyIn = append(s.anyIn, h)
+	x := s.hooksLocked()
+	x.anyIn = append(x.anyIn, h)
 	s.mu.Unlock()
 	return s
 }
@@ -249,7 +278,9 @@ func (s *Socket) OnAny(h AnyHandler) *Socket {
 // OffAny removes the OnAny listeners.
 func (s *Socket) OffAny() *Socket {
 	s.mu.Lock()
-	s.anyIn = nil
+	if s.hooks != nil {
+		s.hooks.anyIn = nil
+	}
 	s.mu.Unlock()
 	return s
 }
@@ -258,10 +289,11 @@ func (s *Socket) OffAny() *Socket {
 // (including broadcasts it receives). It runs on the emitting goroutine.
 func (s *Socket) OnAnyOutgoing(h AnyHandler) *Socket {
 	s.mu.Lock()
-	if len(s.anyOut) == 0 {
+	x := s.hooksLocked()
+	if len(x.anyOut) == 0 {
 		s.nsp.outHook.Add(1)
 	}
-	s.anyOut = append(s.anyOut, h)
+	x.anyOut = append(x.anyOut, h)
 	s.mu.Unlock()
 	return s
 }
@@ -269,10 +301,10 @@ func (s *Socket) OnAnyOutgoing(h AnyHandler) *Socket {
 // OffAnyOutgoing removes the OnAnyOutgoing listeners.
 func (s *Socket) OffAnyOutgoing() *Socket {
 	s.mu.Lock()
-	if len(s.anyOut) > 0 {
+	if s.hooks != nil && len(s.hooks.anyOut) > 0 {
 		s.nsp.outHook.Add(-1)
+		s.hooks.anyOut = nil
 	}
-	s.anyOut = nil
 	s.mu.Unlock()
 	return s
 }
@@ -280,7 +312,8 @@ func (s *Socket) OffAnyOutgoing() *Socket {
 // Use adds an event middleware.
 func (s *Socket) Use(fn EventMiddleware) *Socket {
 	s.mu.Lock()
-	s.mws = append(s.mws, fn)
+	x := s.hooksLocked()
+	x.mws = append(x.mws, fn)
 	s.mu.Unlock()
 	return s
 }
@@ -289,7 +322,8 @@ func (s *Socket) Use(fn EventMiddleware) *Socket {
 // disconnect, while its rooms are still readable.
 func (s *Socket) OnDisconnecting(fn func(s *Socket, reason string)) *Socket {
 	s.mu.Lock()
-	s.onDisconnecti = append(s.onDisconnecti, fn)
+	x := s.hooksLocked()
+	x.onDisconnecti = append(x.onDisconnecti, fn)
 	s.mu.Unlock()
 	return s
 }
@@ -307,14 +341,18 @@ func (s *Socket) OnDisconnect(fn func(s *Socket, reason string)) *Socket {
 // connection is then closed), an event middleware's error.
 func (s *Socket) OnError(fn func(s *Socket, err error)) *Socket {
 	s.mu.Lock()
-	s.onError = append(s.onError, fn)
+	x := s.hooksLocked()
+	x.onError = append(x.onError, fn)
 	s.mu.Unlock()
 	return s
 }
 
 func (s *Socket) fireError(err error) {
+	var hs []func(*Socket, error)
 	s.mu.Lock()
-	hs := s.onError
+	if s.hooks != nil {
+		hs = s.hooks.onError
+	}
 	s.mu.Unlock()
 	for _, h := range hs {
 		h(s, err)
@@ -345,8 +383,13 @@ func (s *Socket) onEvent(p *inPacket) {
 	if p.ackID >= 0 {
 		ack = s.ackFunc(p.ackID)
 	}
+	var anyIn []AnyHandler
+	var mws []EventMiddleware
 	s.mu.Lock()
-	anyIn, mws, hs := s.anyIn, s.mws, s.handlers[event]
+	hs := s.handlers
+	if s.hooks != nil {
+		anyIn, mws = s.hooks.anyIn, s.hooks.mws
+	}
 	s.mu.Unlock()
 	if len(anyIn) > 0 {
 		list := args.Any()
@@ -366,8 +409,10 @@ func (s *Socket) onEvent(p *inPacket) {
 	if !s.Connected() {
 		return
 	}
-	for _, h := range hs {
-		h(s, args, ack)
+	for _, e := range hs {
+		if e.event == event {
+			e.h(s, args, ack)
+		}
 	}
 }
 
@@ -593,8 +638,11 @@ func (s *Socket) dropAck(id int64) {
 
 // notifyOutgoing calls the OnAnyOutgoing listeners.
 func (s *Socket) notifyOutgoing(p *Packet) {
+	var hs []AnyHandler
 	s.mu.Lock()
-	hs := s.anyOut
+	if s.hooks != nil {
+		hs = s.hooks.anyOut
+	}
 	s.mu.Unlock()
 	for _, h := range hs {
 		h(s, p.Event, p.Args)
@@ -688,8 +736,12 @@ func (s *Socket) onClose(reason string) {
 // session for recovery, leaves the rooms, and runs the disconnect
 // handlers.
 func (s *Socket) finish(reason string) {
+	var ing []func(*Socket, string)
 	s.mu.Lock()
-	ing, ed := s.onDisconnecti, s.onDisconnect
+	ed := s.onDisconnect
+	if s.hooks != nil {
+		ing = s.hooks.onDisconnecti
+	}
 	acks := s.acks
 	s.acks = nil
 	s.mu.Unlock()

@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"os/signal"
 	"runtime"
@@ -38,8 +39,12 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:3101", "listen address")
 	cores := flag.Int("cores", 1, "event loops and GOMAXPROCS")
+	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this address (profiling only; off in benchmark runs)")
 	flag.Parse()
 	runtime.GOMAXPROCS(*cores)
+	if *pprofAddr != "" {
+		go func() { _ = http.ListenAndServe(*pprofAddr, nil) }()
+	}
 
 	var srv *sio.Server
 	stats := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
