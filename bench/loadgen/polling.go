@@ -52,33 +52,13 @@ func (h *httpConn) roundTrip(req []byte) (status int, body []byte, err error) {
 		}
 		headEnd = bytes.Index(h.rb[:w], []byte("\r\n\r\n"))
 	}
-	head := h.rb[:headEnd]
-	if len(head) < 12 || !bytes.HasPrefix(head, []byte("HTTP/1.")) {
-		return 0, nil, errors.New("bad HTTP response")
-	}
-	st, _ := parseUint(head[9:12])
-	clen := -1
-	chunked := false
-	for line := head; len(line) > 0; {
-		i := bytes.Index(line, []byte("\r\n"))
-		var l []byte
-		if i < 0 {
-			l, line = line, nil
-		} else {
-			l, line = line[:i], line[i+2:]
-		}
-		if hasPrefixFold(l, "content-length:") {
-			v, n := parseUint(bytes.TrimLeft(l[15:], " "))
-			if n > 0 {
-				clen = int(v)
-			}
-		} else if hasPrefixFold(l, "transfer-encoding:") && bytes.Contains(l, []byte("chunked")) {
-			chunked = true
-		}
+	st, clen, chunked, err := parseHead(h.rb[:headEnd])
+	if err != nil {
+		return 0, nil, err
 	}
 	start := headEnd + 4
 	if chunked {
-		return h.readChunked(int(st), start, w)
+		return h.readChunked(st, start, w)
 	}
 	if clen < 0 {
 		return 0, nil, errors.New("HTTP response without Content-Length")
@@ -96,7 +76,35 @@ func (h *httpConn) roundTrip(req []byte) (status int, body []byte, err error) {
 			return 0, nil, err
 		}
 	}
-	return int(st), h.rb[start:end], nil
+	return st, h.rb[start:end], nil
+}
+
+// parseHead reads the status, Content-Length (-1 if absent) and chunked
+// transfer coding of an HTTP/1.x response head (without its blank line).
+func parseHead(head []byte) (status, clen int, chunked bool, err error) {
+	if len(head) < 12 || !bytes.HasPrefix(head, []byte("HTTP/1.")) {
+		return 0, 0, false, errors.New("bad HTTP response")
+	}
+	st, _ := parseUint(head[9:12])
+	clen = -1
+	for line := head; len(line) > 0; {
+		i := bytes.Index(line, []byte("\r\n"))
+		var l []byte
+		if i < 0 {
+			l, line = line, nil
+		} else {
+			l, line = line[:i], line[i+2:]
+		}
+		if hasPrefixFold(l, "content-length:") {
+			v, n := parseUint(bytes.TrimLeft(l[15:], " "))
+			if n > 0 {
+				clen = int(v)
+			}
+		} else if hasPrefixFold(l, "transfer-encoding:") && bytes.Contains(l, []byte("chunked")) {
+			chunked = true
+		}
+	}
+	return int(st), clen, chunked, nil
 }
 
 // readChunked decodes a chunked body in place (rare: the fixtures send

@@ -77,16 +77,22 @@ func ackID(s []byte) (id uint64, ok bool) {
 // extractSID returns the value of "sid" in an Engine.IO open packet or a
 // Socket.IO CONNECT reply.
 func extractSID(p []byte) string {
+	return string(sidValue(p))
+}
+
+// sidValue is extractSID without the copy: the value aliases p (nil if
+// there is none).
+func sidValue(p []byte) []byte {
 	i := bytes.Index(p, sidKey)
 	if i < 0 {
-		return ""
+		return nil
 	}
 	rest := p[i+len(sidKey):]
 	j := bytes.IndexByte(rest, '"')
 	if j < 0 {
-		return ""
+		return nil
 	}
-	return string(rest[:j])
+	return rest[:j]
 }
 
 // appendPad appends n bytes of JSON-string-safe filler.

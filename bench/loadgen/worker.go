@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -524,81 +525,42 @@ func (w *Worker) echo(cmd Command) Reply {
 	return Reply{Op: "echo", Sent: sent, StartNs: start, EndNs: end}
 }
 
-// connectRate runs cmd.Concurrency loops that each connect a fresh client
+// connectRate keeps cmd.Concurrency connects of a fresh client in flight
 // (mode websocket: WebSocket + Socket.IO CONNECT; mode upgrade: polling
-// handshake, WebSocket probe/upgrade, then Socket.IO CONNECT over it) and
-// close it, for cmd.DurationMs or cmd.Max connects. The histogram gets the
-// time of each full connect; Recv counts successes.
+// handshake, WebSocket probe/upgrade, then Socket.IO CONNECT over it), each
+// closed once connected, for cmd.DurationMs or cmd.Max connects. The slots
+// are shared out among one connLoop per GOMAXPROCS. The histogram gets the
+// time of each full connect; Sent counts attempts and Recv successes.
 func (w *Worker) connectRate(cmd Command) Reply {
-	conc := max(cmd.Concurrency, 1)
-	timeout := timeoutOf(cmd)
+	n := min(runtime.GOMAXPROCS(0), max(cmd.Concurrency, 1))
+	if cmd.Max > 0 {
+		n = min(n, cmd.Max) // every loop's share of Max is then at least 1
+	}
+	slots, maxes := spread(max(cmd.Concurrency, 1), n), spread(cmd.Max, n)
+	loops := make([]*connLoop, n)
+	for i := range loops {
+		l, err := newConnLoop(w, cmd, slots[i], int64(maxes[i]))
+		if err != nil {
+			for _, l := range loops[:i] {
+				l.close()
+			}
+			w.noteErr(err)
+			return Reply{Op: "connectrate", Err: err.Error()}
+		}
+		loops[i] = l
+	}
 	start := nanotime()
 	deadline := start + int64(cmd.DurationMs)*1e6
-	var started atomic.Int64
 	var wg sync.WaitGroup
-	for g := 0; g < conc; g++ {
+	for _, l := range loops {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for nanotime() < deadline {
-				if cmd.Max > 0 && started.Add(1) > int64(cmd.Max) {
-					return
-				}
-				t0 := nanotime()
-				var err error
-				if cmd.Mode == "upgrade" {
-					err = w.oneUpgradeConnect(timeout)
-				} else {
-					err = w.oneWSConnect(timeout)
-				}
-				w.sent.Add(1)
-				if err != nil {
-					w.noteErr(err)
-					continue
-				}
-				now := nanotime()
-				w.lat.Record(now - t0)
-				w.recv.Add(1)
-				w.lastRecv.Store(now)
-			}
+			l.run(deadline)
 		}()
 	}
 	wg.Wait()
 	return Reply{Op: "connectrate", StartNs: start, EndNs: nanotime()}
-}
-
-func (w *Worker) oneWSConnect(timeout time.Duration) error {
-	src, addr := w.pick()
-	c, err := dialWS(w, src, addr, w.cfg.Path, "", timeout)
-	if err != nil {
-		return err
-	}
-	defer c.nc.Close()
-	return c.connectSIO()
-}
-
-func (w *Worker) oneUpgradeConnect(timeout time.Duration) error {
-	src, addr := w.pick()
-	pc, err := openPolling(w, src, addr, w.cfg.Path, timeout)
-	if err != nil {
-		return err
-	}
-	defer pc.get.nc.Close()
-	c, err := dialWS(w, src, addr, w.cfg.Path, pc.sid, timeout)
-	if err != nil {
-		return err
-	}
-	defer c.nc.Close()
-	if err := c.sendText(probePing); err != nil {
-		return err
-	}
-	if _, err := c.waitFor("3probe", func(p []byte) bool { return string(p) == string(probePong) }); err != nil {
-		return err
-	}
-	if err := c.sendText([]byte{eioUpgrade}); err != nil {
-		return err
-	}
-	return c.sioConnectOnly()
 }
 
 // closeAll closes every client and waits (≤ 5 s) for their loops to end.

@@ -91,46 +91,21 @@ func dialWS(w *Worker, src net.IP, addr, path, sid string, timeout time.Duration
 	c := &wsConn{nc: tc, wk: w, rb: make([]byte, readBufSize), wb: make([]byte, 0, 256), mask: newMaskSeed()}
 	_ = tc.SetDeadline(time.Now().Add(timeout))
 
-	var key [16]byte
-	for i := 0; i < 16; i += 4 {
-		binary.LittleEndian.PutUint32(key[i:], c.nextMask())
-	}
-	k := base64.StdEncoding.EncodeToString(key[:])
-	req := make([]byte, 0, 256)
-	req = append(req, "GET "...)
-	req = append(req, path...)
-	req = append(req, "?EIO=4&transport=websocket"...)
-	if sid != "" {
-		req = append(req, "&sid="...)
-		req = append(req, sid...)
-	}
-	req = append(req, " HTTP/1.1\r\nHost: "...)
-	req = append(req, addr...)
-	req = append(req, "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: "...)
-	req = append(req, k...)
-	req = append(req, "\r\nSec-WebSocket-Version: 13\r\n\r\n"...)
+	var key wsKey
+	key.init(c.nextMask)
+	req := appendUpgradeRequest(make([]byte, 0, 256), path, []byte(sid), addr, key.key[:])
 	if _, err := tc.Write(req); err != nil {
 		tc.Close()
 		return nil, err
 	}
 	// Read the response head.
 	for {
-		if i := bytes.Index(c.rb[:c.w], []byte("\r\n\r\n")); i >= 0 {
-			head := c.rb[:i]
-			if !bytes.HasPrefix(head, []byte("HTTP/1.1 101")) {
-				line := head
-				if j := bytes.IndexByte(line, '\r'); j >= 0 {
-					line = line[:j]
-				}
+		if n, err := key.checkResponse(c.rb[:c.w]); n > 0 || err != nil {
+			if err != nil {
 				tc.Close()
-				return nil, fmt.Errorf("websocket upgrade refused: %q", line)
+				return nil, fmt.Errorf("websocket upgrade: %w", err)
 			}
-			sum := sha1.Sum([]byte(k + wsGUID))
-			if !bytes.Contains(head, []byte(base64.StdEncoding.EncodeToString(sum[:]))) {
-				tc.Close()
-				return nil, errors.New("websocket upgrade: bad Sec-WebSocket-Accept")
-			}
-			c.r = i + 4
+			c.r = n
 			return c, nil
 		}
 		if c.w == len(c.rb) {
@@ -144,6 +119,84 @@ func dialWS(w *Worker, src net.IP, addr, path, sid string, timeout time.Duration
 			return nil, fmt.Errorf("websocket upgrade: %w", err)
 		}
 	}
+}
+
+// wsKey is a Sec-WebSocket-Key and the Sec-WebSocket-Accept the server must
+// answer with (RFC 6455 §4.1), both base64 text.
+type wsKey struct {
+	key    [24]byte
+	accept [28]byte
+}
+
+// init draws a fresh random key from rnd and computes its accept value,
+// without allocating.
+func (k *wsKey) init(rnd func() uint32) {
+	var raw [16]byte
+	for i := 0; i < 16; i += 4 {
+		binary.LittleEndian.PutUint32(raw[i:], rnd())
+	}
+	base64.StdEncoding.Encode(k.key[:], raw[:])
+	var in [len(k.key) + len(wsGUID)]byte
+	copy(in[copy(in[:], k.key[:]):], wsGUID)
+	sum := sha1.Sum(in[:])
+	base64.StdEncoding.Encode(k.accept[:], sum[:])
+}
+
+// checkResponse looks for the complete response head of an upgrade at the
+// start of b. It returns n = 0 and no error while the head is incomplete,
+// an error unless it is a 101 carrying this key's Sec-WebSocket-Accept, and
+// otherwise the head's length (bytes after it are WebSocket frames).
+func (k *wsKey) checkResponse(b []byte) (n int, err error) {
+	i := bytes.Index(b, []byte("\r\n\r\n"))
+	if i < 0 {
+		return 0, nil
+	}
+	head := b[:i]
+	if !bytes.HasPrefix(head, []byte("HTTP/1.1 101")) {
+		line := head
+		if j := bytes.IndexByte(line, '\r'); j >= 0 {
+			line = line[:j]
+		}
+		return 0, fmt.Errorf("refused: %q", line)
+	}
+	if v, ok := headerValue(head, "sec-websocket-accept:"); !ok || !bytes.Equal(v, k.accept[:]) {
+		return 0, errors.New("bad Sec-WebSocket-Accept")
+	}
+	return i + 4, nil
+}
+
+// headerValue returns the value, trimmed of blanks, of the first header
+// line of head whose name matches name (lower case, colon included).
+func headerValue(head []byte, name string) ([]byte, bool) {
+	for line := head; len(line) > 0; {
+		l := line
+		if i := bytes.Index(line, []byte("\r\n")); i >= 0 {
+			l, line = line[:i], line[i+2:]
+		} else {
+			line = nil
+		}
+		if hasPrefixFold(l, name) {
+			return bytes.Trim(l[len(name):], " \t"), true
+		}
+	}
+	return nil, false
+}
+
+// appendUpgradeRequest appends the HTTP request of a WebSocket upgrade to
+// the Engine.IO endpoint at path (sid: the session to upgrade, or none).
+func appendUpgradeRequest(b []byte, path string, sid []byte, host string, key []byte) []byte {
+	b = append(b, "GET "...)
+	b = append(b, path...)
+	b = append(b, "?EIO=4&transport=websocket"...)
+	if len(sid) > 0 {
+		b = append(b, "&sid="...)
+		b = append(b, sid...)
+	}
+	b = append(b, " HTTP/1.1\r\nHost: "...)
+	b = append(b, host...)
+	b = append(b, "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: "...)
+	b = append(b, key...)
+	return append(b, "\r\nSec-WebSocket-Version: 13\r\n\r\n"...)
 }
 
 func (c *wsConn) nextMask() uint32 {
@@ -186,49 +239,64 @@ func (c *wsConn) fill(need int) error {
 // until the next call.
 func (c *wsConn) nextFrame() (fin bool, op byte, payload []byte, err error) {
 	for {
-		buf := c.rb[c.r:c.w]
-		need := 2
-		if len(buf) >= 2 {
-			b1 := buf[1]
-			plen := uint64(b1 & 0x7f)
-			switch plen {
-			case 126:
-				need = 4
-			case 127:
-				need = 10
-			}
-			masked := b1&0x80 != 0
-			if masked {
-				need += 4
-			}
-			if len(buf) >= need {
-				switch plen {
-				case 126:
-					plen = uint64(binary.BigEndian.Uint16(buf[2:]))
-				case 127:
-					plen = binary.BigEndian.Uint64(buf[2:])
-				}
-				if plen > maxFrame {
-					return false, 0, nil, fmt.Errorf("server frame of %d bytes", plen)
-				}
-				total := need + int(plen)
-				if len(buf) >= total {
-					payload = buf[need:total]
-					if masked {
-						var key [4]byte
-						copy(key[:], buf[need-4:need])
-						maskBytes(payload, key)
-					}
-					c.r += total
-					return buf[0]&0x80 != 0, buf[0] & 0x0f, payload, nil
-				}
-				need = total
-			}
+		fin, op, payload, n, need, err := parseFrame(c.rb[c.r:c.w])
+		if err != nil {
+			return false, 0, nil, err
+		}
+		if n > 0 {
+			c.r += n
+			return fin, op, payload, nil
 		}
 		if err := c.fill(need); err != nil {
 			return false, 0, nil, err
 		}
 	}
+}
+
+// parseFrame decodes the frame at the start of buf, unmasking its payload
+// in place. n is the frame's length, 0 while it is incomplete; need is then
+// the number of bytes known to be required (at least len(buf)+1). payload
+// aliases buf.
+func parseFrame(buf []byte) (fin bool, op byte, payload []byte, n, need int, err error) {
+	need = 2
+	if len(buf) < need {
+		return false, 0, nil, 0, need, nil
+	}
+	b1 := buf[1]
+	plen := uint64(b1 & 0x7f)
+	switch plen {
+	case 126:
+		need = 4
+	case 127:
+		need = 10
+	}
+	masked := b1&0x80 != 0
+	if masked {
+		need += 4
+	}
+	if len(buf) < need {
+		return false, 0, nil, 0, need, nil
+	}
+	switch plen {
+	case 126:
+		plen = uint64(binary.BigEndian.Uint16(buf[2:]))
+	case 127:
+		plen = binary.BigEndian.Uint64(buf[2:])
+	}
+	if plen > maxFrame {
+		return false, 0, nil, 0, 0, fmt.Errorf("server frame of %d bytes", plen)
+	}
+	total := need + int(plen)
+	if len(buf) < total {
+		return false, 0, nil, 0, total, nil
+	}
+	payload = buf[need:total]
+	if masked {
+		var key [4]byte
+		copy(key[:], buf[need-4:need])
+		maskBytes(payload, key)
+	}
+	return buf[0]&0x80 != 0, buf[0] & 0x0f, payload, total, 0, nil
 }
 
 // nextMessage returns the next data message (text or binary), answering

@@ -38,10 +38,14 @@ import (
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:3101", "listen address")
-	cores := flag.Int("cores", 1, "event loops and GOMAXPROCS")
+	cores := flag.Int("cores", 1, "event loops (and GOMAXPROCS unless -procs)")
+	procs := flag.Int("procs", 0, "GOMAXPROCS (0: -cores)")
 	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this address (profiling only; off in benchmark runs)")
 	flag.Parse()
-	runtime.GOMAXPROCS(*cores)
+	if *procs <= 0 {
+		*procs = *cores
+	}
+	runtime.GOMAXPROCS(*procs)
 	if *pprofAddr != "" {
 		go func() { _ = http.ListenAndServe(*pprofAddr, nil) }()
 	}
