@@ -99,7 +99,10 @@ type Options struct {
 	MaxOutboundBytes int
 	MaxHeaderBytes   int // default 8 KiB
 	EventLoops       int // default runtime.GOMAXPROCS(0)
-	Logger           *slog.Logger
+	// AcceptorLoop accepts connections on one extra reactor instead of one
+	// SO_REUSEPORT listener per event loop (see eventloop.Config).
+	AcceptorLoop bool
+	Logger       *slog.Logger
 	// NotFound handles requests outside Path; nil answers 404.
 	NotFound http.Handler
 }

@@ -102,6 +102,7 @@ func (s *Server) Start(addr string) error {
 		MaxMessageBytes:  s.opts.MaxPayload,
 		MaxOutboundBytes: s.opts.MaxOutboundBytes,
 		Timers:           s.timers,
+		AcceptorLoop:     s.opts.AcceptorLoop,
 		Logger:           s.opts.Logger,
 	}, s)
 	if err := s.loop.Start(addr); err != nil {

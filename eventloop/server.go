@@ -61,7 +61,17 @@ type Config struct {
 	IdleTimeout time.Duration
 	// Timers drives the idle and linger timeouts; nil makes the server its own.
 	Timers *Timers
-	Logger *slog.Logger
+	// AcceptorLoop makes one extra reactor accept connections and hand them
+	// to the event loops. By default each loop accepts for itself from its
+	// own SO_REUSEPORT listener instead: the extra reactor costs a
+	// cross-thread hand-off per accept and, like every gnet reactor, blocks
+	// in epoll_wait holding a Go P, so on small GOMAXPROCS goroutines (the
+	// handlers) wait for the runtime to take that P back — measured as
+	// 8–22 ms stalls on a 1-CPU server. Set it where SO_REUSEPORT is not
+	// wanted (with it, another process of the same user could also bind the
+	// port; Start refuses a port already in use, but not a later binder).
+	AcceptorLoop bool
+	Logger       *slog.Logger
 }
 
 func (c *Config) setDefaults() {
@@ -133,11 +143,26 @@ func (s *Server) Config() Config { return s.cfg }
 // Start listens on addr ("host:port"; port 0 picks a free one) and serves in
 // the background. It returns once the listener is bound.
 func (s *Server) Start(addr string) error {
+	reusePort := !s.cfg.AcceptorLoop
+	if reusePort {
+		// Each loop binds addr with SO_REUSEPORT, which would succeed next to
+		// another SO_REUSEPORT listener and would give each loop its own port
+		// for port 0: a plain bind first refuses a taken address and fixes
+		// the port.
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("eventloop: listen %s: %w", addr, err)
+		}
+		addr = ln.Addr().String()
+		if err := ln.Close(); err != nil {
+			return fmt.Errorf("eventloop: listen %s: %w", addr, err)
+		}
+	}
 	go func() {
 		err := gnet.Run(s, "tcp://"+addr,
 			gnet.WithMulticore(true),
 			gnet.WithNumEventLoop(s.cfg.EventLoops),
-			gnet.WithReusePort(false),
+			gnet.WithReusePort(reusePort),
 			gnet.WithReuseAddr(true),
 			gnet.WithTCPNoDelay(gnet.TCPNoDelay),
 			gnet.WithLogger(gnetLogger{s.cfg.Logger}),
@@ -249,9 +274,13 @@ func (s *Server) OnTraffic(gc gnet.Conn) gnet.Action {
 	if !ok {
 		return gnet.Close
 	}
+	l := c.loop
+	l.setInTraffic(true)
 	c.onTraffic()
-	// Writes queued while handling this batch go out now, in one pass.
-	c.loop.flushDirty()
+	// Writes queued while handling this batch (here or by other goroutines
+	// meanwhile, which then did not wake the loop) go out now, in one pass.
+	l.setInTraffic(false)
+	l.flushDirty()
 	return gnet.None
 }
 
@@ -273,7 +302,8 @@ type loop struct {
 
 	mu        sync.Mutex
 	dirty     []*Conn
-	scheduled bool
+	scheduled bool // a flush task is queued on the loop
+	inTraffic bool // the loop is in OnTraffic, which flushes when it ends
 
 	// Owned by the loop goroutine.
 	spare []*Conn
@@ -299,8 +329,10 @@ func newLoop(s *Server, el gnet.EventLoop) *loop {
 func (l *loop) markDirty(c *Conn) {
 	l.mu.Lock()
 	l.dirty = append(l.dirty, c)
-	wake := !l.scheduled
-	l.scheduled = true
+	wake := !l.scheduled && !l.inTraffic
+	if wake {
+		l.scheduled = true
+	}
 	l.mu.Unlock()
 	if wake {
 		if err := l.el.Execute(context.Background(), l.task); err != nil {
@@ -310,6 +342,15 @@ func (l *loop) markDirty(c *Conn) {
 			l.mu.Unlock()
 		}
 	}
+}
+
+// setInTraffic marks the loop as inside OnTraffic (or no longer): writes
+// queued meanwhile need no wake-up task, since OnTraffic flushes after
+// clearing the mark. Loop only.
+func (l *loop) setInTraffic(on bool) {
+	l.mu.Lock()
+	l.inTraffic = on
+	l.mu.Unlock()
 }
 
 // flushDirty writes the queues of every dirty connection. Loop only.

@@ -338,3 +338,40 @@ func TestIdleHTTPConnectionIsClosed(t *testing.T) {
 		t.Fatalf("want the server to close an idle, incomplete request: %v", err)
 	}
 }
+
+// Each loop listens on its own SO_REUSEPORT socket by default: port 0 must
+// still give one port that every loop serves, and an address in use must be
+// refused (SO_REUSEPORT alone would let a second server bind next to the
+// first). The acceptor-loop mode must serve the same way.
+func TestListenerModes(t *testing.T) {
+	for _, acceptor := range []bool{false, true} {
+		t.Run(fmt.Sprintf("AcceptorLoop=%v", acceptor), func(t *testing.T) {
+			s := startServer(t, Config{EventLoops: 4, AcceptorLoop: acceptor}, &testHandler{})
+			for i := 0; i < 64; i++ {
+				c := dial(t, s)
+				if _, err := c.Write([]byte("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi")); err != nil {
+					t.Fatal(err)
+				}
+				resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+				if err != nil || resp.StatusCode != 200 {
+					t.Fatalf("connection %d: %v %v", i, resp, err)
+				}
+				c.Close()
+			}
+			s.loopsMu.RLock()
+			served := len(s.loops) // loops that opened a connection
+			s.loopsMu.RUnlock()
+			if served < 2 {
+				t.Errorf("64 connections were served by %d loop(s) of 4; want them spread", served)
+			}
+
+			second := NewServer(Config{EventLoops: 1, AcceptorLoop: acceptor}, &testHandler{})
+			if err := second.Start(s.Addr().String()); err == nil {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				_ = second.Stop(ctx)
+				t.Fatalf("a second server started on %s, which is in use", s.Addr())
+			}
+		})
+	}
+}
