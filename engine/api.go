@@ -102,7 +102,10 @@ type Options struct {
 	// AcceptorLoop accepts connections on one extra reactor instead of one
 	// SO_REUSEPORT listener per event loop (see eventloop.Config).
 	AcceptorLoop bool
-	Logger       *slog.Logger
+	// KeepGOMAXPROCS stops Start from raising GOMAXPROCS above the number
+	// of event loops (see eventloop.Config).
+	KeepGOMAXPROCS bool
+	Logger         *slog.Logger
 	// NotFound handles requests outside Path; nil answers 404.
 	NotFound http.Handler
 }

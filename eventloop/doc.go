@@ -18,4 +18,10 @@
 // event loop goroutine and must not block. Slices passed to them point into
 // gnet's read buffer and are valid only for the duration of the call. Conn's
 // write and close methods are safe from any goroutine.
+//
+// Scheduling: each loop accepts from its own SO_REUSEPORT listener (no
+// acceptor reactor) and, since a gnet reactor waits in epoll_wait inside a
+// system call that keeps its P, Start raises GOMAXPROCS to one more than
+// the reactors, so that other goroutines never wait for the runtime to take
+// a P back (Config.AcceptorLoop and Config.KeepGOMAXPROCS opt out).
 package eventloop

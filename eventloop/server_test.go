@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -373,5 +374,28 @@ func TestListenerModes(t *testing.T) {
 				t.Fatalf("a second server started on %s, which is in use", s.Addr())
 			}
 		})
+	}
+}
+
+// Start keeps one P more than there are reactors blocked in epoll_wait,
+// unless told not to touch GOMAXPROCS.
+func TestSpareProc(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	runtime.GOMAXPROCS(2)
+	startServer(t, Config{EventLoops: 2, KeepGOMAXPROCS: true}, &testHandler{})
+	if got := runtime.GOMAXPROCS(0); got != 2 {
+		t.Fatalf("KeepGOMAXPROCS: GOMAXPROCS changed to %d", got)
+	}
+	startServer(t, Config{EventLoops: 2}, &testHandler{})
+	if got := runtime.GOMAXPROCS(0); got != 3 {
+		t.Fatalf("2 loops: GOMAXPROCS = %d, want 3", got)
+	}
+	startServer(t, Config{EventLoops: 3, AcceptorLoop: true}, &testHandler{})
+	if got := runtime.GOMAXPROCS(0); got != 5 {
+		t.Fatalf("3 loops and an acceptor: GOMAXPROCS = %d, want 5", got)
+	}
+	startServer(t, Config{EventLoops: 1}, &testHandler{})
+	if got := runtime.GOMAXPROCS(0); got != 5 {
+		t.Fatalf("GOMAXPROCS lowered to %d; Start only raises it", got)
 	}
 }
