@@ -102,10 +102,11 @@ type Options struct {
 	// AcceptorLoop accepts connections on one extra reactor instead of one
 	// SO_REUSEPORT listener per event loop (see eventloop.Config).
 	AcceptorLoop bool
-	// KeepGOMAXPROCS stops Start from raising GOMAXPROCS above the number
-	// of event loops (see eventloop.Config).
-	KeepGOMAXPROCS bool
-	Logger         *slog.Logger
+	// SpareProc makes Start raise GOMAXPROCS to keep a P spare from the
+	// event loops, for the latency of the application's own goroutines on
+	// an otherwise idle server (see eventloop.Config).
+	SpareProc bool
+	Logger    *slog.Logger
 	// NotFound handles requests outside Path; nil answers 404.
 	NotFound http.Handler
 }

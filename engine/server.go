@@ -103,7 +103,7 @@ func (s *Server) Start(addr string) error {
 		MaxOutboundBytes: s.opts.MaxOutboundBytes,
 		Timers:           s.timers,
 		AcceptorLoop:     s.opts.AcceptorLoop,
-		KeepGOMAXPROCS:   s.opts.KeepGOMAXPROCS,
+		SpareProc:        s.opts.SpareProc,
 		Logger:           s.opts.Logger,
 	}, s)
 	if err := s.loop.Start(addr); err != nil {

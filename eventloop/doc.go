@@ -20,8 +20,8 @@
 // write and close methods are safe from any goroutine.
 //
 // Scheduling: each loop accepts from its own SO_REUSEPORT listener (no
-// acceptor reactor) and, since a gnet reactor waits in epoll_wait inside a
-// system call that keeps its P, Start raises GOMAXPROCS to one more than
-// the reactors, so that other goroutines never wait for the runtime to take
-// a P back (Config.AcceptorLoop and Config.KeepGOMAXPROCS opt out).
+// acceptor reactor). A gnet reactor waits in epoll_wait inside a system call
+// that keeps its P; when GOMAXPROCS leaves no P spare from the reactors, a
+// loop yields its P after each batch of reads so the goroutines it readied
+// run at once (Config.SpareProc raises GOMAXPROCS instead).
 package eventloop

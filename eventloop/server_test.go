@@ -377,24 +377,28 @@ func TestListenerModes(t *testing.T) {
 	}
 }
 
-// Start keeps one P more than there are reactors blocked in epoll_wait,
-// unless told not to touch GOMAXPROCS.
+// With SpareProc, Start keeps one P more than there are reactors blocked in
+// epoll_wait; without it, GOMAXPROCS is left alone and a loop without a
+// spare P yields after each batch of reads.
 func TestSpareProc(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	runtime.GOMAXPROCS(2)
-	startServer(t, Config{EventLoops: 2, KeepGOMAXPROCS: true}, &testHandler{})
-	if got := runtime.GOMAXPROCS(0); got != 2 {
-		t.Fatalf("KeepGOMAXPROCS: GOMAXPROCS changed to %d", got)
+	s := startServer(t, Config{EventLoops: 2}, &testHandler{})
+	if got := runtime.GOMAXPROCS(0); got != 2 || !s.yieldAfterTraffic {
+		t.Fatalf("default: GOMAXPROCS = %d (want 2, unchanged), yield %v (want true)", got, s.yieldAfterTraffic)
 	}
-	startServer(t, Config{EventLoops: 2}, &testHandler{})
-	if got := runtime.GOMAXPROCS(0); got != 3 {
-		t.Fatalf("2 loops: GOMAXPROCS = %d, want 3", got)
+	if s := startServer(t, Config{EventLoops: 1}, &testHandler{}); s.yieldAfterTraffic {
+		t.Fatal("1 loop with GOMAXPROCS 2 has a spare P but yields")
 	}
-	startServer(t, Config{EventLoops: 3, AcceptorLoop: true}, &testHandler{})
+	s = startServer(t, Config{EventLoops: 2, SpareProc: true}, &testHandler{})
+	if got := runtime.GOMAXPROCS(0); got != 3 || s.yieldAfterTraffic {
+		t.Fatalf("SpareProc, 2 loops: GOMAXPROCS = %d (want 3), yield %v (want false)", got, s.yieldAfterTraffic)
+	}
+	startServer(t, Config{EventLoops: 3, AcceptorLoop: true, SpareProc: true}, &testHandler{})
 	if got := runtime.GOMAXPROCS(0); got != 5 {
-		t.Fatalf("3 loops and an acceptor: GOMAXPROCS = %d, want 5", got)
+		t.Fatalf("SpareProc, 3 loops and an acceptor: GOMAXPROCS = %d, want 5", got)
 	}
-	startServer(t, Config{EventLoops: 1}, &testHandler{})
+	startServer(t, Config{EventLoops: 1, SpareProc: true}, &testHandler{})
 	if got := runtime.GOMAXPROCS(0); got != 5 {
 		t.Fatalf("GOMAXPROCS lowered to %d; Start only raises it", got)
 	}

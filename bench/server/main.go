@@ -42,8 +42,7 @@ func main() {
 	procs := flag.Int("procs", 0, "GOMAXPROCS (0: -cores)")
 	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this address (profiling only; off in benchmark runs)")
 	flag.Parse()
-	procsSet := *procs > 0
-	if !procsSet {
+	if *procs <= 0 {
 		*procs = *cores
 	}
 	runtime.GOMAXPROCS(*procs)
@@ -80,7 +79,6 @@ func main() {
 			CORS:                     &engine.CORS{Origins: []string{"*"}},
 			HTTPCompressionThreshold: -1,
 			EventLoops:               *cores,
-			KeepGOMAXPROCS:           procsSet,
 			NotFound:                 stats,
 			Logger:                   slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		},
