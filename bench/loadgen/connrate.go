@@ -505,14 +505,7 @@ func (l *connLoop) flush(i int) error {
 	return nil
 }
 
-func (l *connLoop) nextMask() uint32 {
-	x := l.mask
-	x ^= x << 13
-	x ^= x >> 17
-	x ^= x << 5
-	l.mask = x
-	return x
-}
+func (l *connLoop) nextMask() uint32 { return xorshift32(&l.mask) }
 
 // finish ends slot i's connect, counting it as a success if err is nil,
 // closes its sockets (which leaves the epoll set) and frees the slot.

@@ -199,12 +199,16 @@ func appendUpgradeRequest(b []byte, path string, sid []byte, host string, key []
 	return append(b, "\r\nSec-WebSocket-Version: 13\r\n\r\n"...)
 }
 
-func (c *wsConn) nextMask() uint32 {
-	x := c.mask
+func (c *wsConn) nextMask() uint32 { return xorshift32(&c.mask) }
+
+// xorshift32 advances the state and returns it: masking keys only need to
+// vary, not to be secret, so a cheap generator will do.
+func xorshift32(state *uint32) uint32 {
+	x := *state
 	x ^= x << 13
 	x ^= x >> 17
 	x ^= x << 5
-	c.mask = x
+	*state = x
 	return x
 }
 
