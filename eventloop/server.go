@@ -178,11 +178,21 @@ func (s *Server) Start(addr string) error {
 		// another SO_REUSEPORT listener and would give each loop its own port
 		// for port 0: a plain bind first refuses a taken address and fixes
 		// the port.
+		// The host part stays as given: gnet resolves it its own way (":3000"
+		// must keep serving IPv4, which "[::]:3000" from a Go listener would
+		// not in gnet).
+		host, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			return fmt.Errorf("eventloop: listen %s: %w", addr, err)
+		}
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			return fmt.Errorf("eventloop: listen %s: %w", addr, err)
 		}
-		addr = ln.Addr().String()
+		if port == "0" {
+			_, port, _ = net.SplitHostPort(ln.Addr().String())
+			addr = net.JoinHostPort(host, port)
+		}
 		if err := ln.Close(); err != nil {
 			return fmt.Errorf("eventloop: listen %s: %w", addr, err)
 		}

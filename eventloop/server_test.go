@@ -403,3 +403,36 @@ func TestSpareProc(t *testing.T) {
 		t.Fatalf("GOMAXPROCS lowered to %d; Start only raises it", got)
 	}
 }
+
+// ":port" (all interfaces) must keep serving IPv4 loopback with per-loop
+// listeners, and port 0 must give every loop the same port.
+func TestListenAllInterfaces(t *testing.T) {
+	s := NewServer(Config{EventLoops: 2}, &testHandler{})
+	if err := s.Start(":0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = s.Stop(ctx)
+	})
+	_, port, err := net.SplitHostPort(s.Addr().String())
+	if err != nil || port == "0" {
+		t.Fatalf("Addr() = %v (%v); want the chosen port", s.Addr(), err)
+	}
+	for i := 0; i < 8; i++ {
+		c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", port), 5*time.Second)
+		if err != nil {
+			t.Fatalf("IPv4 loopback on a \":0\" server: %v", err)
+		}
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := c.Write([]byte("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi")); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("connection %d: %v %v", i, resp, err)
+		}
+		c.Close()
+	}
+}
