@@ -491,12 +491,24 @@ func (n *Node) startFixture(stderr io.Writer, args ...string) (*exec.Cmd, io.Rea
 // StartReference starts the npm engine.io reference fixture on 127.0.0.1,
 // port 0, and returns once it listens.
 func (n *Node) StartReference() (*RefServer, error) {
+	r, err := n.startRefServer("open", "close", "reference-eio-server.mjs", "--host", "127.0.0.1", "--port", "0", "--exit-on-stdin-end", "yes")
+	if err != nil {
+		return nil, fmt.Errorf("start engine.io reference server: %w", err)
+	}
+	return r, nil
+}
+
+// startRefServer starts a reference fixture that prints JSON event lines:
+// {"event":"listening","port"} once, and openEvent / closeEvent lines with
+// sid, reason and transport, which go to Log. It returns once the fixture
+// listens; closing its stdin (Stop) ends it.
+func (n *Node) startRefServer(openEvent, closeEvent string, args ...string) (*RefServer, error) {
 	r := &RefServer{Log: NewSessionLog(), done: make(chan struct{})}
 	var out io.ReadCloser
 	var err error
-	r.cmd, out, r.stdin, err = n.startFixture(&r.stderr, "reference-eio-server.mjs", "--host", "127.0.0.1", "--port", "0", "--exit-on-stdin-end", "yes")
+	r.cmd, out, r.stdin, err = n.startFixture(&r.stderr, args...)
 	if err != nil {
-		return nil, fmt.Errorf("start reference server: %w", err)
+		return nil, err
 	}
 	listening := make(chan int, 1)
 	go func() {
@@ -526,9 +538,9 @@ func (n *Node) StartReference() (*RefServer, error) {
 				case listening <- ev.Port:
 				default:
 				}
-			case "open":
+			case openEvent:
 				r.Log.Opened(ev.SID, ev.Transport)
-			case "close":
+			case closeEvent:
 				r.Log.Closed(ev.SID, ev.Reason, ev.Transport)
 			}
 		}

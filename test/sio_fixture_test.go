@@ -30,15 +30,10 @@ package integration
 //     for a recovered socket).
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"os/exec"
 	"sort"
 	"strings"
 	"sync"
@@ -305,87 +300,26 @@ func startSIOFanio(t *testing.T, recovery bool) *sioFanio {
 
 // ---- the reference ----
 
+// sioReference is the npm socket.io fixture (sio/reference-server.mjs),
+// which exits when its stdin closes.
 type sioReference struct {
-	port   int
-	log    *SessionLog
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	stderr bytes.Buffer
-	done   chan struct{}
-	mu     sync.Mutex
-	lines  []string
-	once   sync.Once
+	ref  *RefServer
+	once sync.Once
 }
 
-func (r *sioReference) URL() string      { return fmt.Sprintf("http://127.0.0.1:%d", r.port) }
-func (r *sioReference) Log() *SessionLog { return r.log }
-func (r *sioReference) Diagnostics() string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return strings.Join(r.lines, "\n") + "\n--- stderr ---\n" + r.stderr.String()
-}
-
-// Shutdown closes the fixture's stdin: it then calls io.close() and exits.
-func (r *sioReference) Shutdown() {
-	r.once.Do(func() {
-		r.stdin.Close()
-		select {
-		case <-r.done:
-		case <-time.After(5 * time.Second):
-			r.cmd.Process.Kill()
-			<-r.done
-		}
-		r.cmd.Wait()
-	})
-}
+func (r *sioReference) URL() string         { return "http://" + r.ref.HostPort() }
+func (r *sioReference) Log() *SessionLog    { return r.ref.Log }
+func (r *sioReference) Diagnostics() string { return r.ref.Output() }
+func (r *sioReference) Shutdown()           { r.once.Do(r.ref.Stop) }
 
 func startSIOReference(recovery bool) (*sioReference, error) {
-	r := &sioReference{log: NewSessionLog(), done: make(chan struct{})}
 	args := []string{"sio/reference-server.mjs", "--host", "127.0.0.1", "--port", "0"}
 	if recovery {
 		args = append(args, "--recovery", "yes")
 	}
-	var out io.ReadCloser
-	var err error
-	if r.cmd, out, r.stdin, err = node.startFixture(&r.stderr, args...); err != nil {
-		return nil, err
+	ref, err := node.startRefServer("connect", "disconnect", args...)
+	if err != nil {
+		return nil, fmt.Errorf("start socket.io reference server: %w", err)
 	}
-	listening := make(chan int, 1)
-	go func() {
-		defer close(r.done)
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			line := sc.Text()
-			r.mu.Lock()
-			if len(r.lines) < 10000 {
-				r.lines = append(r.lines, line)
-			}
-			r.mu.Unlock()
-			var ev struct {
-				Event, SID, Reason, Transport string
-				Port                          int
-			}
-			if json.Unmarshal([]byte(line), &ev) != nil {
-				continue
-			}
-			switch ev.Event {
-			case "listening":
-				listening <- ev.Port
-			case "connect":
-				r.log.Opened(ev.SID, ev.Transport)
-			case "disconnect":
-				r.log.Closed(ev.SID, ev.Reason, ev.Transport)
-			}
-		}
-	}()
-	select {
-	case p := <-listening:
-		r.port = p
-		return r, nil
-	case <-r.done:
-		return nil, errors.New("reference exited before listening: " + r.stderr.String())
-	case <-time.After(20 * time.Second):
-		r.cmd.Process.Kill()
-		return nil, errors.New("reference did not listen within 20s")
-	}
+	return &sioReference{ref: ref}, nil
 }
