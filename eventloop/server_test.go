@@ -340,6 +340,19 @@ func TestIdleHTTPConnectionIsClosed(t *testing.T) {
 	}
 }
 
+// echoOnce sends one /echo request on c, expects a 200 and closes c.
+func echoOnce(t *testing.T, c net.Conn, i int) {
+	t.Helper()
+	if _, err := c.Write([]byte("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi")); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("connection %d: %v %v", i, resp, err)
+	}
+	c.Close()
+}
+
 // Each loop listens on its own SO_REUSEPORT socket by default: port 0 must
 // still give one port that every loop serves, and an address in use must be
 // refused (SO_REUSEPORT alone would let a second server bind next to the
@@ -350,14 +363,7 @@ func TestListenerModes(t *testing.T) {
 			s := startServer(t, Config{EventLoops: 4, AcceptorLoop: acceptor}, &testHandler{})
 			for i := 0; i < 64; i++ {
 				c := dial(t, s)
-				if _, err := c.Write([]byte("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi")); err != nil {
-					t.Fatal(err)
-				}
-				resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-				if err != nil || resp.StatusCode != 200 {
-					t.Fatalf("connection %d: %v %v", i, resp, err)
-				}
-				c.Close()
+				echoOnce(t, c, i)
 			}
 			s.loopsMu.RLock()
 			served := len(s.loops) // loops that opened a connection
@@ -426,13 +432,6 @@ func TestListenAllInterfaces(t *testing.T) {
 			t.Fatalf("IPv4 loopback on a \":0\" server: %v", err)
 		}
 		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-		if _, err := c.Write([]byte("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi")); err != nil {
-			t.Fatal(err)
-		}
-		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-		if err != nil || resp.StatusCode != 200 {
-			t.Fatalf("connection %d: %v %v", i, resp, err)
-		}
-		c.Close()
+		echoOnce(t, c, i)
 	}
 }
