@@ -121,7 +121,17 @@ export function run(name, body) {
 // `socket` emits `event`; it rejects after ms, or when the socket emits
 // "close" first (unless event is "close").
 export function waitEvent(socket, event, ms, what = event) {
+  return waitUnless(socket, event, ms, what, "close", (reason, desc) =>
+    `socket closed (${reason}${desc && desc.description ? ": " + desc.description : ""})`);
+}
+
+// waitUnless resolves with the arguments (an array) of the next `event` of
+// `emitter`; it rejects after ms, or when `failEvent` comes first (unless it
+// is the awaited event), with why(...failEvent's arguments) as the cause.
+// Listeners are removed either way.
+export function waitUnless(emitter, event, ms, what, failEvent, why) {
   return new Promise((resolve, reject) => {
+    const watchFail = event !== failEvent;
     const t = setTimeout(() => {
       cleanup();
       reject(new Error(`no "${what}" within ${ms} ms`));
@@ -130,17 +140,17 @@ export function waitEvent(socket, event, ms, what = event) {
       cleanup();
       resolve(a);
     };
-    const onClose = (reason, desc) => {
+    const onFail = (...a) => {
       cleanup();
-      reject(new Error(`socket closed (${reason}${desc && desc.description ? ": " + desc.description : ""}) while waiting for "${what}"`));
+      reject(new Error(`${why(...a)} while waiting for "${what}"`));
     };
     const cleanup = () => {
       clearTimeout(t);
-      socket.off(event, onEvent);
-      if (event !== "close") socket.off("close", onClose);
+      emitter.off(event, onEvent);
+      if (watchFail) emitter.off(failEvent, onFail);
     };
-    socket.on(event, onEvent);
-    if (event !== "close") socket.on("close", onClose);
+    emitter.on(event, onEvent);
+    if (watchFail) emitter.on(failEvent, onFail);
   });
 }
 

@@ -2,7 +2,7 @@
 // scenario itself). Scenarios use ../lib/scenario.mjs's run(); the server
 // is the fixture described in test/sio_fixture_test.go.
 import { io } from "socket.io-client";
-import { assert } from "../lib/scenario.mjs";
+import { assert, waitUnless } from "../lib/scenario.mjs";
 
 export { io, assert };
 
@@ -24,27 +24,7 @@ export function open(ctx, nsp = "/", opts = {}) {
 // once resolves with the arguments (an array) of the next `event`, rejects
 // after ms or on connect_error (unless that is the event).
 export function once(socket, event, ms, what = event) {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => {
-      cleanup();
-      reject(new Error(`no "${what}" within ${ms} ms`));
-    }, ms);
-    const onEvent = (...a) => {
-      cleanup();
-      resolve(a);
-    };
-    const onError = (e) => {
-      cleanup();
-      reject(new Error(`connect_error while waiting for "${what}": ${e && e.message}`));
-    };
-    const cleanup = () => {
-      clearTimeout(t);
-      socket.off(event, onEvent);
-      if (event !== "connect_error") socket.off("connect_error", onError);
-    };
-    socket.on(event, onEvent);
-    if (event !== "connect_error") socket.on("connect_error", onError);
-  });
+  return waitUnless(socket, event, ms, what, "connect_error", (e) => `connect_error: ${e && e.message}`);
 }
 
 // ack emits with an acknowledgement and a timeout; resolves with the
