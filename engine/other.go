@@ -5,9 +5,9 @@ import (
 	"net/http"
 	"strconv"
 
-	"fanio/codec"
-	"fanio/eventloop"
-	"fanio/pool"
+	"github.com/fanio/fanio/internal/codec"
+	"github.com/fanio/fanio/internal/eventloop"
+	"github.com/fanio/fanio/internal/pool"
 )
 
 // serveOther answers requests outside the Engine.IO path: with

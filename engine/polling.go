@@ -6,9 +6,9 @@ import (
 	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/gzip"
 
-	"fanio/codec"
-	"fanio/eventloop"
-	"fanio/pool"
+	"github.com/fanio/fanio/internal/codec"
+	"github.com/fanio/fanio/internal/eventloop"
+	"github.com/fanio/fanio/internal/pool"
 )
 
 var (

@@ -7,7 +7,7 @@ import (
 	"github.com/gobwas/ws"
 	"github.com/klauspost/compress/flate"
 
-	"fanio/codec"
+	"github.com/fanio/fanio/internal/codec"
 )
 
 // Prepared is a batch of messages encoded once per transport form — a run of

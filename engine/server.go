@@ -12,9 +12,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"fanio/codec"
-	"fanio/eventloop"
-	"fanio/pool"
+	"github.com/fanio/fanio/internal/codec"
+	"github.com/fanio/fanio/internal/eventloop"
+	"github.com/fanio/fanio/internal/pool"
 )
 
 // Server is an Engine.IO server on its own listener.

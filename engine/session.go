@@ -11,9 +11,9 @@ import (
 
 	"github.com/gobwas/ws"
 
-	"fanio/codec"
-	"fanio/eventloop"
-	"fanio/pool"
+	"github.com/fanio/fanio/internal/codec"
+	"github.com/fanio/fanio/internal/eventloop"
+	"github.com/fanio/fanio/internal/pool"
 )
 
 type sessionState uint8

@@ -5,9 +5,9 @@ import (
 
 	"github.com/gobwas/ws"
 
-	"fanio/codec"
-	"fanio/eventloop"
-	"fanio/pool"
+	"github.com/fanio/fanio/internal/codec"
+	"github.com/fanio/fanio/internal/eventloop"
+	"github.com/fanio/fanio/internal/pool"
 )
 
 const wsOpText = ws.OpText

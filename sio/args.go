@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"strconv"
 
-	"fanio/codec"
+	"github.com/fanio/fanio/internal/codec"
 )
 
 // Value is one argument of an event or acknowledgement, as received: the

@@ -6,10 +6,10 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"fanio/codec"
-	"fanio/engine"
-	"fanio/eventloop"
-	"fanio/pool"
+	"github.com/fanio/fanio/internal/codec"
+	"github.com/fanio/fanio/engine"
+	"github.com/fanio/fanio/internal/eventloop"
+	"github.com/fanio/fanio/internal/pool"
 )
 
 // client is one Engine.IO connection and the sockets (one per namespace)

@@ -11,7 +11,7 @@ import (
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
 
-	"fanio/sio"
+	"github.com/fanio/fanio/sio"
 )
 
 // client is a tiny Socket.IO client for the examples: raw Engine.IO

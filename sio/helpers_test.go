@@ -17,7 +17,7 @@ import (
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
 
-	"fanio/engine"
+	"github.com/fanio/fanio/engine"
 )
 
 // startServer starts a server on 127.0.0.1:0 with short timeouts; it is

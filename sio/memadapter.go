@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"fanio/codec"
+	"github.com/fanio/fanio/internal/codec"
 )
 
 const roomShards = 64

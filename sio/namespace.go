@@ -8,7 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"fanio/codec"
+	"github.com/fanio/fanio/internal/codec"
 )
 
 // Middleware runs for each socket connecting to a namespace, before its

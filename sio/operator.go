@@ -5,8 +5,8 @@ import (
 	"sync"
 	"time"
 
-	"fanio/codec"
-	"fanio/eventloop"
+	"github.com/fanio/fanio/internal/codec"
+	"github.com/fanio/fanio/internal/eventloop"
 )
 
 // BroadcastOperator selects sockets of a namespace (rooms, exceptions,

@@ -11,9 +11,9 @@ import (
 	"strconv"
 	"sync"
 
-	"fanio/codec"
-	"fanio/engine"
-	"fanio/pool"
+	"github.com/fanio/fanio/internal/codec"
+	"github.com/fanio/fanio/engine"
+	"github.com/fanio/fanio/internal/pool"
 )
 
 // Errors for invalid inbound packets (wrapped in a *ProtocolError).

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"fanio/codec"
-	"fanio/pool"
+	"github.com/fanio/fanio/internal/codec"
+	"github.com/fanio/fanio/internal/pool"
 )
 
 func TestParseInbound(t *testing.T) {

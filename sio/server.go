@@ -15,8 +15,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"fanio/engine"
-	"fanio/pool"
+	"github.com/fanio/fanio/engine"
+	"github.com/fanio/fanio/internal/pool"
 )
 
 // ConnectionStateRecovery enables the recovery of a socket's id, rooms,

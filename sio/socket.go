@@ -11,9 +11,9 @@ import (
 	"time"
 	"unsafe"
 
-	"fanio/codec"
-	"fanio/eventloop"
-	"fanio/pool"
+	"github.com/fanio/fanio/internal/codec"
+	"github.com/fanio/fanio/internal/eventloop"
+	"github.com/fanio/fanio/internal/pool"
 )
 
 // EventHandler handles an event: args are the arguments after the event

@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"fanio/engine"
+	"github.com/fanio/fanio/engine"
 )
 
 // TestBadInput throws malformed and hostile input at the server from raw TCP

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"fanio/engine"
+	"github.com/fanio/fanio/engine"
 )
 
 type deflateEcho struct {

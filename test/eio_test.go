@@ -3,7 +3,7 @@ package integration
 import (
 	"testing"
 
-	"fanio/engine"
+	"github.com/fanio/fanio/engine"
 )
 
 // One test per Engine.IO scenario (node/eio/*.mjs, driven by the official

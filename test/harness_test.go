@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"fanio/engine"
+	"github.com/fanio/fanio/engine"
 )
 
 // The server the tests drive: FANIO_IT_SERVER=fanio (default) is our engine

@@ -40,8 +40,8 @@ import (
 	"testing"
 	"time"
 
-	"fanio/engine"
-	"fanio/sio"
+	"github.com/fanio/fanio/engine"
+	"github.com/fanio/fanio/sio"
 )
 
 const sioPath = "/socket.io/"

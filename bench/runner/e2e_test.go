@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"fanio/bench/loadgen"
+	"github.com/fanio/fanio/bench/loadgen"
 )
 
 type testLog struct{ t *testing.T }

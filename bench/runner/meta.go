@@ -111,11 +111,12 @@ func pkgVersion(path string) string {
 	return p.Version
 }
 
-// FindRoot walks up from dir to the directory holding go.mod of module fanio.
+// FindRoot walks up from dir to the repository root: the directory holding
+// the go.mod of module github.com/fanio/fanio.
 func FindRoot(dir string) string {
 	d, _ := filepath.Abs(dir)
 	for {
-		if b, err := os.ReadFile(filepath.Join(d, "go.mod")); err == nil && strings.Contains(string(b), "module fanio") {
+		if b, err := os.ReadFile(filepath.Join(d, "go.mod")); err == nil && strings.Contains(string(b), "module github.com/fanio/fanio\n") {
 			return d
 		}
 		p := filepath.Dir(d)

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"fanio/bench/loadgen"
+	"github.com/fanio/fanio/bench/loadgen"
 )
 
 // The generated part of BENCHMARKS.md lives between these markers; text
@@ -24,8 +24,8 @@ same machine, same invocation. Each server is pinned to one core with
 "2 cores" column gives fanio both cores, shared with the generator.
 Server CPU and RSS come from /proc/<pid>/stat and /proc/<pid>/status.
 
-Reproduce: ` + "`go run ./cmd/fanio-bench all -quick`" + ` (≈ 5 min) or
-` + "`go run ./cmd/fanio-bench all`" + ` (≈ 30 min). Raw numbers are in
+Reproduce: ` + "`go run ./bench/cmd/fanio-bench all -quick`" + ` (≈ 5 min) or
+` + "`go run ./bench/cmd/fanio-bench all`" + ` (≈ 30 min). Raw numbers are in
 ` + "`bench/results/*.json`" + `.
 
 `

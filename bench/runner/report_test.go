@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"fanio/bench/loadgen"
+	"github.com/fanio/fanio/bench/loadgen"
 )
 
 func sampleResults() *Results {

@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"fanio/bench/loadgen"
+	"github.com/fanio/fanio/bench/loadgen"
 
 	"golang.org/x/sys/unix"
 )

@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"fanio/bench/loadgen"
+	"github.com/fanio/fanio/bench/loadgen"
 )
 
 // NotImplementedExit is the exit status by which a fixture says it is only

@@ -32,8 +32,8 @@ import (
 	"syscall"
 	"time"
 
-	"fanio/engine"
-	"fanio/sio"
+	"github.com/fanio/fanio/engine"
+	"github.com/fanio/fanio/sio"
 )
 
 func main() {

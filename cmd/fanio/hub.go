@@ -8,7 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 
-	"fanio/sio"
+	"github.com/fanio/fanio/sio"
 )
 
 // hub is the server's behaviour: rooms clients join, and publishing from

@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"fanio/engine"
+	"github.com/fanio/fanio/engine"
 )
 
 type echo struct{}

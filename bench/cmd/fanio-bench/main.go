@@ -22,8 +22,8 @@ import (
 	"strings"
 	"time"
 
-	"fanio/bench/loadgen"
-	"fanio/bench/runner"
+	"github.com/fanio/fanio/bench/loadgen"
+	"github.com/fanio/fanio/bench/runner"
 
 	"golang.org/x/sys/unix"
 )

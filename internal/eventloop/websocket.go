@@ -7,8 +7,8 @@ import (
 	"github.com/gobwas/ws"
 	"github.com/klauspost/compress/flate"
 
-	"fanio/codec"
-	"fanio/pool"
+	"github.com/fanio/fanio/internal/codec"
+	"github.com/fanio/fanio/internal/pool"
 )
 
 // wsState is the WebSocket read state of one connection.

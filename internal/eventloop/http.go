@@ -5,8 +5,8 @@ import (
 	"io"
 	"syscall"
 
-	"fanio/codec"
-	"fanio/pool"
+	"github.com/fanio/fanio/internal/codec"
+	"github.com/fanio/fanio/internal/pool"
 )
 
 // readHTTP parses and dispatches complete requests, one at a time: a request

@@ -14,7 +14,7 @@ import (
 
 	"github.com/panjf2000/gnet/v2"
 
-	"fanio/codec"
+	"github.com/fanio/fanio/internal/codec"
 )
 
 // Handler serves HTTP requests. ServeHTTP runs on the connection's event

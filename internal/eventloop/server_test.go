@@ -16,8 +16,8 @@ import (
 	"github.com/gobwas/ws"
 	"github.com/klauspost/compress/flate"
 
-	"fanio/codec"
-	"fanio/pool"
+	"github.com/fanio/fanio/internal/codec"
+	"github.com/fanio/fanio/internal/pool"
 )
 
 // testHandler answers /echo with the body, /hold by waiting for a release,
