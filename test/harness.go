@@ -165,6 +165,10 @@ func (n *Node) depsStale() (string, error) {
 				return fmt.Sprintf("%s is not installed", name), nil
 			}
 			var got struct{ Version string }
+			// An alias ("npm:socket.io-client@2.5.0") pins the version after its last "@".
+			if strings.HasPrefix(want, "npm:") {
+				want = want[strings.LastIndexByte(want, '@')+1:]
+			}
 			if json.Unmarshal(raw, &got) != nil || got.Version != want {
 				return fmt.Sprintf("%s is %q, package.json pins %q", name, got.Version, want), nil
 			}
