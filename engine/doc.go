@@ -10,5 +10,5 @@
 // form so a broadcast writes the same bytes to every member.
 //
 // It must not know Socket.IO: packet semantics above Engine.IO MESSAGE
-// belong to sio. It imports codec, pool and eventloop, never sio.
+// belong to sio. It imports codec, pool, timer and eventloop, never sio.
 package engine

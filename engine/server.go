@@ -15,13 +15,14 @@ import (
 	"github.com/fanio/fanio/internal/codec"
 	"github.com/fanio/fanio/internal/eventloop"
 	"github.com/fanio/fanio/internal/pool"
+	"github.com/fanio/fanio/internal/timer"
 )
 
 // Server is an Engine.IO server on its own listener.
 type Server struct {
 	opts         Options
 	loop         *eventloop.Server
-	timers       *eventloop.Timers
+	timers       *timer.Wheel
 	sessions     *registry
 	onConnection func(*Session)
 	polling      bool
@@ -37,7 +38,7 @@ type Server struct {
 func NewServer(opts Options) *Server {
 	opts.setDefaults()
 	s := &Server{opts: opts, sessions: newRegistry(), corsCache: make(map[string][]byte)}
-	s.timers = eventloop.NewTimers(max(2, opts.EventLoops), 5*time.Millisecond)
+	s.timers = timer.NewWheel(max(2, opts.EventLoops), 5*time.Millisecond)
 	for _, t := range opts.Transports {
 		switch t {
 		case TransportPolling:
@@ -112,10 +113,6 @@ func (s *Server) Start(addr string) error {
 	}
 	return nil
 }
-
-// Timers is the server's timing wheel, for O(1) per-connection timeouts in
-// the layers above (connect and ack timeouts).
-func (s *Server) Timers() *eventloop.Timers { return s.timers }
 
 // Addr is the listener's address, after Start.
 func (s *Server) Addr() net.Addr { return s.loop.Addr() }

@@ -14,6 +14,7 @@ import (
 	"github.com/fanio/fanio/internal/codec"
 	"github.com/fanio/fanio/internal/eventloop"
 	"github.com/fanio/fanio/internal/pool"
+	"github.com/fanio/fanio/internal/timer"
 )
 
 type sessionState uint8
@@ -55,7 +56,7 @@ type Session struct {
 	waitPong bool
 	deflate  bool // permessage-deflate negotiated on ws
 	handler  Handler
-	hb       eventloop.Timer
+	hb       timer.Timer
 	ws       *eventloop.Conn // the WebSocket, once it is the transport
 	p        *pollState      // nil once the session is on a WebSocket
 	upgrade  *upgradeState
@@ -73,7 +74,7 @@ type upgradeState struct {
 	conn    *eventloop.Conn
 	deflate bool
 	probed  bool // "2probe" answered: polls now get noop
-	timer   eventloop.Timer
+	timer   timer.Timer
 }
 
 // ID is the Engine.IO session id.

@@ -6,10 +6,10 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/fanio/fanio/internal/codec"
 	"github.com/fanio/fanio/engine"
-	"github.com/fanio/fanio/internal/eventloop"
+	"github.com/fanio/fanio/internal/codec"
 	"github.com/fanio/fanio/internal/pool"
+	"github.com/fanio/fanio/internal/timer"
 )
 
 // client is one Engine.IO connection and the sockets (one per namespace)
@@ -18,8 +18,8 @@ type client struct {
 	srv    *Server
 	sess   session
 	mb     pool.Mailbox
-	timer  *eventloop.Timer // connect timeout (mu); nil once stopped, to not keep 56 B per connection
-	queued atomic.Int64     // bytes waiting for the handlers
+	timer  *timer.Timer // connect timeout (mu); nil once stopped, to not keep 56 B per connection
+	queued atomic.Int64 // bytes waiting for the handlers
 
 	// inMu serializes OnMessage: a polling session's POSTs and an
 	// upgrading WebSocket may be served by different event loops.
@@ -50,9 +50,9 @@ func (s *Server) onSession(sess *engine.Session) {
 }
 
 func (s *Server) newClient(sess session) *client {
-	c := &client{srv: s, sess: sess, timer: new(eventloop.Timer)}
+	c := &client{srv: s, sess: sess, timer: new(timer.Timer)}
 	c.mb.Init(s.workers, s.opts.MaxQueuedPackets+8)
-	timers := s.eng.Timers()
+	timers := s.timers
 	timers.Init(c.timer, c.onConnectTimeout)
 	timers.Reset(c.timer, s.opts.ConnectTimeout)
 	return c
@@ -66,7 +66,7 @@ func (c *client) stopConnectTimer() {
 	c.timer = nil
 	c.mu.Unlock()
 	if t != nil {
-		c.srv.eng.Timers().Stop(t)
+		c.srv.timers.Stop(t)
 	}
 }
 

@@ -27,8 +27,10 @@
 // It must not touch transports or bytes on the wire below Engine.IO: no
 // HTTP, WebSocket framing, polling, heartbeats or write queues (those are
 // engine's and eventloop's), and it never blocks an event loop. It uses
-// engine only through its public API (Server, Session, Prepared, Timers).
-// Nothing below sio imports it.
+// engine only through its public API (Server, Session, Prepared), and of
+// the machinery only codec (packet headers, JSON scanning), pool (buffers,
+// the handlers' workers) and timer (its own timing wheel for connect and
+// acknowledgement timeouts). Nothing below sio imports it.
 //
 // # Where user code runs
 //

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/fanio/fanio/internal/codec"
-	"github.com/fanio/fanio/internal/eventloop"
+	"github.com/fanio/fanio/internal/timer"
 )
 
 // BroadcastOperator selects sockets of a namespace (rooms, exceptions,
@@ -128,7 +128,7 @@ func (o BroadcastOperator) emitWithAck(ctx context.Context, p *Packet) ([]Args, 
 		return nil, err
 	}
 	col := &ackCollector{servers: servers, done: make(chan struct{}), nsp: o.nsp, id: p.ID}
-	timers := o.nsp.srv.eng.Timers()
+	timers := o.nsp.srv.timers
 	if o.flags.Timeout > 0 {
 		timers.Init(&col.timer, col.timeout)
 		timers.Reset(&col.timer, o.flags.Timeout)
@@ -165,7 +165,7 @@ type ackCollector struct {
 	timedOut  bool
 	finished  bool
 	done      chan struct{}
-	timer     eventloop.Timer
+	timer     timer.Timer
 	nsp       *Namespace
 	id        int64
 }

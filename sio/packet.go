@@ -11,8 +11,8 @@ import (
 	"strconv"
 	"sync"
 
-	"github.com/fanio/fanio/internal/codec"
 	"github.com/fanio/fanio/engine"
+	"github.com/fanio/fanio/internal/codec"
 	"github.com/fanio/fanio/internal/pool"
 )
 

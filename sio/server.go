@@ -17,6 +17,7 @@ import (
 
 	"github.com/fanio/fanio/engine"
 	"github.com/fanio/fanio/internal/pool"
+	"github.com/fanio/fanio/internal/timer"
 )
 
 // ConnectionStateRecovery enables the recovery of a socket's id, rooms,
@@ -64,6 +65,7 @@ type Server struct {
 	opts    Options
 	eng     *engine.Server
 	workers *pool.Workers
+	timers  *timer.Wheel // connect and acknowledgement timeouts
 	log     *slog.Logger
 	closed  atomic.Bool
 
@@ -109,6 +111,7 @@ func NewServer(opts Options) *Server {
 	}
 	s := &Server{opts: opts, log: opts.Logger, nsps: make(map[string]*Namespace)}
 	s.offsets.init()
+	s.timers = timer.NewWheel(max(2, runtime.GOMAXPROCS(0)), 5*time.Millisecond)
 	s.workers = pool.NewWorkers(pool.WorkersConfig{
 		Workers: opts.Workers,
 		OnPanic: func(v any) {
@@ -152,6 +155,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		err = errors.Join(err, fmt.Errorf("sio: handlers still running: %w", ctx.Err()))
 	}
+	s.timers.Close()
 	s.nspMu.RLock()
 	nsps := make([]*Namespace, 0, len(s.nsps))
 	for _, n := range s.nsps {

@@ -12,8 +12,8 @@ import (
 	"unsafe"
 
 	"github.com/fanio/fanio/internal/codec"
-	"github.com/fanio/fanio/internal/eventloop"
 	"github.com/fanio/fanio/internal/pool"
+	"github.com/fanio/fanio/internal/timer"
 )
 
 // EventHandler handles an event: args are the arguments after the event
@@ -110,7 +110,7 @@ type ackEntry struct {
 type pendingAck struct {
 	s     *Socket
 	id    int64
-	timer eventloop.Timer
+	timer timer.Timer
 	timed bool
 	fn    AckFunc        // called on the mailbox
 	ch    chan ackResult // or delivered to a waiting EmitWithAck
@@ -479,7 +479,7 @@ func (a *pendingAck) resolve(args Args, err error) {
 		return
 	}
 	if a.timed {
-		a.s.nsp.srv.eng.Timers().Stop(&a.timer)
+		a.s.nsp.srv.timers.Stop(&a.timer)
 	}
 	if a.ch != nil {
 		a.ch <- ackResult{args, err}
@@ -509,7 +509,7 @@ func (s *Socket) registerAck(id int64, a *pendingAck, timeout time.Duration) {
 	a.s, a.id = s, id
 	if timeout > 0 {
 		a.timed = true
-		timers := s.nsp.srv.eng.Timers()
+		timers := s.nsp.srv.timers
 		timers.Init(&a.timer, a.onTimeout)
 		timers.Reset(&a.timer, timeout)
 	}
@@ -764,7 +764,7 @@ func (s *Socket) finish(reason string) {
 			if e.p.fn != nil {
 				if e.p.done.CompareAndSwap(false, true) {
 					if e.p.timed {
-						n.srv.eng.Timers().Stop(&e.p.timer)
+						n.srv.timers.Stop(&e.p.timer)
 					}
 					e.p.fn(nil, ErrDisconnected)
 				}

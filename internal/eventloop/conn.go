@@ -12,6 +12,7 @@ import (
 	"github.com/panjf2000/gnet/v2"
 
 	"github.com/fanio/fanio/internal/codec"
+	"github.com/fanio/fanio/internal/timer"
 	"github.com/fanio/fanio/internal/pool"
 )
 
@@ -88,7 +89,7 @@ type Conn struct {
 	continued bool // "100 Continue" sent for the request being read
 	lingering bool
 	need      int32  // inbound bytes needed before parsing again (see setNeed)
-	timer     *Timer // HTTP idle timeout, then the linger timeout; nil on WebSockets
+	timer     *timer.Timer // HTTP idle timeout, then the linger timeout; nil on WebSockets
 	ws        wsState
 }
 
@@ -322,7 +323,7 @@ func (c *Conn) closeGracefully() {
 func (c *Conn) armTimer(d time.Duration) {
 	ts := c.loop.srv.cfg.Timers
 	if c.timer == nil {
-		c.timer = &Timer{}
+		c.timer = &timer.Timer{}
 		gc := c.gc
 		ts.Init(c.timer, func() { _ = gc.Close() })
 	}

@@ -7,12 +7,12 @@
 // handshake and frame reading (unmasking, fragmentation, control frames,
 // permessage-deflate inflation), per-connection outbound queues that any
 // goroutine may write to and that are drained on the connection's own loop in
-// batches, the outbound cap that closes slow readers, and a sharded timing
-// wheel (Timers) for O(1) per-connection timeouts.
+// batches, the outbound cap that closes slow readers, and the HTTP idle and linger
+// timeouts (on a timer.Wheel).
 //
 // It knows nothing of Engine.IO or Socket.IO: requests go to a Handler, and
 // WebSocket messages to the Owner a handler attached to the connection. It
-// imports only codec and pool from this project, never engine or sio.
+// imports only codec, pool and timer from this project, never engine or sio.
 //
 // Threading contract: Handler and Owner callbacks run on the connection's
 // event loop goroutine and must not block. Slices passed to them point into

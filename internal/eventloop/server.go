@@ -15,6 +15,7 @@ import (
 	"github.com/panjf2000/gnet/v2"
 
 	"github.com/fanio/fanio/internal/codec"
+	"github.com/fanio/fanio/internal/timer"
 )
 
 // Handler serves HTTP requests. ServeHTTP runs on the connection's event
@@ -60,7 +61,7 @@ type Config struct {
 	// within it after opening or after its last answer; default 60s.
 	IdleTimeout time.Duration
 	// Timers drives the idle and linger timeouts; nil makes the server its own.
-	Timers *Timers
+	Timers *timer.Wheel
 	// AcceptorLoop makes one extra reactor accept connections and hand them
 	// to the event loops. By default each loop accepts for itself from its
 	// own SO_REUSEPORT listener instead: the extra reactor costs a
@@ -138,7 +139,7 @@ func NewServer(cfg Config, h Handler) *Server {
 	cfg.setDefaults()
 	own := cfg.Timers == nil
 	if own {
-		cfg.Timers = NewTimers(1, 10*time.Millisecond)
+		cfg.Timers = timer.NewWheel(1, 10*time.Millisecond)
 	}
 	return &Server{
 		ownTimers: own,

@@ -1,4 +1,4 @@
-package eventloop
+package timer
 
 import (
 	"sync"
@@ -8,23 +8,23 @@ import (
 
 // Timer is an intrusive timing-wheel entry: embed it in the object it times,
 // so arming it allocates nothing. The zero Timer is unusable; call
-// Timers.Init once.
+// Wheel.Init once.
 type Timer struct {
 	next, prev *Timer
-	wheel      *wheel
+	shard      *shard
 	expire     int64 // tick at which it fires
 	gen        uint64
 	armed      bool
 	fn         func()
 }
 
-// Timers is a set of timing wheels advanced by one goroutine. Each wheel has
-// its own lock, so arming timers from many loops does not contend on one
-// mutex; each timer stays on the wheel Init gave it. Arm, reset and stop are
-// O(1); a tick costs O(timers in the slot).
-type Timers struct {
+// Wheel is a timing wheel split in shards advanced by one goroutine. Each
+// shard has its own lock, so arming timers from many goroutines does not
+// contend on one mutex; each timer stays on the shard Init gave it. Arm,
+// reset and stop are O(1); a tick costs O(timers in the slot).
+type Wheel struct {
 	tick   time.Duration
-	wheels []*wheel
+	shards []*shard
 	next   atomic.Uint32
 	start  time.Time
 	stop   chan struct{}
@@ -32,7 +32,7 @@ type Timers struct {
 	once   sync.Once
 }
 
-type wheel struct {
+type shard struct {
 	mu    sync.Mutex
 	now   int64 // ticks processed so far
 	slots []Timer
@@ -46,41 +46,42 @@ type firing struct {
 
 const wheelSlots = 512 // power of two
 
-// NewTimers starts n wheels with the given resolution. Stop releases them.
-func NewTimers(n int, tick time.Duration) *Timers {
+// NewWheel starts a wheel of n shards with the given resolution (tick).
+// Close releases it.
+func NewWheel(n int, tick time.Duration) *Wheel {
 	if n < 1 {
 		n = 1
 	}
 	if tick <= 0 {
 		tick = 10 * time.Millisecond
 	}
-	ts := &Timers{tick: tick, start: time.Now(), stop: make(chan struct{}), done: make(chan struct{})}
+	ts := &Wheel{tick: tick, start: time.Now(), stop: make(chan struct{}), done: make(chan struct{})}
 	for i := 0; i < n; i++ {
-		w := &wheel{slots: make([]Timer, wheelSlots)}
+		w := &shard{slots: make([]Timer, wheelSlots)}
 		for j := range w.slots {
 			s := &w.slots[j]
 			s.next, s.prev = s, s
 		}
-		ts.wheels = append(ts.wheels, w)
+		ts.shards = append(ts.shards, w)
 	}
 	go ts.run()
 	return ts
 }
 
-// Init binds t to a wheel and sets the function it runs when it fires. fn
-// runs on the Timers goroutine: it must be short and must not block; it may
+// Init binds t to a shard and sets the function it runs when it fires. fn
+// runs on the wheel's goroutine: it must be short and must not block; it may
 // re-arm t.
-func (ts *Timers) Init(t *Timer, fn func()) {
-	t.wheel = ts.wheels[int(ts.next.Add(1))%len(ts.wheels)]
+func (ts *Wheel) Init(t *Timer, fn func()) {
+	t.shard = ts.shards[int(ts.next.Add(1))%len(ts.shards)]
 	t.fn = fn
 }
 
 // Reset (re)arms t to fire once after d. It fires at the last tick boundary
 // before the deadline (at most one tick early, never more), so a protocol
 // deadline is not overshot by the wheel's resolution.
-func (ts *Timers) Reset(t *Timer, d time.Duration) {
+func (ts *Wheel) Reset(t *Timer, d time.Duration) {
 	target := int64((time.Since(ts.start) + d) / ts.tick)
-	w := t.wheel
+	w := t.shard
 	w.mu.Lock()
 	if t.armed {
 		t.unlink()
@@ -101,8 +102,8 @@ func (ts *Timers) Reset(t *Timer, d time.Duration) {
 
 // Stop disarms t. A callback already collected for firing is suppressed
 // unless it has started.
-func (ts *Timers) Stop(t *Timer) {
-	w := t.wheel
+func (ts *Wheel) Stop(t *Timer) {
+	w := t.shard
 	if w == nil {
 		return
 	}
@@ -122,14 +123,14 @@ func (t *Timer) unlink() {
 }
 
 // Close stops the ticking goroutine. Armed timers never fire afterwards.
-func (ts *Timers) Close() {
+func (ts *Wheel) Close() {
 	ts.once.Do(func() {
 		close(ts.stop)
 		<-ts.done
 	})
 }
 
-func (ts *Timers) run() {
+func (ts *Wheel) run() {
 	defer close(ts.done)
 	tk := time.NewTicker(ts.tick)
 	defer tk.Stop()
@@ -140,14 +141,14 @@ func (ts *Timers) run() {
 		case now := <-tk.C:
 			// Catch up on ticks missed under load, so timeouts keep their meaning.
 			target := int64(now.Sub(ts.start) / ts.tick)
-			for _, w := range ts.wheels {
+			for _, w := range ts.shards {
 				w.advance(target)
 			}
 		}
 	}
 }
 
-func (w *wheel) advance(target int64) {
+func (w *shard) advance(target int64) {
 	for {
 		w.mu.Lock()
 		if w.now >= target {

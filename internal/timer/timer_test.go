@@ -1,4 +1,4 @@
-package eventloop
+package timer
 
 import (
 	"sync"
@@ -7,10 +7,10 @@ import (
 	"time"
 )
 
-// Order is guaranteed within one wheel (timers on different wheels may fire
+// Order is guaranteed within one shard (timers on different shards may fire
 // out of order when the ticker catches up after a stall).
 func TestTimersFireOnceInOrder(t *testing.T) {
-	ts := NewTimers(1, time.Millisecond)
+	ts := NewWheel(1, time.Millisecond)
 	defer ts.Close()
 	var mu sync.Mutex
 	var order []int
@@ -47,7 +47,7 @@ func TestTimersFireOnceInOrder(t *testing.T) {
 }
 
 func TestTimerStopAndReset(t *testing.T) {
-	ts := NewTimers(1, time.Millisecond)
+	ts := NewWheel(1, time.Millisecond)
 	defer ts.Close()
 	var fired atomic.Int32
 	var a, b Timer
@@ -71,7 +71,7 @@ func TestTimerStopAndReset(t *testing.T) {
 }
 
 func TestTimerLongerThanWheel(t *testing.T) {
-	ts := NewTimers(1, time.Millisecond)
+	ts := NewWheel(1, time.Millisecond)
 	defer ts.Close()
 	var fired atomic.Int64
 	var tm Timer
@@ -89,7 +89,7 @@ func TestTimerLongerThanWheel(t *testing.T) {
 }
 
 func TestTimerRearmFromCallback(t *testing.T) {
-	ts := NewTimers(1, time.Millisecond)
+	ts := NewWheel(1, time.Millisecond)
 	defer ts.Close()
 	var n atomic.Int32
 	var tm Timer
@@ -110,7 +110,7 @@ func TestTimerRearmFromCallback(t *testing.T) {
 }
 
 func BenchmarkTimerReset(b *testing.B) {
-	ts := NewTimers(4, 10*time.Millisecond)
+	ts := NewWheel(4, 10*time.Millisecond)
 	defer ts.Close()
 	tms := make([]Timer, 1024)
 	for i := range tms {
