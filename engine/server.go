@@ -50,42 +50,6 @@ func NewServer(opts Options) *Server {
 	return s
 }
 
-func (o *Options) setDefaults() {
-	if o.Path == "" {
-		o.Path = "/engine.io/"
-	}
-	if !strings.HasSuffix(o.Path, "/") {
-		o.Path += "/"
-	}
-	if o.PingInterval <= 0 {
-		o.PingInterval = 25 * time.Second
-	}
-	if o.PingTimeout <= 0 {
-		o.PingTimeout = 20 * time.Second
-	}
-	if o.UpgradeTimeout <= 0 {
-		o.UpgradeTimeout = 10 * time.Second
-	}
-	if o.MaxPayload <= 0 {
-		o.MaxPayload = 1e6
-	}
-	if len(o.Transports) == 0 {
-		o.Transports = []string{TransportPolling, TransportWebSocket}
-	}
-	if o.DeflateThreshold <= 0 {
-		o.DeflateThreshold = 1024
-	}
-	if o.HTTPCompressionThreshold == 0 {
-		o.HTTPCompressionThreshold = 1024
-	}
-	if o.MaxOutboundBytes <= 0 {
-		o.MaxOutboundBytes = 4 << 20
-	}
-	if o.MaxHeaderBytes <= 0 {
-		o.MaxHeaderBytes = 8 << 10
-	}
-}
-
 // Options returns the effective options (defaults filled in).
 func (s *Server) Options() Options { return s.opts }
 
@@ -96,7 +60,7 @@ func (s *Server) OnConnection(fn func(*Session)) { s.onConnection = fn }
 // Start listens on addr ("host:port", port 0 for any) and serves in the
 // background; it returns once the listener is bound.
 func (s *Server) Start(addr string) error {
-	s.loop = eventloop.NewServer(eventloop.Config{
+	s.loop = eventloop.NewServer(eventloop.Options{
 		EventLoops:       s.opts.EventLoops,
 		MaxHeaderBytes:   s.opts.MaxHeaderBytes,
 		MaxBodyBytes:     s.opts.MaxPayload,

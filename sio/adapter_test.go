@@ -294,7 +294,7 @@ func BenchmarkBroadcast(b *testing.B) {
 }
 
 func benchRealBroadcast(b *testing.B, n int) {
-	srv := startServer(b, Options{Engine: engineOpts(time.Minute)})
+	srv := startServer(b, Options{PingInterval: time.Minute, PingTimeout: time.Minute})
 	var joined atomic.Int64
 	srv.OnConnection(func(s *Socket) {
 		s.Join("room")

@@ -24,9 +24,9 @@ import (
 // shut down at cleanup.
 func startServer(t testing.TB, opts Options) *Server {
 	t.Helper()
-	if opts.Engine.PingInterval == 0 {
-		opts.Engine.PingInterval = 300 * time.Millisecond
-		opts.Engine.PingTimeout = 200 * time.Millisecond
+	if opts.PingInterval == 0 {
+		opts.PingInterval = 300 * time.Millisecond
+		opts.PingTimeout = 200 * time.Millisecond
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -282,10 +282,6 @@ func addFakeSockets(srv *Server, nsp *Namespace, n int) []*Socket {
 		out[i] = s
 	}
 	return out
-}
-
-func engineOpts(ping time.Duration) engine.Options {
-	return engine.Options{PingInterval: ping, PingTimeout: ping}
 }
 
 // countFrames reads server frames without allocating (so that benchmarks

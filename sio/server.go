@@ -20,46 +20,6 @@ import (
 	"github.com/fanio/fanio/internal/timer"
 )
 
-// ConnectionStateRecovery enables the recovery of a socket's id, rooms,
-// data and missed broadcasts after a short disconnection.
-type ConnectionStateRecovery struct {
-	// MaxDisconnectionDuration is how long a session is kept (default 2 min).
-	MaxDisconnectionDuration time.Duration
-	// SkipMiddlewares: a recovered socket does not go through the
-	// namespace middleware again.
-	SkipMiddlewares bool
-}
-
-// Options configure a Server. The zero value of a field means its default.
-type Options struct {
-	// Engine configures the Engine.IO server; its Path defaults to
-	// "/socket.io/" here.
-	Engine engine.Options
-	// ConnectTimeout closes a connection that joined no namespace by then
-	// (default 45 s, as the reference).
-	ConnectTimeout time.Duration
-	// MaxAttachments is the most binary attachments a packet may announce
-	// (default 10, as the reference parser).
-	MaxAttachments int
-	// Workers is the number of goroutines running handlers (default
-	// 8×GOMAXPROCS, at least 16).
-	Workers int
-	// MaxQueuedPackets and MaxQueuedBytes bound what one connection may
-	// have waiting for its handlers (defaults 1024 and 16 MiB); past them
-	// the connection is closed (see the package doc).
-	MaxQueuedPackets int
-	MaxQueuedBytes   int
-	// Adapter creates each namespace's adapter (default NewInMemoryAdapter).
-	Adapter func(nsp *Namespace) Adapter
-	// ConnectionStateRecovery, when set, enables recovery.
-	ConnectionStateRecovery *ConnectionStateRecovery
-	// CleanupEmptyChildNamespaces removes a dynamic namespace once its last
-	// socket left.
-	CleanupEmptyChildNamespaces bool
-	// Logger receives sio's logs (handler panics); default slog.Default().
-	Logger *slog.Logger
-}
-
 // Server is a Socket.IO server: an Engine.IO server plus namespaces.
 type Server struct {
 	opts    Options
@@ -80,35 +40,7 @@ type Server struct {
 // NewServer returns a server with opts. Register namespaces and handlers,
 // then Start.
 func NewServer(opts Options) *Server {
-	if opts.Engine.Path == "" {
-		opts.Engine.Path = "/socket.io/"
-	}
-	if opts.ConnectTimeout <= 0 {
-		opts.ConnectTimeout = 45 * time.Second
-	}
-	if opts.MaxAttachments <= 0 {
-		opts.MaxAttachments = 10
-	}
-	if opts.Workers <= 0 {
-		opts.Workers = max(16, 8*runtime.GOMAXPROCS(0))
-	}
-	if opts.MaxQueuedPackets <= 0 {
-		opts.MaxQueuedPackets = 1024
-	}
-	if opts.MaxQueuedBytes <= 0 {
-		opts.MaxQueuedBytes = 16 << 20
-	}
-	if opts.Adapter == nil {
-		opts.Adapter = func(nsp *Namespace) Adapter { return NewInMemoryAdapter(nsp) }
-	}
-	if r := opts.ConnectionStateRecovery; r != nil && r.MaxDisconnectionDuration <= 0 {
-		c := *r
-		c.MaxDisconnectionDuration = 2 * time.Minute
-		opts.ConnectionStateRecovery = &c
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
+	opts.setDefaults()
 	s := &Server{opts: opts, log: opts.Logger, nsps: make(map[string]*Namespace)}
 	s.offsets.init()
 	s.timers = timer.NewWheel(max(2, runtime.GOMAXPROCS(0)), 5*time.Millisecond)
@@ -118,7 +50,8 @@ func NewServer(opts Options) *Server {
 			s.log.Error("sio: handler panicked", "panic", fmt.Sprint(v))
 		},
 	})
-	s.eng = engine.NewServer(opts.Engine)
+	s.eng = engine.NewServer(opts.engineOptions())
+	s.opts.withEngine(s.eng.Options())
 	s.eng.OnConnection(s.onSession)
 	s.main = s.Of("/")
 	return s

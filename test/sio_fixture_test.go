@@ -40,7 +40,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fanio/fanio/engine"
 	"github.com/fanio/fanio/sio"
 )
 
@@ -145,13 +144,11 @@ func startSIOFanio(t *testing.T, recovery bool) *sioFanio {
 	t.Helper()
 	f := &sioFanio{log: NewSessionLog(), logs: &tailBuffer{max: 256 << 10}}
 	opts := sio.Options{
-		Engine: engine.Options{
-			Path:         sioPath,
-			PingInterval: pingInterval,
-			PingTimeout:  pingTimeout,
-			MaxPayload:   maxPayload,
-			CORS:         &engine.CORS{Origins: []string{"*"}},
-		},
+		Path:           sioPath,
+		PingInterval:   pingInterval,
+		PingTimeout:    pingTimeout,
+		MaxPayload:     maxPayload,
+		CORS:           &sio.CORS{Origins: []string{"*"}},
 		ConnectTimeout: time.Second,
 		Logger:         slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}

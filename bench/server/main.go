@@ -32,7 +32,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/fanio/fanio/engine"
 	"github.com/fanio/fanio/sio"
 )
 
@@ -71,17 +70,14 @@ func main() {
 		})
 	})
 	srv = sio.NewServer(sio.Options{
-		Engine: engine.Options{
-			Path:                     "/socket.io/",
-			PingInterval:             25 * time.Second,
-			PingTimeout:              20 * time.Second,
-			MaxPayload:               1e6,
-			CORS:                     &engine.CORS{Origins: []string{"*"}},
-			HTTPCompressionThreshold: -1,
-			EventLoops:               *cores,
-			NotFound:                 stats,
-			Logger:                   slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-		},
+		PingInterval:             25 * time.Second,
+		PingTimeout:              20 * time.Second,
+		MaxPayload:               1e6,
+		CORS:                     &sio.CORS{Origins: []string{"*"}},
+		HTTPCompressionThreshold: -1,
+		EventLoops:               *cores,
+		NotFound:                 stats,
+		Logger:                   slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	srv.OnConnection(func(s *sio.Socket) {
 		s.On("join", func(s *sio.Socket, args sio.Args, ack sio.Ack) {

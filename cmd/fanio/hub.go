@@ -23,7 +23,7 @@ func newHub(opts sio.Options, token string, log *slog.Logger) *hub {
 	h := &hub{token: token, log: log}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/publish", h.publishHTTP)
-	opts.Engine.NotFound = mux
+	opts.NotFound = mux
 	h.srv = sio.NewServer(opts)
 	h.srv.OnConnection(h.onConnection)
 	return h

@@ -32,7 +32,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/fanio/fanio/engine"
 	"github.com/fanio/fanio/sio"
 )
 
@@ -66,19 +65,20 @@ func run(args []string) error {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
-	eopts := engine.Options{
+	opts := sio.Options{
 		Path:             *path,
 		PingInterval:     *pingInterval,
 		PingTimeout:      *pingTimeout,
 		MaxPayload:       *maxPayload,
 		MaxOutboundBytes: *maxOutbound,
 		Transports:       splitList(*transports),
+		ConnectTimeout:   *connectTimeout,
 		Logger:           log,
 	}
 	if origins := splitList(*cors); len(origins) > 0 {
-		eopts.CORS = &engine.CORS{Origins: origins}
+		opts.CORS = &sio.CORS{Origins: origins}
 	}
-	h := newHub(sio.Options{Engine: eopts, ConnectTimeout: *connectTimeout, Logger: log}, *token, log)
+	h := newHub(opts, *token, log)
 	if err := h.srv.Start(*addr); err != nil {
 		return err
 	}

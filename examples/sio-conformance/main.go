@@ -23,7 +23,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/fanio/fanio/engine"
 	"github.com/fanio/fanio/sio"
 )
 
@@ -32,13 +31,10 @@ func main() {
 	flag.Parse()
 
 	srv := sio.NewServer(sio.Options{
-		Engine: engine.Options{
-			Path:         "/socket.io/",
-			PingInterval: 300 * time.Millisecond,
-			PingTimeout:  200 * time.Millisecond,
-			MaxPayload:   1_000_000,
-			CORS:         &engine.CORS{Origins: []string{"*"}},
-		},
+		PingInterval:   300 * time.Millisecond,
+		PingTimeout:    200 * time.Millisecond,
+		MaxPayload:     1_000_000,
+		CORS:           &sio.CORS{Origins: []string{"*"}},
 		ConnectTimeout: time.Second,
 	})
 	srv.OnConnection(func(s *sio.Socket) {

@@ -23,5 +23,5 @@
 // acceptor reactor). A gnet reactor waits in epoll_wait inside a system call
 // that keeps its P; when GOMAXPROCS leaves no P spare from the reactors, a
 // loop yields its P after each batch of reads so the goroutines it readied
-// run at once (Config.SpareProc raises GOMAXPROCS instead).
+// run at once (Options.SpareProc raises GOMAXPROCS instead).
 package eventloop

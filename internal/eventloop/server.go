@@ -29,7 +29,7 @@ type Handler interface {
 
 // BodyRejecter is an optional interface of a Handler: RejectBody is called,
 // instead of answering a plain 413, for a request whose declared body is over
-// Config.MaxBodyBytes. The handler must answer with c.Respond; the connection
+// Options.MaxBodyBytes. The handler must answer with c.Respond; the connection
 // is closed after that answer.
 type BodyRejecter interface {
 	RejectBody(c *Conn, req *codec.Request)
@@ -46,8 +46,8 @@ type Owner interface {
 	OnClose(c *Conn, err error)
 }
 
-// Config configures a Server. Zero fields take their defaults.
-type Config struct {
+// Options configure a Server. Zero fields take their defaults.
+type Options struct {
 	EventLoops       int // default runtime.GOMAXPROCS(0)
 	MaxHeaderBytes   int // request line + headers; default 8 KiB (431 beyond)
 	MaxBodyBytes     int // request body; default 1e6 (413 beyond)
@@ -86,7 +86,7 @@ type Config struct {
 	Logger    *slog.Logger
 }
 
-func (c *Config) setDefaults() {
+func (c *Options) setDefaults() {
 	if c.EventLoops <= 0 {
 		c.EventLoops = runtime.GOMAXPROCS(0)
 	}
@@ -116,7 +116,7 @@ func (c *Config) setDefaults() {
 // Server runs the gnet engine and dispatches to a Handler.
 type Server struct {
 	gnet.BuiltinEventEngine
-	cfg     Config
+	cfg     Options
 	handler Handler
 
 	ownTimers bool
@@ -135,7 +135,7 @@ type Server struct {
 }
 
 // NewServer returns a server that dispatches requests to h.
-func NewServer(cfg Config, h Handler) *Server {
+func NewServer(cfg Options, h Handler) *Server {
 	cfg.setDefaults()
 	own := cfg.Timers == nil
 	if own {
@@ -151,8 +151,8 @@ func NewServer(cfg Config, h Handler) *Server {
 	}
 }
 
-// Config returns the effective configuration.
-func (s *Server) Config() Config { return s.cfg }
+// Options returns the effective options.
+func (s *Server) Options() Options { return s.cfg }
 
 // Start listens on addr ("host:port"; port 0 picks a free one) and serves in
 // the background. It returns once the listener is bound.

@@ -69,7 +69,7 @@ func (echoOwner) OnMessage(c *Conn, data []byte, binary bool) {
 }
 func (echoOwner) OnClose(*Conn, error) {}
 
-func startServer(t *testing.T, cfg Config, h Handler) *Server {
+func startServer(t *testing.T, cfg Options, h Handler) *Server {
 	t.Helper()
 	s := NewServer(cfg, h)
 	if err := s.Start("127.0.0.1:0"); err != nil {
@@ -95,7 +95,7 @@ func dial(t *testing.T, s *Server) net.Conn {
 }
 
 func TestPipelinedRequests(t *testing.T) {
-	s := startServer(t, Config{EventLoops: 2}, &testHandler{})
+	s := startServer(t, Options{EventLoops: 2}, &testHandler{})
 	c := dial(t, s)
 	var reqs bytes.Buffer
 	for i := 0; i < 20; i++ {
@@ -126,7 +126,7 @@ func TestPipelinedRequests(t *testing.T) {
 
 func TestHeldResponseBlocksPipeline(t *testing.T) {
 	h := &testHandler{held: make(chan *Conn, 1)}
-	s := startServer(t, Config{}, h)
+	s := startServer(t, Options{}, h)
 	c := dial(t, s)
 	_, _ = io.WriteString(c, "GET /hold HTTP/1.1\r\nHost: x\r\n\r\nPOST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi")
 	held := <-h.held
@@ -150,7 +150,7 @@ func TestHeldResponseBlocksPipeline(t *testing.T) {
 }
 
 func TestBadRequests(t *testing.T) {
-	s := startServer(t, Config{MaxHeaderBytes: 1024, MaxBodyBytes: 100}, &testHandler{})
+	s := startServer(t, Options{MaxHeaderBytes: 1024, MaxBodyBytes: 100}, &testHandler{})
 	cases := []struct {
 		name, req string
 		status    int
@@ -223,7 +223,7 @@ func readFrame(t *testing.T, br *bufio.Reader) ws.Frame {
 }
 
 func TestWebSocketEcho(t *testing.T) {
-	s := startServer(t, Config{MaxMessageBytes: 2 << 20}, &testHandler{})
+	s := startServer(t, Options{MaxMessageBytes: 2 << 20}, &testHandler{})
 	c := dial(t, s)
 	br := upgrade(t, c, "")
 
@@ -252,7 +252,7 @@ func TestWebSocketEcho(t *testing.T) {
 }
 
 func TestWebSocketProtocolErrors(t *testing.T) {
-	s := startServer(t, Config{MaxMessageBytes: 1000}, &testHandler{})
+	s := startServer(t, Options{MaxMessageBytes: 1000}, &testHandler{})
 	cases := []struct {
 		name  string
 		write func(c net.Conn)
@@ -291,7 +291,7 @@ func TestWebSocketProtocolErrors(t *testing.T) {
 }
 
 func TestWebSocketDeflateInbound(t *testing.T) {
-	s := startServer(t, Config{}, &testHandler{deflate: true})
+	s := startServer(t, Options{}, &testHandler{deflate: true})
 	c := dial(t, s)
 	br := upgrade(t, c, "permessage-deflate; client_max_window_bits")
 	msg := bytes.Repeat([]byte("compress me "), 50)
@@ -307,7 +307,7 @@ func TestWebSocketDeflateInbound(t *testing.T) {
 }
 
 func TestSlowReaderIsClosed(t *testing.T) {
-	s := startServer(t, Config{MaxOutboundBytes: 256 << 10}, &testHandler{})
+	s := startServer(t, Options{MaxOutboundBytes: 256 << 10}, &testHandler{})
 	c := dial(t, s)
 	br := upgrade(t, c, "")
 	_ = br
@@ -332,7 +332,7 @@ func TestSlowReaderIsClosed(t *testing.T) {
 }
 
 func TestIdleHTTPConnectionIsClosed(t *testing.T) {
-	s := startServer(t, Config{IdleTimeout: 100 * time.Millisecond}, &testHandler{})
+	s := startServer(t, Options{IdleTimeout: 100 * time.Millisecond}, &testHandler{})
 	c := dial(t, s)
 	_, _ = io.WriteString(c, "GET /echo HTTP/1.1\r\nHo") // never finished
 	if _, err := c.Read(make([]byte, 1)); err != io.EOF {
@@ -360,7 +360,7 @@ func echoOnce(t *testing.T, c net.Conn, i int) {
 func TestListenerModes(t *testing.T) {
 	for _, acceptor := range []bool{false, true} {
 		t.Run(fmt.Sprintf("AcceptorLoop=%v", acceptor), func(t *testing.T) {
-			s := startServer(t, Config{EventLoops: 4, AcceptorLoop: acceptor}, &testHandler{})
+			s := startServer(t, Options{EventLoops: 4, AcceptorLoop: acceptor}, &testHandler{})
 			for i := 0; i < 64; i++ {
 				c := dial(t, s)
 				echoOnce(t, c, i)
@@ -372,7 +372,7 @@ func TestListenerModes(t *testing.T) {
 				t.Errorf("64 connections were served by %d loop(s) of 4; want them spread", served)
 			}
 
-			second := NewServer(Config{EventLoops: 1, AcceptorLoop: acceptor}, &testHandler{})
+			second := NewServer(Options{EventLoops: 1, AcceptorLoop: acceptor}, &testHandler{})
 			if err := second.Start(s.Addr().String()); err == nil {
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 				defer cancel()
@@ -389,22 +389,22 @@ func TestListenerModes(t *testing.T) {
 func TestSpareProc(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	runtime.GOMAXPROCS(2)
-	s := startServer(t, Config{EventLoops: 2}, &testHandler{})
+	s := startServer(t, Options{EventLoops: 2}, &testHandler{})
 	if got := runtime.GOMAXPROCS(0); got != 2 || !s.yieldAfterTraffic {
 		t.Fatalf("default: GOMAXPROCS = %d (want 2, unchanged), yield %v (want true)", got, s.yieldAfterTraffic)
 	}
-	if s := startServer(t, Config{EventLoops: 1}, &testHandler{}); s.yieldAfterTraffic {
+	if s := startServer(t, Options{EventLoops: 1}, &testHandler{}); s.yieldAfterTraffic {
 		t.Fatal("1 loop with GOMAXPROCS 2 has a spare P but yields")
 	}
-	s = startServer(t, Config{EventLoops: 2, SpareProc: true}, &testHandler{})
+	s = startServer(t, Options{EventLoops: 2, SpareProc: true}, &testHandler{})
 	if got := runtime.GOMAXPROCS(0); got != 3 || s.yieldAfterTraffic {
 		t.Fatalf("SpareProc, 2 loops: GOMAXPROCS = %d (want 3), yield %v (want false)", got, s.yieldAfterTraffic)
 	}
-	startServer(t, Config{EventLoops: 3, AcceptorLoop: true, SpareProc: true}, &testHandler{})
+	startServer(t, Options{EventLoops: 3, AcceptorLoop: true, SpareProc: true}, &testHandler{})
 	if got := runtime.GOMAXPROCS(0); got != 5 {
 		t.Fatalf("SpareProc, 3 loops and an acceptor: GOMAXPROCS = %d, want 5", got)
 	}
-	startServer(t, Config{EventLoops: 1, SpareProc: true}, &testHandler{})
+	startServer(t, Options{EventLoops: 1, SpareProc: true}, &testHandler{})
 	if got := runtime.GOMAXPROCS(0); got != 5 {
 		t.Fatalf("GOMAXPROCS lowered to %d; Start only raises it", got)
 	}
@@ -413,7 +413,7 @@ func TestSpareProc(t *testing.T) {
 // ":port" (all interfaces) must keep serving IPv4 loopback with per-loop
 // listeners, and port 0 must give every loop the same port.
 func TestListenAllInterfaces(t *testing.T) {
-	s := NewServer(Config{EventLoops: 2}, &testHandler{})
+	s := NewServer(Options{EventLoops: 2}, &testHandler{})
 	if err := s.Start(":0"); err != nil {
 		t.Fatal(err)
 	}

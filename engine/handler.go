@@ -1,0 +1,54 @@
+package engine
+
+import (
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// Transport names as they appear on the wire (the "transport" query parameter).
+const (
+	TransportPolling   = "polling"
+	TransportWebSocket = "websocket"
+)
+
+// Close reasons passed to Handler.OnClose, with the reference server's wording.
+const (
+	ReasonTransportClose = "transport close"      // the client closed (close packet, WebSocket close, TCP end)
+	ReasonTransportError = "transport error"      // I/O or protocol error on the transport
+	ReasonPingTimeout    = "ping timeout"         // no pong within pingTimeout
+	ReasonForcedClose    = "forced close"         // Session.Close was called
+	ReasonParseError     = "parse error"          // the client sent an undecodable packet
+	ReasonServerShutdown = "server shutting down" // Server.Shutdown
+	ReasonSlowReader     = "slow reader"          // the outbound cap was exceeded
+)
+
+// ErrClosed is returned when sending on a closed session.
+var ErrClosed = errors.New("engine: session closed")
+
+// Handler receives the events of one session. Its methods run on an event
+// loop goroutine: they must not block. data is valid only for the duration
+// of the call; copy what must be kept.
+type Handler interface {
+	OnMessage(s *Session, data []byte, binary bool)
+	OnClose(s *Session, reason string)
+}
+
+// Message is one Engine.IO MESSAGE packet payload.
+type Message struct {
+	Data   []byte
+	Binary bool
+}
+
+// HandshakeRequest is what the server kept of the request that opened a
+// session.
+type HandshakeRequest struct {
+	Method     string
+	URL        *url.URL
+	Header     http.Header
+	RemoteAddr net.Addr
+	Secure     bool
+	Time       time.Time
+}

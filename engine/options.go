@@ -1,0 +1,152 @@
+package engine
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Options configure a Server. The zero value of every field means its
+// default, as stated on the field; the names follow the options of the
+// reference server (engine.io's ServerOptions) where it has them.
+type Options struct {
+	// Path is where the server answers ("path"); requests elsewhere go to
+	// NotFound. A missing trailing slash is added. Default "/engine.io/".
+	Path string
+	// PingInterval is how often the server pings ("pingInterval");
+	// default 25 s.
+	PingInterval time.Duration
+	// PingTimeout is how long the server waits for the pong before it
+	// closes the session ("pingTimeout"); default 20 s.
+	PingTimeout time.Duration
+	// UpgradeTimeout bounds a polling→WebSocket upgrade from the probe to
+	// the upgrade packet ("upgradeTimeout"); default 10 s.
+	UpgradeTimeout time.Duration
+	// MaxPayload is the largest message, WebSocket message or polling
+	// POST body, in bytes ("maxHttpBufferSize"; announced to clients as
+	// maxPayload); default 1e6.
+	MaxPayload int
+	// Transports allowed ("transports"); default both, polling and
+	// websocket. Order is irrelevant.
+	Transports []string
+	// DisableUpgrades refuses polling→WebSocket upgrades ("allowUpgrades:
+	// false"); by default they are allowed.
+	DisableUpgrades bool
+	// CORS sets the cross-origin headers of polling responses ("cors");
+	// nil sends none.
+	CORS *CORS
+	// Cookie sets the "io" cookie on the handshake ("cookie"); nil sets
+	// none.
+	Cookie *Cookie
+	// AllowRequest may refuse a handshake ("allowRequest"): a non-nil
+	// error is sent to the client in a 403 {"code":4,"message":...}
+	// answer. It runs on an event loop: it must not block. nil allows all.
+	AllowRequest func(r *HandshakeRequest) error
+	// PerMessageDeflate enables the negotiation of WebSocket
+	// permessage-deflate ("perMessageDeflate"); off by default.
+	PerMessageDeflate bool
+	// DeflateThreshold: WebSocket messages smaller than this are not
+	// compressed (perMessageDeflate.threshold); default 1024 bytes.
+	DeflateThreshold int
+	// HTTPCompressionThreshold: polling responses of at least this many
+	// bytes are gzip- or deflate-compressed when the client accepts it
+	// ("httpCompression.threshold"); default 1024; a negative value
+	// disables compression ("httpCompression: false").
+	HTTPCompressionThreshold int
+
+	// MaxOutboundBytes caps what one connection may have queued but not yet
+	// written; a connection over it is closed as a slow reader (reason
+	// "slow reader"). Default 4 MiB.
+	MaxOutboundBytes int
+	// MaxHeaderBytes caps a request's line and headers (431 beyond);
+	// default 8 KiB.
+	MaxHeaderBytes int
+	// EventLoops is the number of reactors (gnet event loops), each
+	// serving its share of the connections; default runtime.GOMAXPROCS(0).
+	EventLoops int
+	// AcceptorLoop makes one extra reactor accept connections and hand them
+	// to the event loops. By default each loop accepts for itself from its
+	// own SO_REUSEPORT listener: the extra reactor costs a hand-off per
+	// accept and holds a Go P while it waits, which stalled handlers by
+	// 8–22 ms on a 1-CPU server. Set it where SO_REUSEPORT is not wanted.
+	AcceptorLoop bool
+	// SpareProc makes Start raise GOMAXPROCS to one more than the number of
+	// reactors. A reactor waits in epoll_wait holding its P, so with none
+	// to spare the application's own goroutines (timers, a publisher) wait
+	// 20 µs–10 ms for the runtime to take one back on an idle server; the
+	// spare P costs CPU (measured +30–50% per operation) where the process
+	// has one CPU. Off by default: loops yield their P after each batch of
+	// reads instead, which is enough for the handlers they wake.
+	SpareProc bool
+	// Logger receives the server's logs, the reactor's and gnet's own (at
+	// debug level, so gnet never prints to stdout); default slog.Default().
+	Logger *slog.Logger
+	// NotFound serves the requests outside Path as a plain net/http
+	// handler, on a goroutine of its own (it may block); nil answers 404.
+	NotFound http.Handler
+}
+
+// CORS configures the cross-origin headers of polling responses (the
+// reference's "cors" option, as the cors package takes it).
+type CORS struct {
+	// Origins allowed; "*" allows any. An empty list disables CORS headers.
+	Origins []string
+	// Credentials sends Access-Control-Allow-Credentials: true (and then
+	// echoes the origin instead of "*").
+	Credentials bool
+	// Methods answered to a preflight; default GET,HEAD,PUT,PATCH,POST,DELETE.
+	Methods []string
+	// Headers allowed in requests; default: echo Access-Control-Request-Headers.
+	Headers []string
+	// MaxAge of a preflight answer; 0 sends no Access-Control-Max-Age.
+	MaxAge time.Duration
+}
+
+// Cookie configures the "io" cookie set on the handshake (the reference's
+// "cookie" option).
+type Cookie struct {
+	Name     string // default "io"
+	Path     string // default "/"
+	HTTPOnly bool
+	SameSite string // "Lax", "Strict", "None" or "" (no attribute)
+}
+
+func (o *Options) setDefaults() {
+	if o.Path == "" {
+		o.Path = "/engine.io/"
+	}
+	if !strings.HasSuffix(o.Path, "/") {
+		o.Path += "/"
+	}
+	if o.PingInterval <= 0 {
+		o.PingInterval = 25 * time.Second
+	}
+	if o.PingTimeout <= 0 {
+		o.PingTimeout = 20 * time.Second
+	}
+	if o.UpgradeTimeout <= 0 {
+		o.UpgradeTimeout = 10 * time.Second
+	}
+	if o.MaxPayload <= 0 {
+		o.MaxPayload = 1e6
+	}
+	if len(o.Transports) == 0 {
+		o.Transports = []string{TransportPolling, TransportWebSocket}
+	}
+	if o.DeflateThreshold <= 0 {
+		o.DeflateThreshold = 1024
+	}
+	if o.HTTPCompressionThreshold == 0 {
+		o.HTTPCompressionThreshold = 1024
+	}
+	if o.MaxOutboundBytes <= 0 {
+		o.MaxOutboundBytes = 4 << 20
+	}
+	if o.MaxHeaderBytes <= 0 {
+		o.MaxHeaderBytes = 8 << 10
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}

@@ -1,0 +1,205 @@
+package sio
+
+import (
+	"log/slog"
+	"net/http"
+	"runtime"
+	"time"
+
+	"github.com/fanio/fanio/engine"
+)
+
+// CORS configures the cross-origin headers of polling responses (the
+// reference's "cors" option).
+type CORS = engine.CORS
+
+// Cookie configures the "io" cookie set on the Engine.IO handshake (the
+// reference's "cookie" option).
+type Cookie = engine.Cookie
+
+// HandshakeRequest is the request of an Engine.IO handshake, as
+// Options.AllowRequest sees it.
+type HandshakeRequest = engine.HandshakeRequest
+
+// Options configure a Server. The zero value of every field means its
+// default, as stated on the field. The Engine.IO settings a Node.js user
+// passes to new Server({...}) are fields here under the same names
+// (pingInterval → PingInterval, cors → CORS, maxHttpBufferSize →
+// MaxPayload...), so a reference server's options port line by line;
+// engine.Options documents them in full.
+type Options struct {
+	// Path is where the server answers ("path"); default "/socket.io/".
+	Path string
+	// PingInterval ("pingInterval"); default 25 s.
+	PingInterval time.Duration
+	// PingTimeout ("pingTimeout"); default 20 s.
+	PingTimeout time.Duration
+	// UpgradeTimeout ("upgradeTimeout"); default 10 s.
+	UpgradeTimeout time.Duration
+	// MaxPayload is the largest message or polling body in bytes
+	// ("maxHttpBufferSize"); default 1e6.
+	MaxPayload int
+	// Transports allowed ("transports"); default polling and websocket.
+	Transports []string
+	// DisableUpgrades refuses polling→WebSocket upgrades ("allowUpgrades:
+	// false"); by default they are allowed.
+	DisableUpgrades bool
+	// CORS ("cors"); nil sends no CORS headers.
+	CORS *CORS
+	// Cookie ("cookie"); nil sets no cookie.
+	Cookie *Cookie
+	// AllowRequest may refuse a handshake ("allowRequest"): the error's
+	// text goes to the client in a 403. It runs on an event loop and must
+	// not block. nil allows every request.
+	AllowRequest func(r *HandshakeRequest) error
+	// PerMessageDeflate enables WebSocket compression ("perMessageDeflate");
+	// off by default.
+	PerMessageDeflate bool
+	// DeflateThreshold: smaller WebSocket messages are not compressed
+	// (perMessageDeflate.threshold); default 1024 bytes.
+	DeflateThreshold int
+	// HTTPCompressionThreshold: smaller polling responses are not
+	// compressed ("httpCompression.threshold"); default 1024; negative
+	// disables compression.
+	HTTPCompressionThreshold int
+
+	// MaxOutboundBytes caps what one connection may have queued unwritten;
+	// past it the connection closes as a slow reader. Default 4 MiB.
+	MaxOutboundBytes int
+	// MaxHeaderBytes caps a request's line and headers; default 8 KiB.
+	MaxHeaderBytes int
+	// EventLoops is the number of reactors; default runtime.GOMAXPROCS(0).
+	EventLoops int
+	// AcceptorLoop accepts on one extra reactor instead of a SO_REUSEPORT
+	// listener per loop (see engine.Options.AcceptorLoop).
+	AcceptorLoop bool
+	// SpareProc raises GOMAXPROCS to keep a P spare from the reactors
+	// (see engine.Options.SpareProc).
+	SpareProc bool
+	// NotFound serves the requests outside Path (a net/http handler, on its
+	// own goroutine); nil answers 404.
+	NotFound http.Handler
+
+	// ConnectTimeout closes a connection that joined no namespace by then
+	// ("connectTimeout"); default 45 s.
+	ConnectTimeout time.Duration
+	// MaxAttachments is the most binary attachments a packet may announce
+	// (the reference parser's limit); default 10.
+	MaxAttachments int
+	// Workers is the number of goroutines running handlers; default
+	// 8×GOMAXPROCS, at least 16.
+	Workers int
+	// MaxQueuedPackets and MaxQueuedBytes bound what one connection may
+	// have waiting for its handlers (defaults 1024 and 16 MiB); past them
+	// the connection is closed (see the package doc).
+	MaxQueuedPackets int
+	MaxQueuedBytes   int
+	// Adapter creates each namespace's adapter ("adapter"); default
+	// NewInMemoryAdapter.
+	Adapter func(nsp *Namespace) Adapter
+	// ConnectionStateRecovery enables recovery ("connectionStateRecovery");
+	// nil disables it.
+	ConnectionStateRecovery *ConnectionStateRecovery
+	// CleanupEmptyChildNamespaces removes a dynamic namespace once its last
+	// socket left ("cleanupEmptyChildNamespaces"); off by default.
+	CleanupEmptyChildNamespaces bool
+	// Logger receives the logs of every layer: sio's (handler panics),
+	// engine's, the reactor's and gnet's own (at debug level). Default
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+// ConnectionStateRecovery enables the recovery of a socket's id, rooms,
+// data and missed broadcasts after a short disconnection.
+type ConnectionStateRecovery struct {
+	// MaxDisconnectionDuration is how long a session is kept; default 2 min.
+	MaxDisconnectionDuration time.Duration
+	// SkipMiddlewares: a recovered socket does not go through the
+	// namespace middleware again.
+	SkipMiddlewares bool
+}
+
+// setDefaults fills in sio's own defaults; engine fills in its own (see
+// withEngine).
+func (o *Options) setDefaults() {
+	if o.Path == "" {
+		o.Path = "/socket.io/"
+	}
+	if o.ConnectTimeout <= 0 {
+		o.ConnectTimeout = 45 * time.Second
+	}
+	if o.MaxAttachments <= 0 {
+		o.MaxAttachments = 10
+	}
+	if o.Workers <= 0 {
+		o.Workers = max(16, 8*runtime.GOMAXPROCS(0))
+	}
+	if o.MaxQueuedPackets <= 0 {
+		o.MaxQueuedPackets = 1024
+	}
+	if o.MaxQueuedBytes <= 0 {
+		o.MaxQueuedBytes = 16 << 20
+	}
+	if o.Adapter == nil {
+		o.Adapter = func(nsp *Namespace) Adapter { return NewInMemoryAdapter(nsp) }
+	}
+	if r := o.ConnectionStateRecovery; r != nil && r.MaxDisconnectionDuration <= 0 {
+		c := *r
+		c.MaxDisconnectionDuration = 2 * time.Minute
+		o.ConnectionStateRecovery = &c
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}
+
+// engineOptions returns the Engine.IO part of o.
+func (o *Options) engineOptions() engine.Options {
+	return engine.Options{
+		Path:                     o.Path,
+		PingInterval:             o.PingInterval,
+		PingTimeout:              o.PingTimeout,
+		UpgradeTimeout:           o.UpgradeTimeout,
+		MaxPayload:               o.MaxPayload,
+		Transports:               o.Transports,
+		DisableUpgrades:          o.DisableUpgrades,
+		CORS:                     o.CORS,
+		Cookie:                   o.Cookie,
+		AllowRequest:             o.AllowRequest,
+		PerMessageDeflate:        o.PerMessageDeflate,
+		DeflateThreshold:         o.DeflateThreshold,
+		HTTPCompressionThreshold: o.HTTPCompressionThreshold,
+		MaxOutboundBytes:         o.MaxOutboundBytes,
+		MaxHeaderBytes:           o.MaxHeaderBytes,
+		EventLoops:               o.EventLoops,
+		AcceptorLoop:             o.AcceptorLoop,
+		SpareProc:                o.SpareProc,
+		Logger:                   o.Logger,
+		NotFound:                 o.NotFound,
+	}
+}
+
+// withEngine copies the engine's effective options (its defaults filled
+// in) back into o.
+func (o *Options) withEngine(e engine.Options) {
+	o.Path = e.Path
+	o.PingInterval = e.PingInterval
+	o.PingTimeout = e.PingTimeout
+	o.UpgradeTimeout = e.UpgradeTimeout
+	o.MaxPayload = e.MaxPayload
+	o.Transports = e.Transports
+	o.DisableUpgrades = e.DisableUpgrades
+	o.CORS = e.CORS
+	o.Cookie = e.Cookie
+	o.AllowRequest = e.AllowRequest
+	o.PerMessageDeflate = e.PerMessageDeflate
+	o.DeflateThreshold = e.DeflateThreshold
+	o.HTTPCompressionThreshold = e.HTTPCompressionThreshold
+	o.MaxOutboundBytes = e.MaxOutboundBytes
+	o.MaxHeaderBytes = e.MaxHeaderBytes
+	o.EventLoops = e.EventLoops
+	o.AcceptorLoop = e.AcceptorLoop
+	o.SpareProc = e.SpareProc
+	o.Logger = e.Logger
+	o.NotFound = e.NotFound
+}
