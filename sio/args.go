@@ -17,9 +17,9 @@ import (
 // A Value (and the Args holding it) stays valid after the handler returns;
 // its bytes must not be modified.
 type Value struct {
-	raw []byte   // JSON text; nil for a binary argument
-	bin []byte   // the attachment, when binary
-	att [][]byte // the packet's attachments, for nested placeholders
+	raw         []byte   // JSON text; nil for a binary argument
+	bin         []byte   // the attachment, when binary
+	attachments [][]byte // the packet's attachments, for nested placeholders
 }
 
 // Args are the arguments of an event (after its name) or of an
@@ -74,8 +74,8 @@ func (v Value) Decode(dst any) error {
 		return fmt.Errorf("sio: cannot decode a binary argument into %T", dst)
 	}
 	raw := v.raw
-	if len(v.att) > 0 {
-		raw = inlineAttachments(nil, raw, v.att)
+	if len(v.attachments) > 0 {
+		raw = inlineAttachments(nil, raw, v.attachments)
 	}
 	return json.Unmarshal(raw, dst)
 }

@@ -90,9 +90,9 @@ func (c *client) OnMessage(_ *engine.Session, data []byte, binary bool) {
 			c.protocolError(protocolError(ErrUnexpectedBinary, nil))
 			return
 		}
-		p.atts = append(p.atts, append(make([]byte, 0, len(data)), data...))
+		p.attachments = append(p.attachments, append(make([]byte, 0, len(data)), data...))
 		p.size += len(data)
-		if len(p.atts) == p.natt {
+		if len(p.attachments) == p.wantAttachments {
 			c.pend = nil
 			c.dispatch(p)
 		}
@@ -108,7 +108,7 @@ func (c *client) OnMessage(_ *engine.Session, data []byte, binary bool) {
 		c.protocolError(err)
 		return
 	}
-	if p.natt > 0 {
+	if p.wantAttachments > 0 {
 		c.pend = p
 		return
 	}
@@ -224,37 +224,6 @@ func (c *client) isClosed() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.closed
-}
-
-// Run implements pool.Task: the packet's handling on the mailbox.
-func (p *inPacket) Run() {
-	c := p.c
-	c.queued.Add(-int64(p.size))
-	// Packets that arrived before the connection closed are still handled
-	// (the close is queued after them), as with the reference; only a
-	// CONNECT on a closed connection is pointless.
-	switch p.typ {
-	case codec.SIOConnect:
-		if c.isClosed() {
-			return
-		}
-		if c.socket(p.nsp) != nil {
-			c.forceClose()
-			return
-		}
-		c.connect(p)
-	case codec.SIOConnectError:
-		c.forceClose()
-	default:
-		s := c.socket(p.nsp)
-		if s == nil {
-			if !c.isClosed() {
-				c.forceClose()
-			}
-			return
-		}
-		s.onPacket(p)
-	}
 }
 
 // send writes one packet (text, then attachments) to the connection.

@@ -5,37 +5,30 @@ import (
 	"strconv"
 )
 
-// Disconnect reasons, with the reference server's wording. A socket's
-// disconnect handlers receive one of them.
-const (
-	// The client disconnected the socket (socket.disconnect()).
-	ReasonClientNamespaceDisconnect = "client namespace disconnect"
-	// The server disconnected the socket (Socket.Disconnect).
-	ReasonServerNamespaceDisconnect = "server namespace disconnect"
-	// The client closed the connection, or it was lost.
-	ReasonTransportClose = "transport close"
-	// The connection failed (I/O error, oversized message on WebSocket).
-	ReasonTransportError = "transport error"
-	// The client did not answer a ping in time.
-	ReasonPingTimeout = "ping timeout"
-	// The client sent an undecodable Engine.IO packet.
-	ReasonParseError = "parse error"
-	// Server.Shutdown.
-	ReasonServerShuttingDown = "server shutting down"
-	// The server closed the connection: the client sent an invalid
-	// Socket.IO packet, used a namespace it had not joined (or joined one
-	// twice), or flooded the server (see the package doc). The reference
-	// means to say "forced server close" in the second case, but its
-	// sockets get "forced close" first; so do ours.
-	ReasonForcedClose = "forced close"
-	// The connection's outbound queue overflowed (engine.ReasonSlowReader).
-	ReasonSlowReader = "slow reader"
+// Errors for invalid inbound packets (wrapped in a *ProtocolError).
+var (
+	ErrInvalidPayload     = errors.New("invalid payload")
+	ErrIllegalAttachments = errors.New("illegal attachments")
+	ErrUnexpectedBinary   = errors.New("got binary data when not reconstructing a packet")
+	ErrUnexpectedText     = errors.New("got plaintext data when reconstructing a packet")
 )
 
-// recoverable reasons keep the session for connection state recovery.
-var recoverable = map[string]bool{
-	ReasonTransportError: true, ReasonTransportClose: true, ReasonForcedClose: true,
-	ReasonPingTimeout: true, ReasonServerShuttingDown: true, "forced server close": true,
+// ProtocolError is what an error handler receives when the client sent a
+// packet the server cannot accept; the connection is then closed.
+type ProtocolError struct {
+	Err    error
+	Packet string // the start of the offending message
+}
+
+func (e *ProtocolError) Error() string {
+	return "sio: invalid packet (" + e.Err.Error() + "): " + e.Packet
+}
+
+func (e *ProtocolError) Unwrap() error { return e.Err }
+
+func protocolError(err error, data []byte) *ProtocolError {
+	n := min(len(data), 64)
+	return &ProtocolError{Err: err, Packet: strconv.Quote(string(data[:n]))}
 }
 
 var (

@@ -2,11 +2,9 @@ package sio
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"github.com/fanio/fanio/internal/codec"
-	"github.com/fanio/fanio/internal/timer"
 )
 
 // BroadcastOperator selects sockets of a namespace (rooms, exceptions,
@@ -94,18 +92,6 @@ func (o BroadcastOperator) Emit(event string, args ...any) error {
 	return o.nsp.adapter.Broadcast(p, o.options())
 }
 
-// flatten turns the responses of a broadcast into one Args (one value per
-// client: its first argument).
-func flatten(res []Args) Args {
-	out := make(Args, 0, len(res))
-	for _, r := range res {
-		if len(r) > 0 {
-			out = append(out, r[0])
-		}
-	}
-	return out
-}
-
 // EmitWithAck broadcasts an event and waits for every selected client's
 // acknowledgement, the Timeout (an *AckTimeoutError saying how many
 // answered, with their answers), or ctx. Each response is one client's
@@ -155,74 +141,6 @@ func (o BroadcastOperator) emitWithAck(ctx context.Context, p *Packet) ([]Args, 
 	return res, nil
 }
 
-// ackCollector gathers the acknowledgements of one broadcast.
-type ackCollector struct {
-	mu        sync.Mutex
-	servers   int // nodes expected to report their client count
-	reported  int
-	expected  int
-	responses []Args
-	timedOut  bool
-	finished  bool
-	done      chan struct{}
-	timer     timer.Timer
-	nsp       *Namespace
-	id        int64
-}
-
-func (c *ackCollector) clientCount(n int) {
-	c.mu.Lock()
-	c.reported++
-	c.expected += n
-	c.checkLocked()
-	c.mu.Unlock()
-}
-
-func (c *ackCollector) add(args Args) {
-	c.mu.Lock()
-	if !c.finished {
-		c.responses = append(c.responses, args)
-		c.checkLocked()
-	}
-	c.mu.Unlock()
-}
-
-func (c *ackCollector) checkLocked() {
-	if !c.finished && c.reported >= c.servers && len(c.responses) >= c.expected {
-		c.finished = true
-		close(c.done)
-	}
-}
-
-func (c *ackCollector) timeout() { c.finish(true) }
-
-func (c *ackCollector) finish(timedOut bool) {
-	c.mu.Lock()
-	if c.finished {
-		c.mu.Unlock()
-		return
-	}
-	c.finished = true
-	c.timedOut = timedOut
-	close(c.done)
-	c.mu.Unlock()
-}
-
-// forget drops the id on every socket of the namespace, as the reference
-// does when a broadcast's acknowledgements time out.
-func (c *ackCollector) forget() {
-	c.nsp.EachSocket(func(s *Socket) bool {
-		s.forgetAck(c.id)
-		return true
-	})
-}
-
-func (c *ackCollector) snapshot() []Args {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.responses
-}
-
 // FetchSockets describes the selected sockets; each can be acted on.
 func (o BroadcastOperator) FetchSockets() ([]*RemoteSocket, error) {
 	ds, err := o.nsp.adapter.FetchSockets(o.options())
@@ -252,35 +170,3 @@ func (o BroadcastOperator) DisconnectSockets(close bool) {
 // AllSockets returns the ids of the selected sockets (rooms only; Except
 // does not apply, as in the reference).
 func (o BroadcastOperator) AllSockets() ([]SocketID, error) { return o.nsp.adapter.Sockets(o.rooms) }
-
-// RemoteSocket is a socket as FetchSockets returns it: local or on another
-// node, acted on through the adapter.
-type RemoteSocket struct {
-	SocketDetails
-	nsp *Namespace
-}
-
-func (r *RemoteSocket) op() BroadcastOperator {
-	return BroadcastOperator{nsp: r.nsp, rooms: []Room{r.ID}, flags: BroadcastFlags{ExpectSingleResponse: true}}
-}
-
-// Emit emits to the socket.
-func (r *RemoteSocket) Emit(event string, args ...any) error { return r.op().Emit(event, args...) }
-
-// EmitWithAck emits and waits for the acknowledgement (with timeout d if > 0).
-func (r *RemoteSocket) EmitWithAck(ctx context.Context, d time.Duration, event string, args ...any) (Args, error) {
-	res, err := r.op().Timeout(d).EmitWithAck(ctx, event, args...)
-	if len(res) > 0 {
-		return res[0], err
-	}
-	return nil, err
-}
-
-// Join makes the socket join rooms.
-func (r *RemoteSocket) Join(rooms ...Room) { r.op().SocketsJoin(rooms...) }
-
-// Leave makes the socket leave rooms.
-func (r *RemoteSocket) Leave(rooms ...Room) { r.op().SocketsLeave(rooms...) }
-
-// Disconnect disconnects the socket.
-func (r *RemoteSocket) Disconnect(close bool) { r.op().DisconnectSockets(close) }

@@ -52,8 +52,8 @@ func TestParseInbound(t *testing.T) {
 			t.Errorf("%s: %v", c.in, err)
 			continue
 		}
-		if p.typ != c.typ || p.nsp != c.nsp || p.ackID != c.id || p.eventName() != c.event || len(p.elems) != c.nargs || p.natt != c.natt {
-			t.Errorf("%s: got type %v nsp %q id %d event %q args %d atts %d", c.in, p.typ, p.nsp, p.ackID, p.eventName(), len(p.elems), p.natt)
+		if p.typ != c.typ || p.nsp != c.nsp || p.ackID != c.id || p.eventName() != c.event || len(p.elems) != c.nargs || p.wantAttachments != c.natt {
+			t.Errorf("%s: got type %v nsp %q id %d event %q args %d atts %d", c.in, p.typ, p.nsp, p.ackID, p.eventName(), len(p.elems), p.wantAttachments)
 		}
 	}
 	bad := []string{
@@ -88,7 +88,7 @@ func TestEncodeArgs(t *testing.T) {
 		{[]any{math.NaN(), math.Inf(1), 1e21, 0.1, int64(1) << 60}, `["ev",null,null,1e+21,0.1,1152921504606846976]`, 0},
 		{[]any{[]string{"a"}, map[string]string{"k": "v"}, []any{1, "x"}}, `["ev",["a"],{"k":"v"},[1,"x"]]`, 0},
 		{[]any{1e-7, -2.5e-10, float32(0.5)}, `["ev",1e-7,-2.5e-10,0.5]`, 0},
-		{[]any{Value{raw: []byte(`{"_placeholder":true,"num":1}`), att: [][]byte{{9}, {8}}}}, `["ev",{"_placeholder":true,"num":0}]`, 1},
+		{[]any{Value{raw: []byte(`{"_placeholder":true,"num":1}`), attachments: [][]byte{{9}, {8}}}}, `["ev",{"_placeholder":true,"num":0}]`, 1},
 	}
 	for _, c := range cases {
 		p, _, err := buildPacket(codec.SIOEvent, "/", "ev", c.args)

@@ -195,8 +195,6 @@ func (s *Server) removeNamespace(n *Namespace) {
 	_ = n.adapter.Close()
 }
 
-// ---- shortcuts to the main namespace ----
-
 // Use adds a middleware to the main namespace.
 func (s *Server) Use(fn Middleware) *Server { s.main.Use(fn); return s }
 
@@ -240,8 +238,6 @@ func (s *Server) DisconnectSockets(close bool) { s.main.DisconnectSockets(close)
 func (s *Server) ServerSideEmit(event string, args ...any) error {
 	return s.main.ServerSideEmit(event, args...)
 }
-
-// ---- ids ----
 
 // newID returns 20 URL-safe random characters, like the reference's
 // base64id (the Engine.IO id is not reused: it is sensitive).

@@ -1,0 +1,126 @@
+package sio
+
+import (
+	"encoding/json"
+	"errors"
+
+	"github.com/fanio/fanio/internal/codec"
+)
+
+// Middleware runs for each socket connecting to a namespace, before its
+// connection handlers; an error refuses the connection (the client gets a
+// connect_error; use *ConnectError to attach data). It runs on a worker
+// and may block.
+type Middleware func(s *Socket) error
+
+// connect handles a CONNECT packet on the client's mailbox.
+func (c *client) connect(p *inPacket) {
+	srv := c.srv
+	auth := json.RawMessage(p.data)
+	if len(auth) == 0 {
+		auth = json.RawMessage("{}")
+	}
+	n := srv.lookup([]byte(p.nsp))
+	if n == nil {
+		n = srv.dynamic(p.nsp, auth)
+	}
+	if n == nil {
+		_ = c.sendRaw(codec.SIOConnectError, p.nsp, []byte(`{"message":"Invalid namespace"}`))
+		return
+	}
+	var restored *RestoredSession
+	if srv.opts.ConnectionStateRecovery != nil {
+		var a struct {
+			PID    *string `json:"pid"`
+			Offset *string `json:"offset"`
+		}
+		if json.Unmarshal(auth, &a) == nil && a.PID != nil && a.Offset != nil {
+			rs, err := n.adapter.RestoreSession(*a.PID, *a.Offset)
+			if err == nil && rs != nil {
+				restored = rs
+			}
+		}
+	}
+	s := newSocket(n, c, auth, restored)
+	if restored == nil || !srv.opts.ConnectionStateRecovery.SkipMiddlewares {
+		n.mu.RLock()
+		fns := n.middlewares
+		n.mu.RUnlock()
+		for _, fn := range fns {
+			err := runMiddleware(fn, s)
+			if c.isClosed() {
+				return
+			}
+			if err != nil {
+				_ = c.sendRaw(codec.SIOConnectError, n.name, connectErrorPayload(err))
+				return
+			}
+		}
+	}
+	if c.isClosed() {
+		return
+	}
+	n.addSocket(s)
+	if !c.addSocket(s) {
+		n.removeSocket(s)
+		return
+	}
+	c.stopConnectTimer()
+	s.connected.Store(true)
+	s.Join(s.id)
+	if restored != nil {
+		s.Join(restored.Rooms...)
+		for _, mp := range restored.MissedPackets {
+			_ = c.send(mp, false)
+		}
+	}
+	payload := make([]byte, 0, 64)
+	payload = append(payload, `{"sid":`...)
+	payload = codec.AppendJSONString(payload, s.id)
+	if s.pid != "" {
+		payload = append(payload, `,"pid":`...)
+		payload = codec.AppendJSONString(payload, s.pid)
+	}
+	payload = append(payload, '}')
+	_ = c.sendRaw(codec.SIOConnect, n.name, payload)
+	n.mu.RLock()
+	hs := n.onConnection
+	n.mu.RUnlock()
+	for _, h := range hs {
+		if !s.Connected() {
+			break
+		}
+		h(s)
+	}
+}
+
+// runMiddleware calls fn, turning a panic into a refusal.
+func runMiddleware(fn Middleware, s *Socket) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.nsp.srv.log.Error("sio: middleware panicked", "panic", v)
+			err = errors.New("middleware error")
+		}
+	}()
+	return fn(s)
+}
+
+// connectErrorPayload is {"message":...,"data":...}.
+func connectErrorPayload(err error) []byte {
+	b := []byte(`{"message":`)
+	var ce *ConnectError
+	if errors.As(err, &ce) {
+		b = codec.AppendJSONString(b, ce.Message)
+		if ce.Data != nil {
+			e := getEncoder()
+			if e.value(ce.Data, 0) == nil && len(e.attachments) == 0 {
+				b = append(b, `,"data":`...)
+				b = append(b, e.buf...)
+			}
+			e.release()
+		}
+	} else {
+		b = codec.AppendJSONString(b, err.Error())
+	}
+	return append(b, '}')
+}

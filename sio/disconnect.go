@@ -1,0 +1,102 @@
+package sio
+
+import (
+	"time"
+
+	"github.com/fanio/fanio/internal/codec"
+	"github.com/fanio/fanio/internal/pool"
+)
+
+// Disconnect disconnects the socket from its namespace (the client gets a
+// DISCONNECT; reason "server namespace disconnect"), or with close the
+// whole connection (every socket of the client). The disconnect handlers
+// run on the socket's mailbox: right away when called from one of its
+// handlers, soon after otherwise.
+func (s *Socket) Disconnect(close bool) {
+	if !s.Connected() {
+		return
+	}
+	c := s.c
+	if close {
+		c.mu.Lock()
+		socks := append([]*Socket(nil), c.socks...)
+		c.mu.Unlock()
+		for _, x := range socks {
+			x.serverDisconnect()
+		}
+		_ = c.mb.ForceSubmit(pool.TaskFunc(func() {
+			c.mu.Lock()
+			c.closed = true
+			c.mu.Unlock()
+			_ = c.sess.Close()
+		}))
+		return
+	}
+	s.serverDisconnect()
+}
+
+func (s *Socket) serverDisconnect() {
+	if !s.closing.CompareAndSwap(false, true) {
+		return
+	}
+	_ = s.c.sendRaw(codec.SIODisconnect, s.nsp.name, nil)
+	s.connected.Store(false)
+	if err := s.c.mb.ForceSubmit(pool.TaskFunc(func() { s.finish(ReasonServerNamespaceDisconnect) })); err != nil {
+		s.finish(ReasonServerNamespaceDisconnect)
+	}
+}
+
+// onClose disconnects the socket for reason; on the mailbox.
+func (s *Socket) onClose(reason string) {
+	if !s.closing.CompareAndSwap(false, true) {
+		return
+	}
+	s.connected.Store(false)
+	s.finish(reason)
+}
+
+// finish runs the disconnecting handlers (rooms still readable), keeps the
+// session for recovery, leaves the rooms, and runs the disconnect
+// handlers.
+func (s *Socket) finish(reason string) {
+	var ing []func(*Socket, string)
+	s.mu.Lock()
+	ed := s.onDisconnect
+	if s.hooks != nil {
+		ing = s.hooks.onDisconnecting
+	}
+	acks := s.acks
+	s.acks = nil
+	s.mu.Unlock()
+	for _, h := range ing {
+		h(s, reason)
+	}
+	n := s.nsp
+	if n.srv.opts.ConnectionStateRecovery != nil && recoverable[reason] {
+		n.adapter.PersistSession(&PersistedSession{
+			SID: s.id, PID: s.pid, Rooms: s.Rooms(), Data: s.Data(), DisconnectedAt: time.Now(),
+		})
+	}
+	n.adapter.DelAll(s.id)
+	n.removeSocket(s)
+	s.c.removeSocket(s)
+	s.OffAnyOutgoing()
+	// Acknowledgements that can no longer come.
+	for _, e := range acks {
+		if e.p != nil {
+			if e.p.fn != nil {
+				if e.p.done.CompareAndSwap(false, true) {
+					if e.p.timed {
+						n.srv.timers.Stop(&e.p.timer)
+					}
+					e.p.fn(nil, ErrDisconnected)
+				}
+			} else {
+				e.p.resolve(nil, ErrDisconnected)
+			}
+		}
+	}
+	for _, h := range ed {
+		h(s, reason)
+	}
+}

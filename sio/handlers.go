@@ -1,0 +1,208 @@
+package sio
+
+import "github.com/fanio/fanio/internal/codec"
+
+// EventHandler handles an event: args are the arguments after the event
+// name; ack is non-nil when the client asked for an acknowledgement.
+type EventHandler func(s *Socket, args Args, ack Ack)
+
+// AnyHandler receives every incoming (OnAny) or outgoing (OnAnyOutgoing)
+// event. For outgoing events args holds the values given to Emit.
+type AnyHandler func(s *Socket, event string, args []any)
+
+// EventMiddleware runs before the handlers of each incoming event; an error
+// stops the event and goes to the error handlers (the reference's
+// socket.use).
+type EventMiddleware func(s *Socket, event string, args Args) error
+
+// eventHandler is one On registration. A socket usually has a handful, so a
+// slice scanned by name is smaller (and as fast) as a map of slices, which
+// cost ~400 B per socket for three events.
+type eventHandler struct {
+	event string
+	h     EventHandler
+}
+
+// On adds a handler for event.
+func (s *Socket) On(event string, h EventHandler) *Socket {
+	s.mu.Lock()
+	s.handlers = append(s.handlers, eventHandler{event: event, h: h})
+	s.mu.Unlock()
+	return s
+}
+
+// Off removes every handler of event.
+func (s *Socket) Off(event string) *Socket {
+	s.mu.Lock()
+	// A new slice: onEvent may be iterating a snapshot of the old one.
+	var kept []eventHandler
+	for _, e := range s.handlers {
+		if e.event != event {
+			kept = append(kept, e)
+		}
+	}
+	s.handlers = kept
+	s.mu.Unlock()
+	return s
+}
+
+// OnTyped adds a handler for event whose first argument is decoded as a T
+// (see Arg); a decoding error goes to the socket's error handlers.
+func OnTyped[T any](s *Socket, event string, h func(s *Socket, v T, ack Ack)) *Socket {
+	return s.On(event, func(s *Socket, args Args, ack Ack) {
+		v, err := Arg[T](args, 0)
+		if err != nil {
+			s.fireError(err)
+			return
+		}
+		h(s, v, ack)
+	})
+}
+
+// OnAny adds a listener for every incoming event (before its handlers).
+func (s *Socket) OnAny(h AnyHandler) *Socket {
+	s.mu.Lock()
+	x := s.hooksLocked()
+	x.anyIn = append(x.anyIn, h)
+	s.mu.Unlock()
+	return s
+}
+
+// OffAny removes the OnAny listeners.
+func (s *Socket) OffAny() *Socket {
+	s.mu.Lock()
+	if s.hooks != nil {
+		s.hooks.anyIn = nil
+	}
+	s.mu.Unlock()
+	return s
+}
+
+// OnAnyOutgoing adds a listener for every event emitted to this socket
+// (including broadcasts it receives). It runs on the emitting goroutine.
+func (s *Socket) OnAnyOutgoing(h AnyHandler) *Socket {
+	s.mu.Lock()
+	x := s.hooksLocked()
+	if len(x.anyOut) == 0 {
+		s.nsp.outHook.Add(1)
+	}
+	x.anyOut = append(x.anyOut, h)
+	s.mu.Unlock()
+	return s
+}
+
+// OffAnyOutgoing removes the OnAnyOutgoing listeners.
+func (s *Socket) OffAnyOutgoing() *Socket {
+	s.mu.Lock()
+	if s.hooks != nil && len(s.hooks.anyOut) > 0 {
+		s.nsp.outHook.Add(-1)
+		s.hooks.anyOut = nil
+	}
+	s.mu.Unlock()
+	return s
+}
+
+// Use adds an event middleware.
+func (s *Socket) Use(fn EventMiddleware) *Socket {
+	s.mu.Lock()
+	x := s.hooksLocked()
+	x.mws = append(x.mws, fn)
+	s.mu.Unlock()
+	return s
+}
+
+// OnDisconnecting adds a handler that runs when the socket is about to
+// disconnect, while its rooms are still readable.
+func (s *Socket) OnDisconnecting(fn func(s *Socket, reason string)) *Socket {
+	s.mu.Lock()
+	x := s.hooksLocked()
+	x.onDisconnecting = append(x.onDisconnecting, fn)
+	s.mu.Unlock()
+	return s
+}
+
+// OnDisconnect adds a handler that runs once the socket disconnected, with
+// the reason (the Reason constants).
+func (s *Socket) OnDisconnect(fn func(s *Socket, reason string)) *Socket {
+	s.mu.Lock()
+	s.onDisconnect = append(s.onDisconnect, fn)
+	s.mu.Unlock()
+	return s
+}
+
+// OnError adds a handler for errors: an invalid packet from the client (the
+// connection is then closed), an event middleware's error.
+func (s *Socket) OnError(fn func(s *Socket, err error)) *Socket {
+	s.mu.Lock()
+	x := s.hooksLocked()
+	x.onError = append(x.onError, fn)
+	s.mu.Unlock()
+	return s
+}
+
+func (s *Socket) fireError(err error) {
+	var hs []func(*Socket, error)
+	s.mu.Lock()
+	if s.hooks != nil {
+		hs = s.hooks.onError
+	}
+	s.mu.Unlock()
+	for _, h := range hs {
+		h(s, err)
+	}
+}
+
+// onPacket handles an EVENT, ACK or DISCONNECT on the mailbox.
+func (s *Socket) onPacket(p *inPacket) {
+	switch p.typ {
+	case codec.SIOEvent, codec.SIOBinaryEvent:
+		s.onEvent(p)
+	case codec.SIOAck, codec.SIOBinaryAck:
+		s.onAck(p)
+	case codec.SIODisconnect:
+		s.onClose(ReasonClientNamespaceDisconnect)
+	}
+}
+
+func (s *Socket) onEvent(p *inPacket) {
+	if p.event == nil {
+		return
+	}
+	event := p.eventName()
+	args := p.args()
+	var ack Ack
+	if p.ackID >= 0 {
+		ack = s.ackFunc(p.ackID)
+	}
+	var anyIn []AnyHandler
+	var mws []EventMiddleware
+	s.mu.Lock()
+	hs := s.handlers
+	if s.hooks != nil {
+		anyIn, mws = s.hooks.anyIn, s.hooks.mws
+	}
+	s.mu.Unlock()
+	if len(anyIn) > 0 {
+		list := args.Any()
+		if ack != nil {
+			list = append(list, ack)
+		}
+		for _, h := range anyIn {
+			h(s, event, list)
+		}
+	}
+	for _, mw := range mws {
+		if err := mw(s, event, args); err != nil {
+			s.fireError(err)
+			return
+		}
+	}
+	if !s.Connected() {
+		return
+	}
+	for _, e := range hs {
+		if e.event == event {
+			e.h(s, args, ack)
+		}
+	}
+}
