@@ -14,17 +14,6 @@ const (
 	TransportWebSocket = "websocket"
 )
 
-// Close reasons passed to Handler.OnClose, with the reference server's wording.
-const (
-	ReasonTransportClose = "transport close"      // the client closed (close packet, WebSocket close, TCP end)
-	ReasonTransportError = "transport error"      // I/O or protocol error on the transport
-	ReasonPingTimeout    = "ping timeout"         // no pong within pingTimeout
-	ReasonForcedClose    = "forced close"         // Session.Close was called
-	ReasonParseError     = "parse error"          // the client sent an undecodable packet
-	ReasonServerShutdown = "server shutting down" // Server.Shutdown
-	ReasonSlowReader     = "slow reader"          // the outbound cap was exceeded
-)
-
 // ErrClosed is returned when sending on a closed session.
 var ErrClosed = errors.New("engine: session closed")
 
@@ -33,7 +22,7 @@ var ErrClosed = errors.New("engine: session closed")
 // of the call; copy what must be kept.
 type Handler interface {
 	OnMessage(s *Session, data []byte, binary bool)
-	OnClose(s *Session, reason string)
+	OnClose(s *Session, reason DisconnectReason)
 }
 
 // Message is one Engine.IO MESSAGE packet payload.

@@ -78,8 +78,13 @@ func (s *Server) Start(addr string) error {
 	return nil
 }
 
-// Addr is the listener's address, after Start.
-func (s *Server) Addr() net.Addr { return s.loop.Addr() }
+// Addr is the listener's address, after Start (nil before).
+func (s *Server) Addr() net.Addr {
+	if s.loop == nil {
+		return nil
+	}
+	return s.loop.Addr()
+}
 
 // SessionCount is the number of live sessions.
 func (s *Server) SessionCount() int { return s.sessions.count() }
@@ -100,7 +105,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	for _, sess := range s.sessions.all() {
-		sess.close(ReasonServerShutdown)
+		sess.close(ReasonServerShuttingDown)
 	}
 	// Let queued close frames drain, bounded by ctx and a short grace.
 	grace := time.NewTimer(500 * time.Millisecond)

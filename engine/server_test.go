@@ -17,7 +17,7 @@ import (
 type recordingHandler struct {
 	mu     sync.Mutex
 	msgs   []string
-	reason chan string
+	reason chan DisconnectReason
 }
 
 func (h *recordingHandler) OnMessage(s *Session, data []byte, binary bool) {
@@ -27,7 +27,7 @@ func (h *recordingHandler) OnMessage(s *Session, data []byte, binary bool) {
 	_ = s.Send(data, binary)
 }
 
-func (h *recordingHandler) OnClose(s *Session, reason string) {
+func (h *recordingHandler) OnClose(s *Session, reason DisconnectReason) {
 	select {
 	case h.reason <- reason:
 	default:
@@ -36,7 +36,7 @@ func (h *recordingHandler) OnClose(s *Session, reason string) {
 
 func start(t *testing.T, opts Options) (*Server, string, *recordingHandler) {
 	t.Helper()
-	h := &recordingHandler{reason: make(chan string, 16)}
+	h := &recordingHandler{reason: make(chan DisconnectReason, 16)}
 	srv := NewServer(opts)
 	srv.OnConnection(func(s *Session) { s.SetHandler(h) })
 	if err := srv.Start("127.0.0.1:0"); err != nil {

@@ -351,13 +351,13 @@ func (s *Session) closeFromClient() {
 
 // close ends the session for reason. For server-side closes the client is
 // told with a close packet (WebSocket: a close frame).
-func (s *Session) close(reason string) {
+func (s *Session) close(reason DisconnectReason) {
 	s.mu.Lock()
 	if s.state != stateOpen {
 		s.mu.Unlock()
 		return
 	}
-	tellClient := reason == ReasonForcedClose || reason == ReasonServerShutdown
+	tellClient := reason == ReasonForcedClose || reason == ReasonServerShuttingDown
 	keep := false
 	var wsConn *eventloop.Conn
 	if s.kind == kindWebSocket {
@@ -377,7 +377,7 @@ func (s *Session) close(reason string) {
 		switch reason {
 		case ReasonForcedClose:
 			wsConn.CloseWebSocket(ws.StatusNormalClosure, "", nil)
-		case ReasonServerShutdown:
+		case ReasonServerShuttingDown:
 			wsConn.CloseWebSocket(ws.StatusGoingAway, "", nil)
 		default: // timeouts, errors: nothing useful to tell the peer
 			wsConn.Close(nil)

@@ -21,6 +21,12 @@ type Ack func(args ...any) error
 // socket's mailbox, like an event handler.
 type AckFunc func(args Args, err error)
 
+// BroadcastAckFunc, passed as the last argument of a broadcast's Emit,
+// collects the acknowledgements of every selected client, as
+// BroadcastOperator.EmitWithAck does: it is called once with one Args per
+// client that answered, and nil or the error EmitWithAck would return.
+type BroadcastAckFunc func(res []Args, err error)
+
 type ackEntry struct {
 	p       *pendingAck
 	collect func(Args) // a broadcast's collector (Adapter.BroadcastWithAck); must not block
@@ -49,7 +55,7 @@ func (s *Socket) ackFunc(id int64) Ack {
 		if !used.CompareAndSwap(false, true) {
 			return nil
 		}
-		p, _, err := buildPacket(codec.SIOAck, s.nsp.name, "", args)
+		p, err := buildPacket(codec.SIOAck, s.nsp.name, "", args)
 		if err != nil {
 			return err
 		}
@@ -171,18 +177,6 @@ func (s *Socket) forgetAck(id int64) {
 		delete(s.acks, id)
 	}
 	s.mu.Unlock()
-}
-
-// flatten turns the responses of a broadcast into one Args (one value per
-// client: its first argument).
-func flatten(res []Args) Args {
-	out := make(Args, 0, len(res))
-	for _, r := range res {
-		if len(r) > 0 {
-			out = append(out, r[0])
-		}
-	}
-	return out
 }
 
 // ackCollector gathers the acknowledgements of one broadcast.

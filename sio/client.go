@@ -157,7 +157,7 @@ func (c *client) protocolError(err error) {
 }
 
 // OnClose implements engine.Handler.
-func (c *client) OnClose(_ *engine.Session, reason string) {
+func (c *client) OnClose(_ *engine.Session, reason DisconnectReason) {
 	c.stopConnectTimer()
 	c.mu.Lock()
 	c.closed = true
@@ -167,7 +167,7 @@ func (c *client) OnClose(_ *engine.Session, reason string) {
 }
 
 // closeSockets disconnects every socket with reason. On the mailbox.
-func (c *client) closeSockets(reason string) {
+func (c *client) closeSockets(reason DisconnectReason) {
 	c.mu.Lock()
 	socks := c.socks
 	c.socks = nil

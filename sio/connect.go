@@ -99,7 +99,7 @@ func runMiddleware(fn Middleware, s *Socket) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			s.nsp.srv.log.Error("sio: middleware panicked", "panic", v)
-			err = errors.New("middleware error")
+			err = errors.New("middleware error") // wire text: the client's connect_error message
 		}
 	}()
 	return fn(s)

@@ -47,7 +47,7 @@ func (s *Socket) serverDisconnect() {
 }
 
 // onClose disconnects the socket for reason; on the mailbox.
-func (s *Socket) onClose(reason string) {
+func (s *Socket) onClose(reason DisconnectReason) {
 	if !s.closing.CompareAndSwap(false, true) {
 		return
 	}
@@ -58,8 +58,8 @@ func (s *Socket) onClose(reason string) {
 // finish runs the disconnecting handlers (rooms still readable), keeps the
 // session for recovery, leaves the rooms, and runs the disconnect
 // handlers.
-func (s *Socket) finish(reason string) {
-	var ing []func(*Socket, string)
+func (s *Socket) finish(reason DisconnectReason) {
+	var ing []func(*Socket, DisconnectReason)
 	s.mu.Lock()
 	ed := s.onDisconnect
 	if s.hooks != nil {

@@ -67,7 +67,11 @@ func (s *Socket) emit(flags BroadcastFlags, event string, args []any) error {
 	if !s.Connected() {
 		return ErrDisconnected
 	}
-	p, fn, err := buildPacket(codec.SIOEvent, s.nsp.name, event, args)
+	args, fn, bfn := splitAck(args)
+	if bfn != nil {
+		return errAckPlacement
+	}
+	p, err := buildPacket(codec.SIOEvent, s.nsp.name, event, args)
 	if err != nil {
 		return err
 	}
@@ -91,7 +95,7 @@ func (s *Socket) emitWithAck(ctx context.Context, flags BroadcastFlags, event st
 	if !s.Connected() {
 		return nil, ErrDisconnected
 	}
-	p, _, err := buildPacket(codec.SIOEvent, s.nsp.name, event, args)
+	p, err := buildPacket(codec.SIOEvent, s.nsp.name, event, args)
 	if err != nil {
 		return nil, err
 	}

@@ -126,8 +126,8 @@ func (e *encoder) value(a any, depth int) error {
 		return appendObject(e, v, e.str)
 	case Args:
 		return appendArray(e, v, func(x Value) error { return e.value(x, depth+1) })
-	case AckFunc, func(Args, error):
-		return errors.New("sio: an AckFunc must be the last argument")
+	case AckFunc, func(Args, error), BroadcastAckFunc, func([]Args, error):
+		return errAckPlacement
 	default:
 		if rv := reflect.ValueOf(a); rv.Kind() == reflect.Func || rv.Kind() == reflect.Chan {
 			return fmt.Errorf("sio: cannot emit a %T", a)

@@ -3,15 +3,23 @@ package sio
 import (
 	"errors"
 	"strconv"
+	"strings"
 )
 
-// Errors for invalid inbound packets (wrapped in a *ProtocolError).
+// Errors for invalid inbound packets, always wrapped in a *ProtocolError.
+// Their texts are the reference parser's (socket.io-parser), prefixed.
 var (
-	ErrInvalidPayload     = errors.New("invalid payload")
-	ErrIllegalAttachments = errors.New("illegal attachments")
-	ErrUnexpectedBinary   = errors.New("got binary data when not reconstructing a packet")
-	ErrUnexpectedText     = errors.New("got plaintext data when reconstructing a packet")
+	ErrInvalidPayload     = errors.New("sio: invalid payload")
+	ErrIllegalAttachments = errors.New("sio: illegal attachments")
+	ErrUnexpectedBinary   = errors.New("sio: got binary data when not reconstructing a packet")
+	ErrUnexpectedText     = errors.New("sio: got plaintext data when reconstructing a packet")
 )
+
+// errAckPlacement: an acknowledgement callback that is not the last
+// argument of an Emit, or one of the wrong kind (an AckFunc on a
+// broadcast, a BroadcastAckFunc to one socket, any callback to
+// EmitWithAck).
+var errAckPlacement = errors.New("sio: an acknowledgement callback must be the last argument of Emit: an AckFunc to one socket, a BroadcastAckFunc to a broadcast")
 
 // ProtocolError is what an error handler receives when the client sent a
 // packet the server cannot accept; the connection is then closed.
@@ -21,7 +29,7 @@ type ProtocolError struct {
 }
 
 func (e *ProtocolError) Error() string {
-	return "sio: invalid packet (" + e.Err.Error() + "): " + e.Packet
+	return "sio: invalid packet: " + strings.TrimPrefix(e.Err.Error(), "sio: ") + ": " + e.Packet
 }
 
 func (e *ProtocolError) Unwrap() error { return e.Err }
@@ -33,7 +41,10 @@ func protocolError(err error, data []byte) *ProtocolError {
 
 var (
 	// ErrAckTimeout: no acknowledgement within the Timeout. Broadcasts
-	// return an *AckTimeoutError, which matches it with errors.Is.
+	// return an *AckTimeoutError, which matches it with errors.Is. Its
+	// text is the reference's own (the message of the Error its
+	// acknowledgement callbacks get), without a prefix, so that code
+	// comparing messages ports as is.
 	ErrAckTimeout = errors.New("operation has timed out")
 	// ErrDisconnected: the socket is (or got) disconnected.
 	ErrDisconnected = errors.New("sio: socket disconnected")

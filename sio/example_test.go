@@ -30,7 +30,7 @@ type bufConn struct {
 func (c bufConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 
 func dial(srv *sio.Server) *client {
-	raw, br, _, err := ws.Dial(context.Background(), "ws://"+srv.Addr()+"/socket.io/?EIO=4&transport=websocket")
+	raw, br, _, err := ws.Dial(context.Background(), "ws://"+srv.Addr().String()+"/socket.io/?EIO=4&transport=websocket")
 	if err != nil {
 		panic(err)
 	}

@@ -113,7 +113,7 @@ func (s *Socket) Use(fn EventMiddleware) *Socket {
 
 // OnDisconnecting adds a handler that runs when the socket is about to
 // disconnect, while its rooms are still readable.
-func (s *Socket) OnDisconnecting(fn func(s *Socket, reason string)) *Socket {
+func (s *Socket) OnDisconnecting(fn func(s *Socket, reason DisconnectReason)) *Socket {
 	s.mu.Lock()
 	x := s.hooksLocked()
 	x.onDisconnecting = append(x.onDisconnecting, fn)
@@ -123,7 +123,7 @@ func (s *Socket) OnDisconnecting(fn func(s *Socket, reason string)) *Socket {
 
 // OnDisconnect adds a handler that runs once the socket disconnected, with
 // the reason (the Reason constants).
-func (s *Socket) OnDisconnect(fn func(s *Socket, reason string)) *Socket {
+func (s *Socket) OnDisconnect(fn func(s *Socket, reason DisconnectReason)) *Socket {
 	s.mu.Lock()
 	s.onDisconnect = append(s.onDisconnect, fn)
 	s.mu.Unlock()

@@ -91,7 +91,7 @@ func dialWS(t testing.TB, srv *Server) *wsClient {
 func tryDialWS(srv *Server, keep bool) (*wsClient, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	raw, br, _, err := ws.Dial(ctx, "ws://"+srv.Addr()+"/socket.io/?EIO=4&transport=websocket")
+	raw, br, _, err := ws.Dial(ctx, "ws://"+srv.Addr().String()+"/socket.io/?EIO=4&transport=websocket")
 	if err != nil {
 		return nil, err
 	}

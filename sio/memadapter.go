@@ -4,8 +4,6 @@ import (
 	"hash/maphash"
 	"sync"
 	"time"
-
-	"github.com/fanio/fanio/internal/codec"
 )
 
 const roomShards = 64
@@ -333,7 +331,7 @@ func (x *sender) send(s *Socket) {
 // Broadcast implements Adapter: the packet is encoded once
 // (engine.NewPrepared) and the same bytes are queued on every member.
 func (a *InMemoryAdapter) Broadcast(p *Packet, opts *BroadcastOptions) error {
-	if a.rec != nil && p.Type == codec.SIOEvent && p.ID < 0 && !opts.Flags.Volatile {
+	if a.rec != nil && p.Type == PacketEvent && p.ID < 0 && !opts.Flags.Volatile {
 		p = a.rec.record(p, opts)
 	}
 	a.deliver(p, opts, nil)
@@ -392,9 +390,7 @@ func (a *InMemoryAdapter) AddSockets(opts *BroadcastOptions, rooms []Room) {
 // DelSockets implements Adapter.
 func (a *InMemoryAdapter) DelSockets(opts *BroadcastOptions, rooms []Room) {
 	for _, s := range a.collect(opts) {
-		for _, r := range rooms {
-			s.Leave(r)
-		}
+		s.Leave(rooms...)
 	}
 }
 

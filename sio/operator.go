@@ -78,14 +78,18 @@ func (o BroadcastOperator) Emit(event string, args ...any) error {
 	if reservedEvents[event] {
 		return ErrReservedEvent
 	}
-	p, fn, err := buildPacket(codec.SIOEvent, o.nsp.name, event, args)
+	args, fn, bfn := splitAck(args)
+	if fn != nil {
+		return errAckPlacement
+	}
+	p, err := buildPacket(codec.SIOEvent, o.nsp.name, event, args)
 	if err != nil {
 		return err
 	}
-	if fn != nil {
+	if bfn != nil {
 		go func() {
 			res, err := o.emitWithAck(context.Background(), p)
-			fn(flatten(res), err)
+			bfn(res, err)
 		}()
 		return nil
 	}
@@ -100,7 +104,7 @@ func (o BroadcastOperator) EmitWithAck(ctx context.Context, event string, args .
 	if reservedEvents[event] {
 		return nil, ErrReservedEvent
 	}
-	p, _, err := buildPacket(codec.SIOEvent, o.nsp.name, event, args)
+	p, err := buildPacket(codec.SIOEvent, o.nsp.name, event, args)
 	if err != nil {
 		return nil, err
 	}

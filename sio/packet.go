@@ -8,10 +8,27 @@ import (
 	"github.com/fanio/fanio/internal/pool"
 )
 
+// PacketType is the type of a Socket.IO packet, numbered as on the wire
+// (and in the reference's socket-io parser, which multi-node adapters
+// exchange).
+type PacketType uint8
+
+// Packet types.
+const (
+	PacketConnect      PacketType = 0
+	PacketDisconnect   PacketType = 1
+	PacketEvent        PacketType = 2
+	PacketAck          PacketType = 3
+	PacketConnectError PacketType = 4
+	PacketBinaryEvent  PacketType = 5
+	PacketBinaryAck    PacketType = 6
+)
+
 // Packet is an outgoing EVENT or ACK packet, encoded: what an Adapter
-// broadcasts. It is immutable once built.
+// broadcasts. Once handed to an Adapter it is immutable and safe for
+// concurrent use.
 type Packet struct {
-	Type        codec.SIOType // SIOEvent or SIOAck (binary when it has attachments)
+	Type        PacketType // PacketEvent or PacketAck; sent as the binary type when it has attachments
 	Nsp         string
 	ID          int64    // ack id, -1 for none
 	Data        []byte   // the JSON array, with placeholders for attachments
@@ -19,14 +36,14 @@ type Packet struct {
 	Event       string   // the event name (EVENT)
 	Args        []any    // the arguments as given to Emit (for outgoing listeners)
 
-	prepOnce sync.Once
-	prep     *engine.Prepared
-	compress bool
+	// The encoded forms, without and with compression, built on first use.
+	prepOnce [2]sync.Once
+	prep     [2]*engine.Prepared
 }
 
 // header appends the packet header.
 func (p *Packet) header(dst []byte) []byte {
-	typ := p.Type
+	typ := codec.SIOType(p.Type)
 	if len(p.Attachments) > 0 {
 		if typ == codec.SIOEvent {
 			typ = codec.SIOBinaryEvent
@@ -51,23 +68,28 @@ func (p *Packet) Encode() []engine.Message {
 }
 
 // Prepared returns the packet encoded once for every transport
-// (engine.NewPrepared), built on first use.
+// (engine.NewPrepared), built on first use; with compress, sessions that
+// negotiated permessage-deflate get it compressed. Each form is built once
+// and shared by every caller asking for it.
 func (p *Packet) Prepared(compress bool) *engine.Prepared {
-	p.prepOnce.Do(func() {
-		p.compress = compress
+	i := 0
+	if compress {
+		i = 1
+	}
+	p.prepOnce[i].Do(func() {
 		if len(p.Attachments) == 0 {
 			var one [1]engine.Message
 			bb := pool.Get()
 			bb.B = p.header(bb.B)
 			bb.B = append(bb.B, p.Data...)
 			one[0] = engine.Message{Data: bb.B}
-			p.prep = engine.NewPrepared(one[:], compress)
+			p.prep[i] = engine.NewPrepared(one[:], compress)
 			pool.Put(bb)
 			return
 		}
-		p.prep = engine.NewPrepared(p.Encode(), compress)
+		p.prep[i] = engine.NewPrepared(p.Encode(), compress)
 	})
-	return p.prep
+	return p.prep[i]
 }
 
 // withOffset returns a copy of p whose data has offset appended as its last
@@ -84,27 +106,40 @@ func (p *Packet) withOffset(offset string) *Packet {
 	return q
 }
 
-// buildPacket encodes an EVENT (event, args) or an ACK (args) into a new
-// Packet. The last argument, if an AckFunc, is returned apart.
-func buildPacket(typ codec.SIOType, nsp, event string, args []any) (*Packet, AckFunc, error) {
-	var ack AckFunc
-	if n := len(args); n > 0 {
-		switch f := args[n-1].(type) {
-		case AckFunc:
-			ack, args = f, args[:n-1]
-		case func(Args, error):
-			ack, args = f, args[:n-1]
-		}
+// splitAck takes an acknowledgement callback off the end of args: an
+// AckFunc (one socket's answer) or a BroadcastAckFunc (a broadcast's
+// answers), or the plain func types they name.
+func splitAck(args []any) (rest []any, ack AckFunc, broadcastAck BroadcastAckFunc) {
+	n := len(args)
+	if n == 0 {
+		return args, nil, nil
 	}
+	switch f := args[n-1].(type) {
+	case AckFunc:
+		return args[:n-1], f, nil
+	case func(Args, error):
+		return args[:n-1], f, nil
+	case BroadcastAckFunc:
+		return args[:n-1], nil, f
+	case func([]Args, error):
+		return args[:n-1], nil, f
+	}
+	return args, nil, nil
+}
+
+// buildPacket encodes an EVENT (event, args) or an ACK (args) into a new
+// Packet. An acknowledgement callback among args is an error: callers take
+// it off first (splitAck).
+func buildPacket(typ codec.SIOType, nsp, event string, args []any) (*Packet, error) {
 	e := getEncoder()
 	defer e.release()
 	if err := e.array(event, typ == codec.SIOEvent, args); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	p := &Packet{Type: typ, Nsp: nsp, ID: -1, Event: event, Args: args}
+	p := &Packet{Type: PacketType(typ), Nsp: nsp, ID: -1, Event: event, Args: args}
 	p.Data = append(make([]byte, 0, len(e.buf)), e.buf...)
 	if len(e.attachments) > 0 {
 		p.Attachments = append([][]byte(nil), e.attachments...)
 	}
-	return p, ack, nil
+	return p, nil
 }

@@ -91,7 +91,7 @@ func TestEncodeArgs(t *testing.T) {
 		{[]any{Value{raw: []byte(`{"_placeholder":true,"num":1}`), attachments: [][]byte{{9}, {8}}}}, `["ev",{"_placeholder":true,"num":0}]`, 1},
 	}
 	for _, c := range cases {
-		p, _, err := buildPacket(codec.SIOEvent, "/", "ev", c.args)
+		p, err := buildPacket(codec.SIOEvent, "/", "ev", c.args)
 		if err != nil {
 			t.Errorf("%v: %v", c.args, err)
 			continue
@@ -100,14 +100,14 @@ func TestEncodeArgs(t *testing.T) {
 			t.Errorf("%v: got %s with %d attachments, want %s with %d", c.args, p.Data, len(p.Attachments), c.want, c.atts)
 		}
 	}
-	if _, _, err := buildPacket(codec.SIOEvent, "/", "ev", []any{json.RawMessage(`{`)}); err == nil {
+	if _, err := buildPacket(codec.SIOEvent, "/", "ev", []any{json.RawMessage(`{`)}); err == nil {
 		t.Error("invalid RawMessage accepted")
 	}
-	if _, _, err := buildPacket(codec.SIOEvent, "/", "ev", []any{func() {}}); err == nil {
+	if _, err := buildPacket(codec.SIOEvent, "/", "ev", []any{func() {}}); err == nil {
 		t.Error("a func accepted")
 	}
 	// header and binary form
-	p, _, _ := buildPacket(codec.SIOEvent, "/chat", "ev", []any{[]byte("x")})
+	p, _ := buildPacket(codec.SIOEvent, "/chat", "ev", []any{[]byte("x")})
 	p.ID = 7
 	msgs := p.Encode()
 	if string(msgs[0].Data) != `51-/chat,7["ev",{"_placeholder":true,"num":0}]` || len(msgs) != 2 || !msgs[1].Binary {
@@ -125,7 +125,7 @@ func TestRecoveryStore(t *testing.T) {
 	gen.init()
 	r := newRecoveryStore(time.Minute, &gen)
 	pkt := func(n string) *Packet {
-		p, _, _ := buildPacket(codec.SIOEvent, "/", "m", []any{n})
+		p, _ := buildPacket(codec.SIOEvent, "/", "m", []any{n})
 		return p
 	}
 	first := r.record(pkt("1"), &BroadcastOptions{})
@@ -180,10 +180,10 @@ func TestInboundOverflow(t *testing.T) {
 	srv := startServer(t, Options{MaxQueuedPackets: 8})
 	release := make(chan struct{})
 	errs := make(chan error, 4)
-	reasons := make(chan string, 1)
+	reasons := make(chan DisconnectReason, 1)
 	srv.OnConnection(func(s *Socket) {
 		s.OnError(func(s *Socket, err error) { errs <- err })
-		s.OnDisconnect(func(s *Socket, r string) { reasons <- r })
+		s.OnDisconnect(func(s *Socket, r DisconnectReason) { reasons <- r })
 		s.On("slow", func(s *Socket, _ Args, _ Ack) { <-release })
 	})
 	c := dialWS(t, srv)
@@ -247,7 +247,7 @@ func FuzzInbound(f *testing.F) {
 						var x any
 						_ = v.Decode(&x)
 					}
-					if p, _, err := buildPacket(codec.SIOEvent, "/", "e", args.Any()); err == nil && !codec.ValidJSON(p.Data) {
+					if p, err := buildPacket(codec.SIOEvent, "/", "e", args.Any()); err == nil && !codec.ValidJSON(p.Data) {
 						t.Errorf("re-encoded arguments are not JSON: %s", p.Data)
 					}
 					if ack != nil {

@@ -1,34 +1,41 @@
 package sio
 
-// Disconnect reasons, with the reference server's wording. A socket's
-// disconnect handlers receive one of them.
+import "github.com/fanio/fanio/engine"
+
+// DisconnectReason says why a socket disconnected, with the reference
+// server's exact wording; disconnecting and disconnect handlers receive
+// one. It is engine's type: the reasons a connection ends come from
+// engine unchanged, and sio adds the namespace-level ones.
+type DisconnectReason = engine.DisconnectReason
+
+// The reasons a socket disconnects.
 const (
 	// The client disconnected the socket (socket.disconnect()).
-	ReasonClientNamespaceDisconnect = "client namespace disconnect"
+	ReasonClientNamespaceDisconnect DisconnectReason = "client namespace disconnect"
 	// The server disconnected the socket (Socket.Disconnect).
-	ReasonServerNamespaceDisconnect = "server namespace disconnect"
+	ReasonServerNamespaceDisconnect DisconnectReason = "server namespace disconnect"
 	// The client closed the connection, or it was lost.
-	ReasonTransportClose = "transport close"
-	// The connection failed (I/O error, oversized message on WebSocket).
-	ReasonTransportError = "transport error"
+	ReasonTransportClose = engine.ReasonTransportClose
+	// The connection failed (I/O error, oversized message on WebSocket,
+	// a write queue over Options.MaxOutboundBytes).
+	ReasonTransportError = engine.ReasonTransportError
 	// The client did not answer a ping in time.
-	ReasonPingTimeout = "ping timeout"
+	ReasonPingTimeout = engine.ReasonPingTimeout
 	// The client sent an undecodable Engine.IO packet.
-	ReasonParseError = "parse error"
+	ReasonParseError = engine.ReasonParseError
 	// Server.Shutdown.
-	ReasonServerShuttingDown = "server shutting down"
+	ReasonServerShuttingDown = engine.ReasonServerShuttingDown
 	// The server closed the connection: the client sent an invalid
 	// Socket.IO packet, used a namespace it had not joined (or joined one
 	// twice), or flooded the server (see the package doc). The reference
 	// means to say "forced server close" in the second case, but its
 	// sockets get "forced close" first; so do ours.
-	ReasonForcedClose = "forced close"
-	// The connection's outbound queue overflowed (engine.ReasonSlowReader).
-	ReasonSlowReader = "slow reader"
+	ReasonForcedClose = engine.ReasonForcedClose
 )
 
-// recoverable reasons keep the session for connection state recovery.
-var recoverable = map[string]bool{
+// recoverable reasons keep the session for connection state recovery
+// (the reference's RECOVERABLE_DISCONNECT_REASONS).
+var recoverable = map[DisconnectReason]bool{
 	ReasonTransportError: true, ReasonTransportClose: true, ReasonForcedClose: true,
 	ReasonPingTimeout: true, ReasonServerShuttingDown: true, "forced server close": true,
 }

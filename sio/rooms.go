@@ -8,8 +8,12 @@ func (s *Socket) Join(rooms ...Room) {
 	s.nsp.adapter.AddAll(s.id, rooms)
 }
 
-// Leave removes the socket from room.
-func (s *Socket) Leave(room Room) { s.nsp.adapter.Del(s.id, room) }
+// Leave removes the socket from rooms.
+func (s *Socket) Leave(rooms ...Room) {
+	for _, r := range rooms {
+		s.nsp.adapter.Del(s.id, r)
+	}
+}
 
 // Rooms returns the rooms the socket is in (its own id included).
 func (s *Socket) Rooms() []Room { return s.nsp.adapter.SocketRooms(s.id) }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"regexp"
 	"runtime"
 	"strings"
@@ -67,8 +68,8 @@ func (s *Server) Engine() *engine.Server { return s.eng }
 // background.
 func (s *Server) Start(addr string) error { return s.eng.Start(addr) }
 
-// Addr is the listening address, after Start.
-func (s *Server) Addr() string { return s.eng.Addr().String() }
+// Addr is the listener's address, after Start (nil before).
+func (s *Server) Addr() net.Addr { return s.eng.Addr() }
 
 // Shutdown disconnects every socket with "server shutting down", closes
 // the listener, waits (within ctx) for the handlers already queued, and

@@ -26,7 +26,7 @@ type Socket struct {
 
 	mu           sync.Mutex
 	handlers     []eventHandler // in registration order; copy-on-write on Off
-	onDisconnect []func(*Socket, string)
+	onDisconnect []func(*Socket, DisconnectReason)
 	hooks        *socketHooks // rarely used listeners, allocated on first use
 	acks         map[int64]ackEntry
 
@@ -40,7 +40,7 @@ type socketHooks struct {
 	anyIn           []AnyHandler
 	anyOut          []AnyHandler
 	mws             []EventMiddleware
-	onDisconnecting []func(*Socket, string)
+	onDisconnecting []func(*Socket, DisconnectReason)
 	onError         []func(*Socket, error)
 }
 

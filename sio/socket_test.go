@@ -153,11 +153,11 @@ func TestInvalidPacketsClose(t *testing.T) {
 	for _, pkt := range cases {
 		t.Run(pkt, func(t *testing.T) {
 			srv := startServer(t, Options{})
-			reasons := make(chan string, 2)
+			reasons := make(chan DisconnectReason, 2)
 			errs := make(chan error, 2)
 			srv.OnConnection(func(s *Socket) {
 				s.OnError(func(s *Socket, err error) { errs <- err })
-				s.OnDisconnect(func(s *Socket, reason string) { reasons <- reason })
+				s.OnDisconnect(func(s *Socket, reason DisconnectReason) { reasons <- reason })
 			})
 			c := dialWS(t, srv)
 			if pkt[0] == '0' {
@@ -192,8 +192,8 @@ func TestInvalidPacketsClose(t *testing.T) {
 // the client emits to a namespace it did not join: "forced close".
 func TestEventOnUnjoinedNamespace(t *testing.T) {
 	srv := startServer(t, Options{})
-	reasons := make(chan string, 1)
-	srv.OnConnection(func(s *Socket) { s.OnDisconnect(func(s *Socket, r string) { reasons <- r }) })
+	reasons := make(chan DisconnectReason, 1)
+	srv.OnConnection(func(s *Socket) { s.OnDisconnect(func(s *Socket, r DisconnectReason) { reasons <- r }) })
 	c := dialWS(t, srv)
 	c.connect("/", "")
 	c.send(`2/nope,["ev"]`)
@@ -205,16 +205,16 @@ func TestEventOnUnjoinedNamespace(t *testing.T) {
 
 func TestDisconnectReasons(t *testing.T) {
 	srv := startServer(t, Options{})
-	reasons := make(chan string, 4)
+	reasons := make(chan DisconnectReason, 4)
 	disconnecting := make(chan []Room, 4)
 	srv.OnConnection(func(s *Socket) {
 		s.Join("r1")
-		s.OnDisconnecting(func(s *Socket, r string) { disconnecting <- s.Rooms() })
-		s.OnDisconnect(func(s *Socket, r string) { reasons <- r })
+		s.OnDisconnecting(func(s *Socket, r DisconnectReason) { disconnecting <- s.Rooms() })
+		s.OnDisconnect(func(s *Socket, r DisconnectReason) { reasons <- r })
 		s.On("kick", func(s *Socket, _ Args, _ Ack) { s.Disconnect(false) })
 		s.On("close", func(s *Socket, _ Args, _ Ack) { s.Disconnect(true) })
 	})
-	expectReason := func(want string) {
+	expectReason := func(want DisconnectReason) {
 		t.Helper()
 		select {
 		case r := <-reasons:

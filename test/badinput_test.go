@@ -291,7 +291,7 @@ type frameCase struct {
 	frames   func() []byte
 	wantCode int
 	// server-side close reason of the session
-	wantReason string
+	wantReason engine.DisconnectReason
 }
 
 func frameCases() []frameCase {

@@ -20,7 +20,7 @@ func (h *deflateEcho) OnMessage(s *engine.Session, data []byte, binary bool) {
 	h.mu.Unlock()
 	_ = s.Send(data, binary)
 }
-func (h *deflateEcho) OnClose(*engine.Session, string) {}
+func (h *deflateEcho) OnClose(*engine.Session, engine.DisconnectReason) {}
 
 // With permessage-deflate enabled, the official client (ws under Node offers
 // the extension by default) negotiates it, and ~900 KB text and binary

@@ -64,7 +64,7 @@ func TestEIOOversizeMessage(t *testing.T) {
 		for _, kind := range []string{"text", "binary"} {
 			t.Run(transport+"/"+kind, func(t *testing.T) {
 				s := startServer(t)
-				want := map[string]string{
+				want := map[string]engine.DisconnectReason{
 					engine.TransportPolling:   engine.ReasonTransportError,
 					engine.TransportWebSocket: engine.ReasonTransportError,
 				}

@@ -150,7 +150,7 @@ func lastLine(s string) string {
 
 // expectServerClose asserts how the server reported the end of session sid.
 // wantTransport "" skips the transport check.
-func expectServerClose(t *testing.T, s testServer, sid, wantReason, wantTransport string) {
+func expectServerClose(t *testing.T, s testServer, sid string, wantReason engine.DisconnectReason, wantTransport string) {
 	t.Helper()
 	if sid == "" {
 		t.Fatalf("the scenario reported no sid")
@@ -161,7 +161,7 @@ func expectServerClose(t *testing.T, s testServer, sid, wantReason, wantTranspor
 	if err != nil {
 		t.Fatalf("server side: %v", err)
 	}
-	if rec.Reason != wantReason {
+	if rec.Reason != string(wantReason) {
 		t.Errorf("server close reason for %s = %q, want %q", sid, rec.Reason, wantReason)
 	}
 	if wantTransport != "" && rec.Transport != wantTransport {
@@ -306,7 +306,7 @@ func (h *echoSession) stream(s *engine.Session, count int, interval time.Duratio
 	}
 }
 
-func (h *echoSession) OnClose(s *engine.Session, reason string) {
+func (h *echoSession) OnClose(s *engine.Session, reason engine.DisconnectReason) {
 	first := false
 	h.closeOnce.Do(func() {
 		first = true
@@ -316,7 +316,7 @@ func (h *echoSession) OnClose(s *engine.Session, reason string) {
 		h.fs.log.Errorf("session %s: OnClose called again (%q)", s.ID(), reason)
 		return
 	}
-	h.fs.log.Closed(s.ID(), reason, s.Transport())
+	h.fs.log.Closed(s.ID(), string(reason), s.Transport())
 }
 
 // tailBuffer keeps the last max bytes written to it (the engine's log).

@@ -127,7 +127,7 @@ type sioFanio struct {
 	once sync.Once
 }
 
-func (f *sioFanio) URL() string         { return "http://" + f.srv.Addr() }
+func (f *sioFanio) URL() string         { return "http://" + f.srv.Addr().String() }
 func (f *sioFanio) Log() *SessionLog    { return f.log }
 func (f *sioFanio) Diagnostics() string { return f.logs.String() }
 func (f *sioFanio) Shutdown() {
@@ -166,9 +166,9 @@ func startSIOFanio(t *testing.T, recovery bool) *sioFanio {
 	track := func(s *sio.Socket) {
 		f.log.Opened(key(s), s.Transport())
 		fmt.Fprintf(f.logs, "connect nsp=%s sid=%s recovered=%v\n", s.Namespace().Name(), s.ID(), s.Recovered())
-		s.OnDisconnect(func(s *sio.Socket, reason string) {
+		s.OnDisconnect(func(s *sio.Socket, reason sio.DisconnectReason) {
 			fmt.Fprintf(f.logs, "disconnect nsp=%s sid=%s reason=%q\n", s.Namespace().Name(), s.ID(), reason)
-			f.log.Closed(key(s), reason, s.Transport())
+			f.log.Closed(key(s), string(reason), s.Transport())
 		})
 	}
 	srv.Use(func(s *sio.Socket) error {

@@ -31,7 +31,7 @@ func newHub(opts sio.Options, token string, log *slog.Logger) *hub {
 
 func (h *hub) onConnection(s *sio.Socket) {
 	h.log.Debug("connect", "sid", s.ID(), "addr", s.Handshake().Address, "transport", s.Transport())
-	s.OnDisconnect(func(s *sio.Socket, reason string) {
+	s.OnDisconnect(func(s *sio.Socket, reason sio.DisconnectReason) {
 		h.log.Debug("disconnect", "sid", s.ID(), "reason", reason)
 	})
 	s.On("join", func(s *sio.Socket, args sio.Args, ack sio.Ack) {

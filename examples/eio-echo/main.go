@@ -19,7 +19,7 @@ import (
 type echo struct{}
 
 func (echo) OnMessage(s *engine.Session, data []byte, binary bool) { _ = s.Send(data, binary) }
-func (echo) OnClose(*engine.Session, string)                       {}
+func (echo) OnClose(*engine.Session, engine.DisconnectReason)      {}
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:3000", "listen address")
