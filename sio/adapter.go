@@ -94,10 +94,13 @@ type Adapter interface {
 	// Broadcast writes p to the selected sockets.
 	Broadcast(p *Packet, opts *BroadcastOptions) error
 	// BroadcastWithAck writes p (which carries an ack id) to the selected
-	// sockets, and registers ack on each so that their answers reach it.
-	// clientCount is called once per node with the number of sockets
-	// that node wrote to.
-	BroadcastWithAck(p *Packet, opts *BroadcastOptions, clientCount func(int), ack func(Args)) error
+	// sockets, and registers ack on each so that their answers reach it:
+	// ack(args, nil) for an answer, ack(nil, err) for a socket that
+	// disconnected before answering (the local part, InMemoryAdapter, does
+	// both). clientCount is called once per node with the number of
+	// sockets that node expects answers from. ack and clientCount must not
+	// block; they may be called from any goroutine.
+	BroadcastWithAck(p *Packet, opts *BroadcastOptions, clientCount func(int), ack func(Args, error)) error
 
 	// Sockets returns the ids of the sockets in any of rooms (all when
 	// empty).

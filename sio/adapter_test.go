@@ -175,7 +175,7 @@ func TestBroadcastWithAck(t *testing.T) {
 	a.send("3" + m[1:strings.IndexByte(m, '[')] + `["yes"]`)
 	b.expectPrefix("2")
 	r = <-done
-	var te *AckTimeoutError
+	var te *AckError
 	if !errors.As(r.err, &te) || !errors.Is(r.err, ErrAckTimeout) || te.Answered != 1 || te.Expected != 2 {
 		t.Fatalf("err = %v, want a timeout with 1 of 2 answers", r.err)
 	}

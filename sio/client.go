@@ -119,9 +119,14 @@ func (c *client) OnMessage(_ *engine.Session, data []byte, binary bool) {
 // blocked EmitWithAck waits for are delivered right here instead, so that a
 // handler may wait for an acknowledgement of its own connection.
 func (c *client) dispatch(p *inPacket) {
-	if p.typ == codec.SIOAck || p.typ == codec.SIOBinaryAck {
+	switch p.typ {
+	case codec.SIOAck, codec.SIOBinaryAck:
 		if s := c.socket(p.nsp); s != nil && s.ackDirect(p) {
 			return
+		}
+	case codec.SIODisconnect:
+		if s := c.socket(p.nsp); s != nil {
+			s.markEnded() // see OnClose
 		}
 	}
 	if c.queued.Add(int64(p.size)) > int64(c.srv.opts.MaxQueuedBytes) {
@@ -161,6 +166,11 @@ func (c *client) OnClose(_ *engine.Session, reason DisconnectReason) {
 	c.stopConnectTimer()
 	c.mu.Lock()
 	c.closed = true
+	// Cancel the sockets' contexts now: a handler blocked on one holds the
+	// mailbox where the disconnect is queued. (Lock order: c.mu, then s.mu.)
+	for _, s := range c.socks {
+		s.markEnded()
+	}
 	c.mu.Unlock()
 	_ = c.mb.ForceSubmit(pool.TaskFunc(func() { c.closeSockets(reason) }))
 	c.mb.Close()

@@ -39,6 +39,7 @@ func (s *Socket) serverDisconnect() {
 	if !s.closing.CompareAndSwap(false, true) {
 		return
 	}
+	s.markEnded()
 	_ = s.c.sendRaw(codec.SIODisconnect, s.nsp.name, nil)
 	s.connected.Store(false)
 	if err := s.c.mb.ForceSubmit(pool.TaskFunc(func() { s.finish(ReasonServerNamespaceDisconnect) })); err != nil {
@@ -51,6 +52,7 @@ func (s *Socket) onClose(reason DisconnectReason) {
 	if !s.closing.CompareAndSwap(false, true) {
 		return
 	}
+	s.markEnded()
 	s.connected.Store(false)
 	s.finish(reason)
 }
@@ -65,8 +67,6 @@ func (s *Socket) finish(reason DisconnectReason) {
 	if s.hooks != nil {
 		ing = s.hooks.onDisconnecting
 	}
-	acks := s.acks
-	s.acks = nil
 	s.mu.Unlock()
 	for _, h := range ing {
 		h(s, reason)
@@ -81,21 +81,9 @@ func (s *Socket) finish(reason DisconnectReason) {
 	n.removeSocket(s)
 	s.c.removeSocket(s)
 	s.OffAnyOutgoing()
-	// Acknowledgements that can no longer come.
-	for _, e := range acks {
-		if e.p != nil {
-			if e.p.fn != nil {
-				if e.p.done.CompareAndSwap(false, true) {
-					if e.p.timed {
-						n.srv.timers.Stop(&e.p.timer)
-					}
-					e.p.fn(nil, ErrDisconnected)
-				}
-			} else {
-				e.p.resolve(nil, ErrDisconnected)
-			}
-		}
-	}
+	// Acknowledgements that can no longer come: requests get
+	// ErrDisconnected, broadcasts count the socket as gone.
+	s.failAcks(ErrDisconnected)
 	for _, h := range ed {
 		h(s, reason)
 	}

@@ -78,7 +78,22 @@ func (s *Socket) emit(flags BroadcastFlags, event string, args []any) error {
 	if fn != nil {
 		id := s.nsp.ackIDs.Add(1) - 1
 		p.ID = id
-		s.registerAck(id, &pendingAck{fn: fn}, flags.Timeout)
+		a := &pendingAck{fn: fn}
+		if !s.registerAck(id, a, flags.Timeout) {
+			return ErrDisconnected
+		}
+		s.notifyOutgoing(p)
+		if err := s.c.send(p, flags.Volatile); err != nil {
+			// Emit fails: the callback must not be called, unless its end
+			// (the disconnection) got to it first.
+			if _, ok := s.takeAck(id, a); ok && a.done.CompareAndSwap(false, true) {
+				if a.timed {
+					s.nsp.srv.timers.Stop(&a.timer)
+				}
+				return err
+			}
+		}
+		return nil
 	} else if s.nsp.srv.opts.ConnectionStateRecovery != nil {
 		// As the reference: with recovery, emits to one socket go through
 		// the adapter too, so they get an offset and can be replayed.
@@ -102,18 +117,21 @@ func (s *Socket) emitWithAck(ctx context.Context, flags BroadcastFlags, event st
 	id := s.nsp.ackIDs.Add(1) - 1
 	p.ID = id
 	a := &pendingAck{ch: make(chan ackResult, 1)}
-	s.registerAck(id, a, flags.Timeout)
+	if !s.registerAck(id, a, flags.Timeout) {
+		return nil, ErrDisconnected
+	}
 	s.notifyOutgoing(p)
 	if err := s.c.send(p, flags.Volatile); err != nil {
-		s.dropAck(id)
+		s.takeAck(id, a)
+		a.resolve(nil, err, false)
 		return nil, err
 	}
 	select {
 	case r := <-a.ch:
 		return r.args, r.err
 	case <-ctx.Done():
-		s.dropAck(id)
-		a.resolve(nil, ctx.Err())
+		s.takeAck(id, a)
+		a.resolve(nil, ctx.Err(), false)
 		return nil, ctx.Err()
 	}
 }

@@ -41,7 +41,7 @@ func protocolError(err error, data []byte) *ProtocolError {
 
 var (
 	// ErrAckTimeout: no acknowledgement within the Timeout. Broadcasts
-	// return an *AckTimeoutError, which matches it with errors.Is. Its
+	// return an *AckError, which matches it with errors.Is. Its
 	// text is the reference's own (the message of the Error its
 	// acknowledgement callbacks get), without a prefix, so that code
 	// comparing messages ports as is.
@@ -57,20 +57,34 @@ var (
 	ErrServerClosed = errors.New("sio: server closed")
 )
 
-// AckTimeoutError is returned by a broadcast EmitWithAck whose timeout
-// expired before every client answered; Responses holds the answers that
-// came.
-type AckTimeoutError struct {
-	Answered, Expected int
-	Responses          []Args
+// AckError is the error of a broadcast EmitWithAck (or BroadcastAckFunc)
+// that did not get every selected client's answer: the Timeout expired,
+// or clients disconnected before answering. Responses holds the answers
+// that came.
+type AckError struct {
+	Expected     int  // clients the broadcast reached
+	Answered     int  // clients that answered
+	Disconnected int  // clients that disconnected without answering
+	TimedOut     bool // the Timeout expired first
+	Responses    []Args
 }
 
-func (e *AckTimeoutError) Error() string {
-	return "operation has timed out: " + strconv.Itoa(e.Answered) + " of " + strconv.Itoa(e.Expected) + " clients answered"
+func (e *AckError) Error() string {
+	s := strconv.Itoa(e.Answered) + " of " + strconv.Itoa(e.Expected) + " clients answered"
+	if e.Disconnected > 0 {
+		s += ", " + strconv.Itoa(e.Disconnected) + " disconnected"
+	}
+	if e.TimedOut {
+		return ErrAckTimeout.Error() + ": " + s
+	}
+	return "sio: " + s
 }
 
-// Is makes errors.Is(err, ErrAckTimeout) true.
-func (e *AckTimeoutError) Is(target error) bool { return target == ErrAckTimeout }
+// Is makes errors.Is(err, ErrAckTimeout) true after the Timeout, and
+// errors.Is(err, ErrDisconnected) when clients disconnected.
+func (e *AckError) Is(target error) bool {
+	return (target == ErrAckTimeout && e.TimedOut) || (target == ErrDisconnected && e.Disconnected > 0)
+}
 
 // ConnectError is an error a middleware returns to refuse a connection
 // with extra data: the client's connect_error gets an Error whose message

@@ -307,8 +307,8 @@ type sender struct {
 	p        *Packet
 	volatile bool
 	compress bool
-	ackFn    func(Args)
-	count    int
+	ack      func(Args, error)
+	count    int // members the broadcast expects an answer from (with ack)
 }
 
 func (x *sender) visit(m *member) { x.send(m.s) }
@@ -320,12 +320,16 @@ func (x *sender) send(s *Socket) {
 	if x.volatile && !writable(s.c.sess) {
 		return
 	}
-	if x.ackFn != nil {
-		s.registerBroadcastAck(x.p.ID, x.ackFn)
-	}
-	if s.c.sess.SendPrepared(x.p.Prepared(x.compress)) == nil {
+	if x.ack != nil {
+		// A member is counted once its entry is registered: from then on
+		// it answers, or its disconnection fails the entry (also when the
+		// send below fails: that closes the session).
+		if !s.registerBroadcastAck(x.p.ID, x.ack) {
+			return
+		}
 		x.count++
 	}
+	_ = s.c.sess.SendPrepared(x.p.Prepared(x.compress))
 }
 
 // Broadcast implements Adapter: the packet is encoded once
@@ -338,8 +342,8 @@ func (a *InMemoryAdapter) Broadcast(p *Packet, opts *BroadcastOptions) error {
 	return nil
 }
 
-func (a *InMemoryAdapter) deliver(p *Packet, opts *BroadcastOptions, ackFn func(Args)) int {
-	x := &sender{p: p, volatile: opts.Flags.Volatile, compress: !opts.Flags.NoCompress, ackFn: ackFn}
+func (a *InMemoryAdapter) deliver(p *Packet, opts *BroadcastOptions, ack func(Args, error)) int {
+	x := &sender{p: p, volatile: opts.Flags.Volatile, compress: !opts.Flags.NoCompress, ack: ack}
 	if a.nsp.outHook.Load() > 0 {
 		// Outgoing listeners are user code: call them outside the locks.
 		socks := a.collect(opts)
@@ -354,7 +358,7 @@ func (a *InMemoryAdapter) deliver(p *Packet, opts *BroadcastOptions, ackFn func(
 }
 
 // BroadcastWithAck implements Adapter.
-func (a *InMemoryAdapter) BroadcastWithAck(p *Packet, opts *BroadcastOptions, clientCount func(int), ack func(Args)) error {
+func (a *InMemoryAdapter) BroadcastWithAck(p *Packet, opts *BroadcastOptions, clientCount func(int), ack func(Args, error)) error {
 	n := a.deliver(p, opts, ack)
 	clientCount(n)
 	return nil

@@ -71,9 +71,9 @@ func (o BroadcastOperator) options() *BroadcastOptions {
 
 // Emit broadcasts an event to the selected sockets. It encodes the packet
 // once; the same bytes are written to every socket. A last argument of
-// type AckFunc collects the acknowledgements like EmitWithAck, on a new
-// goroutine, and is called there once with each client's first argument
-// (or the error).
+// type BroadcastAckFunc collects the acknowledgements as EmitWithAck does
+// (without a ctx: set a Timeout) and is called once at the end, on a
+// goroutine of its own; nothing waits meanwhile.
 func (o BroadcastOperator) Emit(event string, args ...any) error {
 	if reservedEvents[event] {
 		return ErrReservedEvent
@@ -87,19 +87,22 @@ func (o BroadcastOperator) Emit(event string, args ...any) error {
 		return err
 	}
 	if bfn != nil {
-		go func() {
-			res, err := o.emitWithAck(context.Background(), p)
-			bfn(res, err)
-		}()
-		return nil
+		_, err := o.collect(context.Background(), p, bfn)
+		return err
 	}
 	return o.nsp.adapter.Broadcast(p, o.options())
 }
 
-// EmitWithAck broadcasts an event and waits for every selected client's
-// acknowledgement, the Timeout (an *AckTimeoutError saying how many
-// answered, with their answers), or ctx. Each response is one client's
-// arguments.
+// EmitWithAck broadcasts an event and waits for the acknowledgements of
+// the selected clients. It returns when every one of them answered or
+// left, when the Timeout expires, or when ctx ends, whichever comes first;
+// each response is one client's arguments. When some client did not
+// answer, the error is an *AckError saying how many answered (with their
+// answers) and why the others did not: errors.Is(err, ErrAckTimeout) after
+// the Timeout, errors.Is(err, ErrDisconnected) when clients disconnected
+// first; or ctx's error. Without a Timeout, a connected client that never
+// answers holds the call until ctx ends: set one, as the reference
+// requires.
 func (o BroadcastOperator) EmitWithAck(ctx context.Context, event string, args ...any) ([]Args, error) {
 	if reservedEvents[event] {
 		return nil, ErrReservedEvent
@@ -108,41 +111,7 @@ func (o BroadcastOperator) EmitWithAck(ctx context.Context, event string, args .
 	if err != nil {
 		return nil, err
 	}
-	return o.emitWithAck(ctx, p)
-}
-
-func (o BroadcastOperator) emitWithAck(ctx context.Context, p *Packet) ([]Args, error) {
-	p.ID = o.nsp.ackIDs.Add(1) - 1
-	servers, err := o.nsp.adapter.ServerCount()
-	if err != nil {
-		return nil, err
-	}
-	col := &ackCollector{servers: servers, done: make(chan struct{}), nsp: o.nsp, id: p.ID}
-	timers := o.nsp.srv.timers
-	if o.flags.Timeout > 0 {
-		timers.Init(&col.timer, col.timeout)
-		timers.Reset(&col.timer, o.flags.Timeout)
-		defer timers.Stop(&col.timer)
-	}
-	err = o.nsp.adapter.BroadcastWithAck(p, o.options(), col.clientCount, col.add)
-	if err != nil {
-		return nil, err
-	}
-	select {
-	case <-col.done:
-	case <-ctx.Done():
-		col.finish(false)
-		col.forget()
-		return col.snapshot(), ctx.Err()
-	}
-	col.mu.Lock()
-	timedOut, res, expected := col.timedOut, col.responses, col.expected
-	col.mu.Unlock()
-	if timedOut {
-		col.forget()
-		return res, &AckTimeoutError{Answered: len(res), Expected: expected, Responses: res}
-	}
-	return res, nil
+	return o.collect(ctx, p, nil)
 }
 
 // FetchSockets describes the selected sockets; each can be acted on.

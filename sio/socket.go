@@ -1,6 +1,7 @@
 package sio
 
 import (
+	"context"
 	"encoding/json"
 	"sync"
 	"sync/atomic"
@@ -22,7 +23,8 @@ type Socket struct {
 	hsTime    int64  // unix nanoseconds of the socket's creation
 	recovered bool
 	connected atomic.Bool
-	closing   atomic.Bool
+	closing   atomic.Bool // the disconnect has started (serverDisconnect, onClose)
+	ended     atomic.Bool // the disconnect is known: Context is cancelled
 
 	mu           sync.Mutex
 	handlers     []eventHandler // in registration order; copy-on-write on Off
@@ -42,6 +44,10 @@ type socketHooks struct {
 	mws             []EventMiddleware
 	onDisconnecting []func(*Socket, DisconnectReason)
 	onError         []func(*Socket, error)
+
+	// Context's, created on first use: most sockets never ask.
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 // hooksLocked returns s.hooks, allocating it; s.mu must be held.
@@ -115,4 +121,40 @@ func (s *Socket) UpdateData(fn func(old any) any) {
 func DataAs[T any](s *Socket) T {
 	v, _ := s.Data().(T)
 	return v
+}
+
+// Context returns a context that is cancelled when the socket disconnects
+// (as soon as the disconnection is known: the connection closed, the
+// client or the server disconnected the socket), so that a blocking
+// handler can stop. It is created on first use; idle sockets pay nothing
+// for it.
+func (s *Socket) Context() context.Context {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h := s.hooksLocked()
+	if h.ctx == nil {
+		h.ctx, h.cancel = context.WithCancel(context.Background())
+		if s.ended.Load() {
+			h.cancel()
+		}
+	}
+	return h.ctx
+}
+
+// markEnded records that the socket is disconnecting and cancels its
+// Context. Safe from any goroutine; it does not wait for the mailbox,
+// where a handler may be blocked waiting for exactly this.
+func (s *Socket) markEnded() {
+	if s.ended.Swap(true) {
+		return
+	}
+	s.mu.Lock()
+	var cancel context.CancelFunc
+	if s.hooks != nil {
+		cancel = s.hooks.cancel
+	}
+	s.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
 }
