@@ -122,7 +122,7 @@ func (s *Socket) ackFunc(id int64) Ack {
 // entries have been or are about to be failed: a late one would never
 // end). s.mu must be held.
 func (s *Socket) addAckLocked(id int64, e ackEntry) bool {
-	if s.closing.Load() {
+	if s.ended.Load() || s.closing.Load() {
 		return false
 	}
 	if s.acks == nil {
@@ -180,14 +180,15 @@ func (s *Socket) forgetBroadcastAck(id int64) {
 	s.mu.Unlock()
 }
 
-// failAcks ends every entry still waiting with err. On the mailbox.
-func (s *Socket) failAcks(err error) {
+// failAcks ends every entry still waiting with err (AckFuncs on the
+// mailbox: right here if onMailbox).
+func (s *Socket) failAcks(err error, onMailbox bool) {
 	s.mu.Lock()
 	acks := s.acks
 	s.acks = nil
 	s.mu.Unlock()
 	for _, e := range acks {
-		e.complete(nil, err, true)
+		e.complete(nil, err, onMailbox)
 	}
 }
 

@@ -3,31 +3,116 @@ package sio
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fanio/fanio/internal/siotest"
 )
 
-// ackID returns the ack id of an EVENT packet as the client received it
-// ("2<id>[...]").
-func ackID(t testing.TB, packet string) string {
-	t.Helper()
-	i := strings.IndexByte(packet, '[')
-	if !strings.HasPrefix(packet, "2") || i < 2 {
-		t.Fatalf("%q is not an EVENT with an ack id", packet)
+func TestServerAcks(t *testing.T) {
+	srv := newTestServer(t, Options{})
+	results := make(chan string, 8)
+	srv.OnConnection(func(s *Socket) {
+		s.On("go", func(s *Socket, _ Args, _ Ack) {
+			// blocking, from inside a handler of the same connection
+			args, err := s.Timeout(2*time.Second).EmitWithAck(context.Background(), "q1", 1)
+			results <- "blocking:" + args.String() + errString(err)
+			_ = s.Timeout(2*time.Second).Emit("q2", AckFunc(func(args Args, err error) {
+				results <- "callback:" + args.String() + errString(err)
+			}))
+			_ = s.Timeout(100*time.Millisecond).Emit("q3", AckFunc(func(args Args, err error) {
+				results <- "timeout:" + errString(err)
+			}))
+		})
+	})
+	c := fakeDial(t, srv)
+	c.Connect("/", "")
+	c.Send(`2["go"]`)
+	q1 := c.ExpectPrefix(`2`)
+	if !strings.HasSuffix(q1, `["q1",1]`) {
+		t.Fatalf("q1 packet %q", q1)
 	}
-	return packet[1:i]
+	c.Send("3" + q1[1:strings.IndexByte(q1, '[')] + `["a1"]`)
+	if r := <-results; r != `blocking:["a1"]` {
+		t.Fatalf("got %q", r)
+	}
+	q2 := c.ExpectPrefix(`2`)
+	c.ExpectPrefix(`2`) // q3, never answered
+	c.Send("3" + q2[1:strings.IndexByte(q2, '[')] + `["a2",{"x":1}]`)
+	got := map[string]bool{}
+	for i := 0; i < 2; i++ {
+		select {
+		case r := <-results:
+			got[r] = true
+		case <-time.After(5 * time.Second):
+			t.Fatalf("results so far %v", got)
+		}
+	}
+	for _, w := range []string{`callback:["a2",{"x":1}]`, "timeout: err=operation has timed out"} {
+		if !got[w] {
+			t.Errorf("missing %q in %v", w, got)
+		}
+	}
+	// a late answer to the timed-out request is ignored
+	c.Send(`399["late"]`)
+	c.Send(`2["go"]`)
+	c.ExpectPrefix(`2`)
+}
+
+func TestBroadcastWithAck(t *testing.T) {
+	srv := newTestServer(t, Options{})
+	a, b := fakeDial(t, srv), fakeDial(t, srv)
+	a.Connect("/", "")
+	b.Connect("/", "")
+	type result struct {
+		res []Args
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		res, err := srv.Timeout(3*time.Second).EmitWithAck(context.Background(), "q", "?")
+		done <- result{res, err}
+	}()
+	for i, c := range []*siotest.Client{a, b} {
+		m := c.ExpectPrefix("2")
+		c.Send(fmt.Sprintf("3%s[%d]", m[1:strings.IndexByte(m, '[')], i))
+	}
+	r := <-done
+	if r.err != nil || len(r.res) != 2 {
+		t.Fatalf("EmitWithAck = %v, %v; want 2 answers", r.res, r.err)
+	}
+	// one client does not answer: a timeout error says how many did
+	go func() {
+		res, err := srv.Timeout(200*time.Millisecond).EmitWithAck(context.Background(), "q", "?")
+		done <- result{res, err}
+	}()
+	m := a.ExpectPrefix("2")
+	a.Send("3" + m[1:strings.IndexByte(m, '[')] + `["yes"]`)
+	b.ExpectPrefix("2")
+	r = <-done
+	var te *AckError
+	if !errors.As(r.err, &te) || !errors.Is(r.err, ErrAckTimeout) || te.Answered != 1 || te.Expected != 2 {
+		t.Fatalf("err = %v, want a timeout with 1 of 2 answers", r.err)
+	}
+	if want := "operation has timed out: 1 of 2 clients answered"; r.err.Error() != want {
+		t.Fatalf("error text %q, want %q", r.err.Error(), want)
+	}
+	if len(r.res) != 1 || r.res[0][0].String() != `"yes"` {
+		t.Fatalf("responses %v", r.res)
+	}
 }
 
 // A broadcast's member that disconnects without answering counts as
 // answered-with-error: EmitWithAck returns at once, without a Timeout.
 func TestBroadcastAckMemberLeaves(t *testing.T) {
-	srv := startServer(t, Options{})
+	srv := newTestServer(t, Options{})
 	srv.OnConnection(func(s *Socket) { s.Join("r") })
-	a, b := dialWS(t, srv), dialWS(t, srv)
-	a.connect("/", "")
-	b.connect("/", "")
+	a, b := fakeDial(t, srv), fakeDial(t, srv)
+	a.Connect("/", "")
+	b.Connect("/", "")
 	type result struct {
 		res []Args
 		err error
@@ -37,10 +122,10 @@ func TestBroadcastAckMemberLeaves(t *testing.T) {
 		res, err := srv.To("r").EmitWithAck(context.Background(), "q")
 		done <- result{res, err}
 	}()
-	q := a.expectPrefix("2")
-	a.send("3" + ackID(t, q) + `["yes"]`)
-	b.expectPrefix("2")
-	b.conn.Close()
+	q := a.ExpectPrefix("2")
+	a.Send("3" + siotest.AckID(q) + `["yes"]`)
+	b.ExpectPrefix("2")
+	b.Close()
 	select {
 	case r := <-done:
 		var ae *AckError
@@ -58,11 +143,11 @@ func TestBroadcastAckMemberLeaves(t *testing.T) {
 // Emit with a BroadcastAckFunc waits on no goroutine: a member that never
 // answers holds no goroutine, and its disconnection ends every collector.
 func TestBroadcastAckFuncHoldsNoGoroutine(t *testing.T) {
-	srv := startServer(t, Options{})
+	srv := newTestServer(t, Options{})
 	joined := make(chan struct{}, 1)
 	srv.OnConnection(func(s *Socket) { s.Join("r"); joined <- struct{}{} })
-	c := dialWS(t, srv)
-	c.connect("/", "")
+	c := fakeDial(t, srv)
+	c.Connect("/", "")
 	<-joined
 	const n = 200
 	results := make(chan error, n)
@@ -74,7 +159,7 @@ func TestBroadcastAckFuncHoldsNoGoroutine(t *testing.T) {
 		}
 	}
 	for i := 0; i < n; i++ {
-		c.expectPrefix("2") // received, never answered
+		c.ExpectPrefix("2") // received, never answered
 	}
 	if g := runtime.NumGoroutine(); g > before+n/4 {
 		t.Fatalf("%d goroutines after %d pending broadcasts (%d before)", g, n, before)
@@ -84,7 +169,7 @@ func TestBroadcastAckFuncHoldsNoGoroutine(t *testing.T) {
 		t.Fatalf("a callback ran (%v) before its member answered or left", err)
 	default:
 	}
-	c.conn.Close()
+	c.Close()
 	for i := 0; i < n; i++ {
 		select {
 		case err := <-results:
@@ -100,11 +185,11 @@ func TestBroadcastAckFuncHoldsNoGoroutine(t *testing.T) {
 // A Timeout ends a broadcast's callback with ErrAckTimeout and the answers
 // that came; an ack placed wrongly is refused.
 func TestBroadcastAckFuncTimeout(t *testing.T) {
-	srv := startServer(t, Options{})
+	srv := newTestServer(t, Options{})
 	srv.OnConnection(func(s *Socket) { s.Join("r") })
-	a, b := dialWS(t, srv), dialWS(t, srv)
-	a.connect("/", "")
-	b.connect("/", "")
+	a, b := fakeDial(t, srv), fakeDial(t, srv)
+	a.Connect("/", "")
+	b.Connect("/", "")
 	got := make(chan error, 1)
 	var answers []Args
 	err := srv.To("r").Timeout(200*time.Millisecond).Emit("q", BroadcastAckFunc(func(res []Args, err error) {
@@ -114,8 +199,8 @@ func TestBroadcastAckFuncTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.send("3" + ackID(t, a.expectPrefix("2")) + `[1]`)
-	b.expectPrefix("2")
+	a.Send("3" + siotest.AckID(a.ExpectPrefix("2")) + `[1]`)
+	b.ExpectPrefix("2")
 	select {
 	case err := <-got:
 		var ae *AckError
@@ -133,7 +218,7 @@ func TestBroadcastAckFuncTimeout(t *testing.T) {
 // An AckFunc of a socket that disconnects is called once, with
 // ErrDisconnected; a blocking EmitWithAck returns.
 func TestSocketAckEndsOnDisconnect(t *testing.T) {
-	srv := startServer(t, Options{})
+	srv := newTestServer(t, Options{})
 	results := make(chan error, 4)
 	srv.OnConnection(func(s *Socket) {
 		_ = s.Emit("q1", AckFunc(func(_ Args, err error) { results <- err }))
@@ -142,11 +227,11 @@ func TestSocketAckEndsOnDisconnect(t *testing.T) {
 			results <- err
 		}()
 	})
-	c := dialWS(t, srv)
-	c.connect("/", "")
-	c.expectPrefix("2")
-	c.expectPrefix("2")
-	c.conn.Close()
+	c := fakeDial(t, srv)
+	c.Connect("/", "")
+	c.ExpectPrefix("2")
+	c.ExpectPrefix("2")
+	c.Close()
 	for i := 0; i < 2; i++ {
 		select {
 		case err := <-results:
@@ -161,43 +246,5 @@ func TestSocketAckEndsOnDisconnect(t *testing.T) {
 	case err := <-results:
 		t.Fatalf("an acknowledgement ended twice (%v)", err)
 	case <-time.After(100 * time.Millisecond):
-	}
-}
-
-// Socket.Context is cancelled as soon as the connection is gone, while a
-// handler of the socket is still blocked on it.
-func TestSocketContext(t *testing.T) {
-	srv := startServer(t, Options{})
-	stopped := make(chan error, 1)
-	disconnected := make(chan DisconnectReason, 1)
-	var late context.Context
-	srv.OnConnection(func(s *Socket) {
-		s.OnDisconnect(func(s *Socket, r DisconnectReason) {
-			late = s.Context()
-			disconnected <- r
-		})
-		s.On("block", func(s *Socket, _ Args, _ Ack) {
-			<-s.Context().Done()
-			stopped <- context.Cause(s.Context())
-		})
-	})
-	c := dialWS(t, srv)
-	c.connect("/", "")
-	c.send(`2["block"]`)
-	time.Sleep(50 * time.Millisecond)
-	c.conn.Close()
-	select {
-	case err := <-stopped:
-		if !errors.Is(err, context.Canceled) {
-			t.Fatalf("cause %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the blocked handler was not released")
-	}
-	if r := <-disconnected; r != ReasonTransportClose {
-		t.Fatalf("reason %q", r)
-	}
-	if late.Err() == nil {
-		t.Fatal("a context asked for after the disconnection is not done")
 	}
 }

@@ -31,21 +31,34 @@ type client struct {
 	closed bool
 }
 
-// session is what sio uses of an *engine.Session (an interface so that
-// tests and benchmarks can stand in for one).
+// session is what sio uses of an Engine.IO session: an *engine.Session
+// (through engineSession), or the fake of the tests and benchmarks.
 type session interface {
 	ID() string
 	Transport() string
 	RemoteAddr() net.Addr
 	Request() *engine.HandshakeRequest
+	// Writable reports whether a packet sent now would go out at once;
+	// volatile packets are dropped when it is false.
+	Writable() bool
 	Send(data []byte, binary bool) error
 	SendBatch(msgs []engine.Message) error
-	SendPrepared(p *engine.Prepared) error
+	// SendShared queues a packet many sessions share (a broadcast): an
+	// engine session writes the bytes the packet prepared once.
+	SendShared(p *Packet, compress bool) error
 	Close() error
 }
 
+// engineSession is an *engine.Session as a session (a one-pointer struct:
+// it fits in the interface without an allocation).
+type engineSession struct{ *engine.Session }
+
+func (s engineSession) SendShared(p *Packet, compress bool) error {
+	return s.SendPrepared(p.Prepared(compress))
+}
+
 func (s *Server) onSession(sess *engine.Session) {
-	c := s.newClient(sess)
+	c := s.newClient(engineSession{sess})
 	sess.SetHandler(c)
 }
 
@@ -126,7 +139,7 @@ func (c *client) dispatch(p *inPacket) {
 		}
 	case codec.SIODisconnect:
 		if s := c.socket(p.nsp); s != nil {
-			s.markEnded() // see OnClose
+			s.markEnded(false) // see OnClose
 		}
 	}
 	if c.queued.Add(int64(p.size)) > int64(c.srv.opts.MaxQueuedBytes) {
@@ -169,7 +182,7 @@ func (c *client) OnClose(_ *engine.Session, reason DisconnectReason) {
 	// Cancel the sockets' contexts now: a handler blocked on one holds the
 	// mailbox where the disconnect is queued. (Lock order: c.mu, then s.mu.)
 	for _, s := range c.socks {
-		s.markEnded()
+		s.markEnded(false)
 	}
 	c.mu.Unlock()
 	_ = c.mb.ForceSubmit(pool.TaskFunc(func() { c.closeSockets(reason) }))
@@ -238,7 +251,7 @@ func (c *client) isClosed() bool {
 
 // send writes one packet (text, then attachments) to the connection.
 func (c *client) send(p *Packet, volatile bool) error {
-	if volatile && !writable(c.sess) {
+	if volatile && !c.sess.Writable() {
 		return nil
 	}
 	if len(p.Attachments) == 0 {
@@ -250,16 +263,6 @@ func (c *client) send(p *Packet, volatile bool) error {
 		return err
 	}
 	return c.sess.SendBatch(p.Encode())
-}
-
-// writable reports whether a volatile packet may be written now: the
-// reference drops it when the transport is not writable (engine.Session's
-// Writable; a session type without it, such as a test fake, always is).
-func writable(sess session) bool {
-	if w, ok := any(sess).(interface{ Writable() bool }); ok {
-		return w.Writable()
-	}
-	return true
 }
 
 // sendRaw sends a control packet (CONNECT, CONNECT_ERROR, DISCONNECT).

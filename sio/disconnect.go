@@ -39,7 +39,7 @@ func (s *Socket) serverDisconnect() {
 	if !s.closing.CompareAndSwap(false, true) {
 		return
 	}
-	s.markEnded()
+	s.markEnded(false)
 	_ = s.c.sendRaw(codec.SIODisconnect, s.nsp.name, nil)
 	s.connected.Store(false)
 	if err := s.c.mb.ForceSubmit(pool.TaskFunc(func() { s.finish(ReasonServerNamespaceDisconnect) })); err != nil {
@@ -52,7 +52,7 @@ func (s *Socket) onClose(reason DisconnectReason) {
 	if !s.closing.CompareAndSwap(false, true) {
 		return
 	}
-	s.markEnded()
+	s.markEnded(true)
 	s.connected.Store(false)
 	s.finish(reason)
 }
@@ -83,7 +83,7 @@ func (s *Socket) finish(reason DisconnectReason) {
 	s.OffAnyOutgoing()
 	// Acknowledgements that can no longer come: requests get
 	// ErrDisconnected, broadcasts count the socket as gone.
-	s.failAcks(ErrDisconnected)
+	s.failAcks(ErrDisconnected, true)
 	for _, h := range ed {
 		h(s, reason)
 	}

@@ -2,76 +2,20 @@ package sio_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"io"
-	"net"
+	"log/slog"
+	"regexp"
 	"strings"
 	"time"
 
-	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsutil"
-
+	"github.com/fanio/fanio/internal/siotest"
 	"github.com/fanio/fanio/sio"
 )
 
-// client is a tiny Socket.IO client for the examples: raw Engine.IO
-// packets over a WebSocket ("4" + Socket.IO packet).
-type client struct {
-	conn net.Conn
-	in   chan string
-}
-
-// bufConn reads first what ws.Dial buffered past the handshake response.
-type bufConn struct {
-	net.Conn
-	r io.Reader
-}
-
-func (c bufConn) Read(p []byte) (int, error) { return c.r.Read(p) }
-
-func dial(srv *sio.Server) *client {
-	raw, br, _, err := ws.Dial(context.Background(), "ws://"+srv.Addr().String()+"/socket.io/?EIO=4&transport=websocket")
-	if err != nil {
-		panic(err)
-	}
-	var conn net.Conn = raw
-	if br != nil {
-		conn = bufConn{raw, br}
-	}
-	c := &client{conn: conn, in: make(chan string, 64)}
-	go func() {
-		for {
-			data, _, err := wsutil.ReadServerData(conn)
-			if err != nil {
-				close(c.in)
-				return
-			}
-			switch {
-			case string(data) == "2": // ping
-				_ = wsutil.WriteClientText(conn, []byte("3"))
-			case len(data) > 0 && data[0] == '4': // a Socket.IO packet
-				c.in <- string(data[1:])
-			}
-		}
-	}()
-	return c
-}
-
-func (c *client) send(packet string) { _ = wsutil.WriteClientText(c.conn, []byte("4"+packet)) }
-
-// next returns the next Socket.IO packet, with the CONNECT answer's
-// random socket id masked.
-func (c *client) next() string {
-	select {
-	case p := <-c.in:
-		if strings.HasPrefix(p, `0{"sid":"`) {
-			return `0{"sid":"…"}`
-		}
-		return p
-	case <-time.After(5 * time.Second):
-		return "(nothing)"
-	}
-}
+// The examples talk to a real server through siotest's client, which
+// writes and reads raw Socket.IO packets ("0" CONNECT, "2" EVENT, "3"
+// ACK...), so each shows the exact bytes a socket.io client exchanges.
 
 func start(srv *sio.Server) {
 	if err := srv.Start("127.0.0.1:0"); err != nil {
@@ -85,6 +29,18 @@ func stop(srv *sio.Server) {
 	_ = srv.Shutdown(ctx)
 }
 
+func dial(srv *sio.Server) *siotest.Client { return siotest.Dial(nil, srv.Addr().String()) }
+
+// masked returns the next packet with a CONNECT answer's random socket id
+// masked.
+func masked(c *siotest.Client) string {
+	p := c.Next().Text
+	if i := strings.Index(p, `{"sid":"`); i >= 0 && p[0] == '0' {
+		return p[:i] + `{"sid":"…"}`
+	}
+	return p
+}
+
 // A connection handler registers the socket's event handlers and may emit
 // right away.
 func Example() {
@@ -96,12 +52,29 @@ func Example() {
 	defer stop(srv)
 
 	c := dial(srv)
-	c.send(`0{"token":"abc"}`) // CONNECT to "/" with an auth payload
-	fmt.Println(c.next())
-	fmt.Println(c.next())
+	c.Send(`0{"token":"abc"}`) // CONNECT to "/" with an auth payload
+	fmt.Println(masked(c))
+	fmt.Println(masked(c))
 	// Output:
 	// 0{"sid":"…"}
 	// 2["welcome","hello",{"n":1}]
+}
+
+// The options of a reference server, new Server({path, pingInterval,
+// cors, maxHttpBufferSize, connectionStateRecovery}), port field by field.
+func ExampleOptions() {
+	srv := sio.NewServer(sio.Options{
+		Path:                    "/socket.io/",
+		PingInterval:            25 * time.Second,
+		PingTimeout:             20 * time.Second,
+		CORS:                    &sio.CORS{Origins: []string{"https://example.com"}, Credentials: true},
+		MaxPayload:              1e6,
+		ConnectionStateRecovery: &sio.ConnectionStateRecovery{MaxDisconnectionDuration: 2 * time.Minute},
+		Logger:                  slog.Default(), // sio's, engine's and the reactor's logs
+	})
+	defer stop(srv)
+	fmt.Println(srv.Options().Path, srv.Options().ConnectTimeout)
+	// Output: /socket.io/ 45s
 }
 
 // Events with acknowledgements: the handler decodes its arguments on
@@ -122,12 +95,32 @@ func ExampleSocket_On() {
 	defer stop(srv)
 
 	c := dial(srv)
-	c.send(`0`)
-	c.next()
-	c.send(`27["add",40,2]`) // EVENT with ack id 7
-	fmt.Println(c.next())
+	c.Connect("/", "")
+	c.Send(`27["add",40,2]`) // EVENT with ack id 7
+	fmt.Println(c.Next().Text)
 	// Output:
 	// 37[42]
+}
+
+// OnTyped decodes the first argument into a Go type.
+func ExampleOnTyped() {
+	type move struct {
+		X, Y int
+	}
+	srv := sio.NewServer(sio.Options{})
+	srv.OnConnection(func(s *sio.Socket) {
+		sio.OnTyped(s, "move", func(s *sio.Socket, m move, ack sio.Ack) {
+			_ = ack(m.X + m.Y)
+		})
+	})
+	start(srv)
+	defer stop(srv)
+
+	c := dial(srv)
+	c.Connect("/", "")
+	c.Send(`21["move",{"X":3,"Y":4}]`)
+	fmt.Println(c.Next().Text)
+	// Output: 31[7]
 }
 
 // Rooms and broadcasts: the packet is encoded once and written to every
@@ -149,17 +142,16 @@ func ExampleBroadcastOperator_Emit() {
 	defer stop(srv)
 
 	alice, bob := dial(srv), dial(srv)
-	for _, c := range []*client{alice, bob} {
-		c.send(`0`)
-		c.next()
-		c.send(`21["join","lobby"]`)
-		c.next()
+	for _, c := range []*siotest.Client{alice, bob} {
+		c.Connect("/", "")
+		c.Send(`21["join","lobby"]`)
+		c.Next()
 	}
-	alice.send(`2["say","hi <bob>"]`)
-	fmt.Println("bob:", bob.next())
+	alice.Send(`2["say","hi <bob>"]`)
+	fmt.Println("bob:", bob.Next().Text)
 	_ = srv.To("lobby").Emit("news", 1) // from the server: every member
-	fmt.Println("alice:", alice.next())
-	fmt.Println("bob:", bob.next())
+	fmt.Println("alice:", alice.Next().Text)
+	fmt.Println("bob:", bob.Next().Text)
 	// Output:
 	// bob: 2["said","hi <bob>"]
 	// alice: 2["news",1]
@@ -183,12 +175,166 @@ func ExampleSocket_EmitWithAck() {
 	defer stop(srv)
 
 	c := dial(srv)
-	c.send(`0`)
-	c.next()
-	q := c.next() // 2<id>["question","ready?"]
-	id := q[1:strings.IndexByte(q, '[')]
-	c.send("3" + id + `["yes"]`)
+	c.Connect("/", "")
+	q := c.Next().Text // 2<id>["question","ready?"]
+	c.Send("3" + siotest.AckID(q) + `["yes"]`)
 	fmt.Println(q[len(q)-21:], "->", <-done)
 	// Output:
 	// ["question","ready?"] -> yes
+}
+
+// A broadcast collects one answer per client; a client that disconnects
+// without answering ends its share at once (an *AckError says so).
+func ExampleBroadcastOperator_EmitWithAck() {
+	srv := sio.NewServer(sio.Options{})
+	joined := make(chan struct{}, 2)
+	srv.OnConnection(func(s *sio.Socket) { s.Join("voters"); joined <- struct{}{} })
+	start(srv)
+	defer stop(srv)
+
+	a, b := dial(srv), dial(srv)
+	a.Connect("/", "")
+	b.Connect("/", "")
+	<-joined
+	<-joined
+	go func() {
+		a.Send("3" + siotest.AckID(a.Next().Text) + `["yes"]`)
+		b.Next()
+		b.Close() // leaves without answering
+	}()
+	res, err := srv.To("voters").Timeout(10*time.Second).EmitWithAck(context.Background(), "vote?")
+	var ae *sio.AckError
+	fmt.Println(len(res), res[0][0], errors.As(err, &ae), errors.Is(err, sio.ErrDisconnected))
+	fmt.Println(err)
+	// Output:
+	// 1 "yes" true true
+	// sio: 1 of 2 clients answered, 1 disconnected
+}
+
+// A middleware refuses a connection with data for the client's
+// connect_error.
+func ExampleNamespace_Use() {
+	srv := sio.NewServer(sio.Options{})
+	admin := srv.Of("/admin")
+	admin.Use(func(s *sio.Socket) error {
+		if !strings.Contains(string(s.Handshake().Auth), `"token":"secret"`) {
+			return &sio.ConnectError{Message: "unauthorized", Data: map[string]any{"code": 401}}
+		}
+		return nil
+	})
+	start(srv)
+	defer stop(srv)
+
+	c := dial(srv)
+	c.Send(`0/admin,{"token":"guess"}`)
+	fmt.Println(c.Next().Text)
+	c.Send(`0/admin,{"token":"secret"}`)
+	fmt.Println(masked(c))
+	// Output:
+	// 4/admin,{"message":"unauthorized","data":{"code":401}}
+	// 0/admin,{"sid":"…"}
+}
+
+// Dynamic namespaces: every namespace whose name matches is created on
+// first connection, with the parent's middleware and handlers.
+func ExampleServer_OfRegexp() {
+	srv := sio.NewServer(sio.Options{})
+	srv.OfRegexp(regexp.MustCompile(`^/room-\d+$`)).OnConnection(func(s *sio.Socket) {
+		_ = s.Emit("hello", s.Namespace().Name())
+	})
+	start(srv)
+	defer stop(srv)
+
+	c := dial(srv)
+	c.Connect("/room-42", "")
+	fmt.Println(c.Next().Text)
+	c.Send("0/other,")
+	fmt.Println(c.Next().Text)
+	// Output:
+	// 2/room-42,["hello","/room-42"]
+	// 4/other,{"message":"Invalid namespace"}
+}
+
+// Socket.Context ends when the socket disconnects, so a handler that
+// blocks (a stream, a long query) can stop.
+func ExampleSocket_Context() {
+	srv := sio.NewServer(sio.Options{})
+	stopped := make(chan int, 1)
+	srv.OnConnection(func(s *sio.Socket) {
+		s.On("stream", func(s *sio.Socket, _ sio.Args, _ sio.Ack) {
+			tick := time.NewTicker(10 * time.Millisecond)
+			defer tick.Stop()
+			for n := 0; ; n++ {
+				select {
+				case <-s.Context().Done():
+					stopped <- n
+					return
+				case <-tick.C:
+					_ = s.Emit("tick", n)
+				}
+			}
+		})
+	})
+	start(srv)
+	defer stop(srv)
+
+	c := dial(srv)
+	c.Connect("/", "")
+	c.Send(`2["stream"]`)
+	fmt.Println(c.Next().Text)
+	c.Close()
+	fmt.Println("stopped:", <-stopped > 0)
+	// Output:
+	// 2["tick",0]
+	// stopped: true
+}
+
+// FetchSockets describes the selected sockets, wherever they live; each
+// can be acted on.
+func ExampleServer_FetchSockets() {
+	srv := sio.NewServer(sio.Options{})
+	start(srv)
+	defer stop(srv)
+
+	c := dial(srv)
+	sid := c.Connect("/", "")
+	socks, _ := srv.FetchSockets()
+	fmt.Println(len(socks), socks[0].ID == sid)
+	socks[0].Join("vip")
+	_ = srv.To("vip").Emit("welcome")
+	fmt.Println(c.Next().Text)
+	socks[0].Disconnect(false)
+	fmt.Println(c.Next().Text)
+	// Output:
+	// 1 true
+	// 2["welcome"]
+	// 1
+}
+
+// An adapter embeds *InMemoryAdapter for the local part and adds its own
+// behaviour: here, counting broadcasts. Multi-node adapters do the same,
+// publishing to the other nodes in Broadcast.
+type countingAdapter struct {
+	*sio.InMemoryAdapter
+	broadcasts int
+}
+
+func (a *countingAdapter) Broadcast(p *sio.Packet, opts *sio.BroadcastOptions) error {
+	a.broadcasts++
+	return a.InMemoryAdapter.Broadcast(p, opts)
+}
+
+func ExampleAdapter() {
+	var adapter *countingAdapter
+	srv := sio.NewServer(sio.Options{
+		Adapter: func(nsp *sio.Namespace) sio.Adapter {
+			adapter = &countingAdapter{InMemoryAdapter: sio.NewInMemoryAdapter(nsp)}
+			return adapter
+		},
+	})
+	defer stop(srv)
+	_ = srv.Emit("a")
+	_ = srv.To("r").Emit("b")
+	fmt.Println(adapter.broadcasts)
+	// Output: 2
 }

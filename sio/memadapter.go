@@ -317,7 +317,7 @@ func (x *sender) send(s *Socket) {
 	if !s.Connected() {
 		return
 	}
-	if x.volatile && !writable(s.c.sess) {
+	if x.volatile && !s.c.sess.Writable() {
 		return
 	}
 	if x.ack != nil {
@@ -329,7 +329,7 @@ func (x *sender) send(s *Socket) {
 		}
 		x.count++
 	}
-	_ = s.c.sess.SendPrepared(x.p.Prepared(x.compress))
+	_ = s.c.sess.SendShared(x.p, x.compress)
 }
 
 // Broadcast implements Adapter: the packet is encoded once

@@ -141,10 +141,12 @@ func (s *Socket) Context() context.Context {
 	return h.ctx
 }
 
-// markEnded records that the socket is disconnecting and cancels its
-// Context. Safe from any goroutine; it does not wait for the mailbox,
-// where a handler may be blocked waiting for exactly this.
-func (s *Socket) markEnded() {
+// markEnded records that the socket is disconnecting: it cancels its
+// Context and ends the acknowledgements it waits for (ErrDisconnected).
+// Safe from any goroutine (onMailbox: the caller runs on the socket's
+// mailbox); it does not wait for the mailbox, where a handler may be
+// blocked on exactly this (a blocking EmitWithAck, the Context).
+func (s *Socket) markEnded(onMailbox bool) {
 	if s.ended.Swap(true) {
 		return
 	}
@@ -157,4 +159,5 @@ func (s *Socket) markEnded() {
 	if cancel != nil {
 		cancel()
 	}
+	s.failAcks(ErrDisconnected, onMailbox)
 }

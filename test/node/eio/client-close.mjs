@@ -6,20 +6,10 @@
 // client then POSTs a close packet, on websocket it closes the connection;
 // the script lets these finish before it exits. The Go side expects the
 // server to report "transport close".
-import { run, assert, waitEvent, Inbox, assertSameMessage } from "../lib/scenario.mjs";
+import { run, assert, waitEvent, openTransport, assertSameMessage } from "../lib/scenario.mjs";
 
 run("client-close", async (ctx) => {
-  const mode = ctx.transport;
-  assert.ok(["polling", "websocket", "upgrade"].includes(mode), `--transport must be polling, websocket or upgrade (got ${mode})`);
-  const socket = ctx.open(mode === "upgrade" ? {} : { transports: [mode] });
-  const inbox = new Inbox(socket);
-  const upgraded = mode === "upgrade" ? waitEvent(socket, "upgrade", 10000) : null;
-  await waitEvent(socket, "open", 5000);
-  const sid = socket.id;
-  ctx.note("sid", sid);
-  if (upgraded) await upgraded;
-  const transport = socket.transport.name;
-  assert.equal(transport, mode === "upgrade" ? "websocket" : mode);
+  const { socket, inbox, sid, transport } = await openTransport(ctx);
 
   socket.send("hello");
   assertSameMessage(await inbox.next(5000, "the echo"), "hello", "echo");

@@ -7,11 +7,10 @@
 // until its standard input ends (the Go test closes it when it is done) and
 // it has run at least --min-duration-ms, --duration-ms then being only the
 // upper bound.
-import { run, assert, waitEvent, describe } from "../lib/scenario.mjs";
+import { run, assert, waitEvent, describe, transportMode, openInMode } from "../lib/scenario.mjs";
 
 run("healthy", async (ctx) => {
-  const mode = ctx.transport ?? "upgrade";
-  assert.ok(["polling", "websocket", "upgrade"].includes(mode), `--transport must be polling, websocket or upgrade (got ${mode})`);
+  const mode = transportMode(ctx, "upgrade");
   const durationMs = Number(ctx.args["duration-ms"] ?? 3000);
   const intervalMs = Number(ctx.args["interval-ms"] ?? 10);
   const minDurationMs = Number(ctx.args["min-duration-ms"] ?? 0);
@@ -24,7 +23,7 @@ run("healthy", async (ctx) => {
     process.stdin.resume();
   }
 
-  const socket = ctx.open(mode === "upgrade" ? {} : { transports: [mode] });
+  const socket = openInMode(ctx, mode);
   let closed = null;
   socket.on("close", (reason, desc) => {
     closed = { reason, description: desc && desc.description !== undefined ? String(desc.description) : undefined };

@@ -7,20 +7,10 @@
 // the WebSocket; on polling a request racing the close may instead get a 400,
 // see assertClosedByServer); the description is recorded. No echo may arrive for
 // "close-me". The Go side expects the server to report "forced close".
-import { run, assert, waitEvent, Inbox, assertSameMessage, describe, assertClosedByServer } from "../lib/scenario.mjs";
+import { run, assert, waitEvent, openTransport, assertSameMessage, describe, assertClosedByServer } from "../lib/scenario.mjs";
 
 run("server-close", async (ctx) => {
-  const mode = ctx.transport;
-  assert.ok(["polling", "websocket", "upgrade"].includes(mode), `--transport must be polling, websocket or upgrade (got ${mode})`);
-  const socket = ctx.open(mode === "upgrade" ? {} : { transports: [mode] });
-  const inbox = new Inbox(socket);
-  const upgraded = mode === "upgrade" ? waitEvent(socket, "upgrade", 10000) : null;
-  await waitEvent(socket, "open", 5000);
-  const sid = socket.id;
-  ctx.note("sid", sid);
-  if (upgraded) await upgraded;
-  const transport = socket.transport.name;
-  assert.equal(transport, mode === "upgrade" ? "websocket" : mode);
+  const { socket, inbox, sid, transport } = await openTransport(ctx);
 
   socket.send("ping-pong check");
   assertSameMessage(await inbox.next(5000, "the first echo"), "ping-pong check", "echo");

@@ -261,3 +261,34 @@ export function assertClosedByServer(reason, desc, transport) {
   assert.fail(`client close reason ${JSON.stringify(reason)} (description ${description}): want "transport close"` +
     (transport === "polling" ? ' or "transport error" after a 400' : ""));
 }
+
+// transportMode returns --transport (or def when it is absent), checked to be
+// "polling", "websocket" or "upgrade" (start on polling, then upgrade).
+export function transportMode(ctx, def) {
+  const mode = ctx.transport ?? def;
+  assert.ok(["polling", "websocket", "upgrade"].includes(mode), `--transport must be polling, websocket or upgrade (got ${mode})`);
+  return mode;
+}
+
+// openInMode creates an engine.io-client socket for a transportMode.
+export function openInMode(ctx, mode) {
+  return ctx.open(mode === "upgrade" ? {} : { transports: [mode] });
+}
+
+// openTransport is the preamble of the scenarios that run in every mode:
+// open the socket in --transport's mode, wait for "open" (and, in "upgrade"
+// mode, for the upgrade), note the sid, check the transport in use. It
+// returns { socket, inbox, sid, transport }.
+export async function openTransport(ctx, def) {
+  const mode = transportMode(ctx, def);
+  const socket = openInMode(ctx, mode);
+  const inbox = new Inbox(socket);
+  const upgraded = mode === "upgrade" ? waitEvent(socket, "upgrade", 10000) : null;
+  await waitEvent(socket, "open", 5000);
+  const sid = socket.id;
+  ctx.note("sid", sid);
+  if (upgraded) await upgraded;
+  const transport = socket.transport.name;
+  assert.equal(transport, mode === "upgrade" ? "websocket" : mode);
+  return { socket, inbox, sid, transport };
+}
