@@ -38,6 +38,8 @@ type HandshakeRequest struct {
 	URL        *url.URL
 	Header     http.Header
 	RemoteAddr net.Addr
-	Secure     bool
-	Time       time.Time
+	// Secure is always false for now: the server serves plain TCP and does
+	// not read X-Forwarded-Proto; terminate TLS in a proxy.
+	Secure bool
+	Time   time.Time
 }

@@ -57,18 +57,38 @@
 // socket from one goroutine arrive in order. A broadcast is encoded once
 // (engine.NewPrepared) and the same bytes are queued on every member.
 //
-// Acknowledgements: the Ack a handler receives may be called once, from any
-// goroutine (later calls are ignored). An acknowledgement callback the
-// server registered (EmitWithAckFunc) runs on the socket's mailbox like an
-// event; the blocking EmitWithAck forms do not need the mailbox, so they
-// may be called from inside a handler.
+// Exceptions, on goroutines the user already owns or that exist only for
+// the call: OnAnyOutgoing listeners run on the goroutine that emits, and
+// a broadcast's BroadcastAckFunc on a goroutine of its own, started when
+// its acknowledgements are all in. Timeouts (connectTimeout,
+// acknowledgement timeouts) live on sio's timing wheel; when one fires,
+// only the callback it leads to is queued on the socket's mailbox.
 //
-// Exceptions, all on goroutines the user already owns: OnAnyOutgoing
-// listeners run on the goroutine that emits, and the AckFunc of a
-// broadcast (BroadcastOperator.Emit) on a goroutine of its own. Timeouts
-// (connectTimeout, acknowledgement timeouts) live on the engine's timing
-// wheel; when one fires, only the callback it leads to is queued on the
-// socket's mailbox.
+// Socket.Context is cancelled as soon as the socket's disconnection is
+// known (on the event loop, before the mailbox gets to the disconnect
+// handlers), so a handler that blocks can select on it and stop.
+//
+// # Acknowledgements
+//
+// The Ack a handler receives may be called once, from any goroutine (later
+// calls are ignored).
+//
+// The server's own requests end exactly once, always:
+//   - Emit with a trailing AckFunc: the callback runs on the socket's
+//     mailbox, like an event, with the client's answer, ErrAckTimeout after
+//     the Timeout, or ErrDisconnected when the socket disconnected first;
+//     never if Emit returned an error.
+//   - EmitWithAck (Socket, Emitter) blocks until the answer, the Timeout,
+//     ctx, or the disconnection; it does not need the mailbox, so a handler
+//     may call it on its own socket.
+//   - A broadcast's EmitWithAck (or Emit with a trailing BroadcastAckFunc)
+//     returns when every selected client answered or left, on the Timeout,
+//     or when ctx ends. A client that disconnects without answering counts
+//     as answered with an error: the result is the answers that came and
+//     an *AckError (errors.Is ErrDisconnected, or ErrAckTimeout). Nothing
+//     waits on a goroutine meanwhile. Without a Timeout a connected client
+//     that never answers holds the broadcast until ctx ends (or forever for
+//     a BroadcastAckFunc), so set one, as the reference requires.
 //
 // # Arguments
 //
@@ -112,4 +132,46 @@
 // placeholder, a binary message out of place) close the connection as the
 // reference does: the error handlers get the error, and the sockets
 // disconnect with "forced close".
+//
+// # Porting from socket.io
+//
+// Handler code ports line by line; five transforms recur: arguments are
+// decoded on demand (Arg[T]), ack may be nil, milliseconds become
+// time.Duration, blocking calls take a context.Context, and middleware
+// returns an error instead of calling next(err).
+//
+//	socket.io (Node.js)                      fanio
+//	new Server({pingInterval, cors, ...})    sio.NewServer(sio.Options{PingInterval: ..., CORS: &sio.CORS{...}})
+//	httpServer.listen(3000)                  srv.Start(":3000") (fanio owns its listener)
+//	io.on("connection", s => ...)            srv.OnConnection(func(s *sio.Socket) {...})
+//	s.on("ev", (a, b, cb) => ...)            s.On("ev", func(s *sio.Socket, args sio.Args, ack sio.Ack) {...})
+//	                                         a, err := sio.Arg[string](args, 0); if ack != nil { ack(...) }
+//	s.emit("ev", 1, buf)                     s.Emit("ev", 1, buf) ([]byte is a binary attachment)
+//	s.emit("ev", x, (answer) => ...)         s.Emit("ev", x, sio.AckFunc(func(a sio.Args, err error) {...}))
+//	await s.timeout(5000).emitWithAck("ev")  s.Timeout(5*time.Second).EmitWithAck(ctx, "ev")
+//	io.timeout(t).emit("ev", (err, res) =>)  srv.Timeout(t).Emit("ev", sio.BroadcastAckFunc(func(res []sio.Args, err error) {...}))
+//	await io.timeout(t).emitWithAck("ev")    srv.Timeout(t).EmitWithAck(ctx, "ev")
+//	s.join(r) / s.leave(r) / s.rooms         s.Join(r...) / s.Leave(r...) / s.Rooms()
+//	s.to(r).emit / s.broadcast.emit          s.To(r).Emit / s.Broadcast().Emit
+//	io.in(r).except(x).emit                  srv.In(r).Except(x).Emit
+//	s.volatile.emit / s.compress(false)      s.Volatile().Emit / s.Compress(false).Emit
+//	io.of("/x").use((s, next) => ...)        srv.Of("/x").Use(func(s *sio.Socket) error {...})
+//	next(err) with err.data                  return &sio.ConnectError{Message: ..., Data: ...}
+//	io.of(/^\/x-\d+$/), io.of(fn)            srv.OfRegexp(re), srv.OfFunc(fn)
+//	s.use(([ev, ...args], next) => ...)      s.Use(func(s *sio.Socket, event string, args sio.Args) error {...})
+//	s.onAny / s.onAnyOutgoing                s.OnAny / s.OnAnyOutgoing
+//	s.data / s.handshake / s.recovered       s.Data() and SetData / s.Handshake() / s.Recovered()
+//	s.on("disconnecting"|"disconnect")       s.OnDisconnecting / s.OnDisconnect (reason sio.DisconnectReason)
+//	s.disconnect(close)                      s.Disconnect(close)
+//	io.fetchSockets() / socketsJoin(r)       srv.FetchSockets() / srv.SocketsJoin(r)
+//	remote.timeout(t).emitWithAck("ev")      remote.Timeout(t).EmitWithAck(ctx, "ev")
+//	io.serverSideEmit("ev") / io.on("ev")    srv.ServerSideEmit("ev") / ns.OnServerSideEmit("ev", fn)
+//	io.close()                               srv.Shutdown(ctx)
+//	adapter: createAdapter(...)              sio.Options{Adapter: func(nsp *sio.Namespace) sio.Adapter {...}}
+//
+// Not there (yet): attaching to an existing http.Server or framework
+// (fanio owns its listener; Options.NotFound serves other paths), TLS
+// (terminate it in a proxy: Handshake.Secure is always false), the
+// msgpack parser, s.off(ev, fn) for one listener (Off removes all of an
+// event's), prependAny, io.on("new_namespace").
 package sio

@@ -51,8 +51,11 @@ func (s *Socket) Emit(event string, args ...any) error {
 	return s.emit(BroadcastFlags{}, event, args)
 }
 
-// EmitWithAck sends an event and waits for the acknowledgement (or ctx, or
-// the disconnection).
+// EmitWithAck sends an event and waits for the client's acknowledgement.
+// It returns the client's arguments, or an error: ErrAckTimeout after a
+// Timeout (see Socket.Timeout), ErrDisconnected as soon as the socket
+// disconnects, or ctx's error; whichever comes first. It does not need
+// the socket's mailbox, so a handler may call it on its own socket.
 func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
 	return s.emitWithAck(ctx, BroadcastFlags{}, event, args)
 }

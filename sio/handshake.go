@@ -16,10 +16,12 @@ type Handshake struct {
 	Time    time.Time // when the socket was created
 	Address string    // the client's IP address
 	XDomain bool      // an Origin header was sent
-	Secure  bool      // TLS
-	Issued  int64     // Time in milliseconds since the epoch
-	URL     string    // the request URI of the Engine.IO handshake
-	Query   url.Values
+	// Secure is always false for now: fanio serves plain TCP and does not
+	// read X-Forwarded-Proto; terminate TLS in a proxy.
+	Secure bool
+	Issued int64  // Time in milliseconds since the epoch
+	URL    string // the request URI of the Engine.IO handshake
+	Query  url.Values
 	// Auth is the CONNECT payload as the client sent it (JSON; "{}" if none).
 	Auth json.RawMessage
 }

@@ -12,8 +12,8 @@ import (
 	"github.com/panjf2000/gnet/v2"
 
 	"github.com/fanio/fanio/internal/codec"
-	"github.com/fanio/fanio/internal/timer"
 	"github.com/fanio/fanio/internal/pool"
+	"github.com/fanio/fanio/internal/timer"
 )
 
 // Errors passed to Owner.OnClose saying why a connection ended.
@@ -88,7 +88,7 @@ type Conn struct {
 	awaiting  bool // an HTTP request is being answered
 	continued bool // "100 Continue" sent for the request being read
 	lingering bool
-	need      int32  // inbound bytes needed before parsing again (see setNeed)
+	need      int32        // inbound bytes needed before parsing again (see setNeed)
 	timer     *timer.Timer // HTTP idle timeout, then the linger timeout; nil on WebSockets
 	ws        wsState
 }
