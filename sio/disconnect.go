@@ -61,14 +61,14 @@ func (s *Socket) onClose(reason DisconnectReason) {
 // session for recovery, leaves the rooms, and runs the disconnect
 // handlers.
 func (s *Socket) finish(reason DisconnectReason) {
-	var ing []func(*Socket, DisconnectReason)
+	var disconnecting []func(*Socket, DisconnectReason)
 	s.mu.Lock()
-	ed := s.onDisconnect
+	disconnect := s.onDisconnect
 	if s.hooks != nil {
-		ing = s.hooks.onDisconnecting
+		disconnecting = s.hooks.onDisconnecting
 	}
 	s.mu.Unlock()
-	for _, h := range ing {
+	for _, h := range disconnecting {
 		h(s, reason)
 	}
 	n := s.nsp
@@ -84,7 +84,7 @@ func (s *Socket) finish(reason DisconnectReason) {
 	// Acknowledgements that can no longer come: requests get
 	// ErrDisconnected, broadcasts count the socket as gone.
 	s.failAcks(ErrDisconnected, true)
-	for _, h := range ed {
+	for _, h := range disconnect {
 		h(s, reason)
 	}
 }

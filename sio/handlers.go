@@ -106,7 +106,7 @@ func (s *Socket) OffAnyOutgoing() *Socket {
 func (s *Socket) Use(fn EventMiddleware) *Socket {
 	s.mu.Lock()
 	x := s.hooksLocked()
-	x.mws = append(x.mws, fn)
+	x.middlewares = append(x.middlewares, fn)
 	s.mu.Unlock()
 	return s
 }
@@ -175,11 +175,11 @@ func (s *Socket) onEvent(p *inPacket) {
 		ack = s.ackFunc(p.ackID)
 	}
 	var anyIn []AnyHandler
-	var mws []EventMiddleware
+	var middlewares []EventMiddleware
 	s.mu.Lock()
 	hs := s.handlers
 	if s.hooks != nil {
-		anyIn, mws = s.hooks.anyIn, s.hooks.mws
+		anyIn, middlewares = s.hooks.anyIn, s.hooks.middlewares
 	}
 	s.mu.Unlock()
 	if len(anyIn) > 0 {
@@ -191,7 +191,7 @@ func (s *Socket) onEvent(p *inPacket) {
 			h(s, event, list)
 		}
 	}
-	for _, mw := range mws {
+	for _, mw := range middlewares {
 		if err := mw(s, event, args); err != nil {
 			s.fireError(err)
 			return

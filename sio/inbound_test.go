@@ -200,3 +200,16 @@ func FuzzInbound(f *testing.F) {
 		sess.end(ReasonTransportClose)
 	})
 }
+
+// BenchmarkParseInbound measures decoding, validating and copying one
+// inbound EVENT (what the event loop does per packet).
+func BenchmarkParseInbound(b *testing.B) {
+	data := []byte(`2["ev",{"a":1,"b":[1,2,3]},"x",42]`)
+	intern := func([]byte) string { return "/" }
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := parseInbound(nil, data, 10, intern); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

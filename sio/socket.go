@@ -41,7 +41,7 @@ type Socket struct {
 type socketHooks struct {
 	anyIn           []AnyHandler
 	anyOut          []AnyHandler
-	mws             []EventMiddleware
+	middlewares     []EventMiddleware
 	onDisconnecting []func(*Socket, DisconnectReason)
 	onError         []func(*Socket, error)
 
