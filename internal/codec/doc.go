@@ -5,7 +5,8 @@
 //
 //   - HTTP/1.1 request parsing (request line, header block, chunked bodies,
 //     query strings) and the small response helpers a server needs
-//     (http.go);
+//     (http.go), and the content negotiation of static responses:
+//     Accept-Encoding preference and If-None-Match (conneg.go);
 //   - WebSocket frame headers, close payloads, masking, the opening
 //     handshake key and permessage-deflate negotiation, server side
 //     (websocket.go);
