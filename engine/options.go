@@ -85,6 +85,10 @@ type Options struct {
 	// NotFound serves the requests outside Path as a plain net/http
 	// handler, on a goroutine of its own (it may block); nil answers 404.
 	NotFound http.Handler
+	// StaticFiles are answered at Path+Name (GET, HEAD), with ETag, 304
+	// and compression prepared once; see StaticFile. sio.Options.ServeClient
+	// fills it with the socket.io-client bundle. Default none.
+	StaticFiles []StaticFile
 }
 
 // CORS configures the cross-origin headers of polling responses (the

@@ -32,12 +32,15 @@ type Server struct {
 
 	corsMu    sync.RWMutex
 	corsCache map[string][]byte // origin → CORS header lines
+
+	static map[string]*staticFile // Options.StaticFiles by name (static.go)
 }
 
 // NewServer returns a server with opts; call OnConnection, then Start.
 func NewServer(opts Options) *Server {
 	opts.setDefaults()
 	s := &Server{opts: opts, sessions: newRegistry(), corsCache: make(map[string][]byte)}
+	s.static = newStaticFiles(opts.StaticFiles, opts.Logger)
 	s.timers = timer.NewWheel(max(2, opts.EventLoops), 5*time.Millisecond)
 	for _, t := range opts.Transports {
 		switch t {
@@ -146,6 +149,9 @@ var (
 func (s *Server) ServeHTTP(c *eventloop.Conn, req *codec.Request, body []byte) {
 	if !s.onPath(req.Path) {
 		s.serveOther(c, req, body)
+		return
+	}
+	if s.static != nil && s.serveStatic(c, req) {
 		return
 	}
 	method := req.Method
