@@ -1,6 +1,7 @@
 package sio
 
 import (
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"runtime"
@@ -20,6 +21,9 @@ type Cookie = engine.Cookie
 // HandshakeRequest is the request of an Engine.IO handshake, as
 // Options.AllowRequest sees it.
 type HandshakeRequest = engine.HandshakeRequest
+
+// StaticFile is a file answered under Path (see engine.StaticFile).
+type StaticFile = engine.StaticFile
 
 // Options configure a Server. The zero value of every field means its
 // default, as stated on the field. The Engine.IO settings a Node.js user
@@ -79,6 +83,21 @@ type Options struct {
 	// NotFound serves the requests outside Path (a net/http handler, on its
 	// own goroutine); nil answers 404.
 	NotFound http.Handler
+	// ServeClient serves the socket.io-client browser bundle under Path,
+	// as the reference's "serveClient": socket.io.js, socket.io.min.js,
+	// socket.io.esm.min.js, socket.io.msgpack.min.js and their .map files,
+	// whichever of them it holds — e.g.
+	// os.DirFS("node_modules/socket.io-client/dist"), or an embed.FS
+	// through fs.Sub. NewServer reads them once. Every file's ETag is the
+	// client's version (from the bundles' "Socket.IO vX.Y.Z" banner); a
+	// "<name>.br" or "<name>.gz" beside a file is served as its
+	// precompressed variant; caching, 304 and compression are
+	// engine.StaticFile's. nil (the default) serves nothing: unlike the
+	// reference, the library ships no copy of the client.
+	ServeClient fs.FS
+	// StaticFiles are other files answered under Path (engine.StaticFile);
+	// default none.
+	StaticFiles []StaticFile
 
 	// ConnectTimeout closes a connection that joined no namespace by then
 	// ("connectTimeout"); default 45 s.
@@ -176,7 +195,17 @@ func (o *Options) engineOptions() engine.Options {
 		SpareProc:                o.SpareProc,
 		Logger:                   o.Logger,
 		NotFound:                 o.NotFound,
+		StaticFiles:              o.staticFiles(),
 	}
+}
+
+// staticFiles are the client bundle's files (read from ServeClient now)
+// and StaticFiles.
+func (o *Options) staticFiles() []StaticFile {
+	if o.ServeClient == nil {
+		return o.StaticFiles
+	}
+	return append(clientFiles(o.ServeClient, o.Logger), o.StaticFiles...)
 }
 
 // withEngine copies the engine's effective options (its defaults filled
@@ -202,4 +231,5 @@ func (o *Options) withEngine(e engine.Options) {
 	o.SpareProc = e.SpareProc
 	o.Logger = e.Logger
 	o.NotFound = e.NotFound
+	// StaticFiles stays as given: the engine's also holds ServeClient's.
 }

@@ -19,12 +19,18 @@
 // It runs with no flags (port 3000 on every interface, path /socket.io/, the
 // in-memory adapter) and shuts down gracefully on SIGINT or SIGTERM: every
 // socket is disconnected with "server shutting down".
+//
+// With -client-dir DIR (socket.io-client's dist directory) it also serves
+// the browser bundle, as the reference server's serveClient does:
+// /socket.io/socket.io.js, socket.io.min.js, socket.io.esm.min.js,
+// socket.io.msgpack.min.js and their .map files, with ETag/304 and gzip.
 package main
 
 import (
 	"context"
 	"flag"
 	"fmt"
+	iofs "io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -56,11 +62,13 @@ func run(args []string) error {
 	token := fs.String("token", "", "bearer token required by POST /api/publish (empty: none)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "grace period on SIGINT/SIGTERM")
+	clientDir := fs.String("client-dir", "", "serve the socket.io-client browser bundle under the path (socket.io.js, .min.js, .esm.min.js, maps) from this directory, e.g. node_modules/socket.io-client/dist (empty: not served)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+	var err error
+	if err = level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("-log-level: %w", err)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
@@ -77,6 +85,11 @@ func run(args []string) error {
 	}
 	if origins := splitList(*cors); len(origins) > 0 {
 		opts.CORS = &sio.CORS{Origins: origins}
+	}
+	if *clientDir != "" {
+		if opts.ServeClient, err = clientBundle(*clientDir); err != nil {
+			return fmt.Errorf("-client-dir: %w", err)
+		}
 	}
 	h := newHub(opts, *token, log)
 	if err := h.srv.Start(*addr); err != nil {
@@ -95,6 +108,18 @@ func run(args []string) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// clientBundle opens dir as the socket.io-client dist directory, which must
+// hold socket.io.js or socket.io.min.js.
+func clientBundle(dir string) (iofs.FS, error) {
+	fsys := os.DirFS(dir)
+	for _, name := range []string{"socket.io.js", "socket.io.min.js"} {
+		if _, err := iofs.Stat(fsys, name); err == nil {
+			return fsys, nil
+		}
+	}
+	return nil, fmt.Errorf("%s holds neither socket.io.js nor socket.io.min.js (want socket.io-client's dist directory)", dir)
 }
 
 func splitList(s string) []string {
