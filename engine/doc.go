@@ -2,7 +2,9 @@
 // eventloop reactor: the handshake, the HTTP long-polling and WebSocket
 // transports, the polling→WebSocket upgrade, heartbeats, payload limits,
 // CORS, the optional "io" cookie, permessage-deflate and compressed polling
-// responses.
+// responses; and static files answered under its path (Options.StaticFiles,
+// with ETag/304 and compression prepared once: how sio serves the client
+// bundle).
 //
 // A Session is the unit users (the sio package) program against: it sends
 // messages from any goroutine and reports inbound messages and its close to a
