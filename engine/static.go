@@ -6,9 +6,7 @@ import (
 	"encoding/base64"
 	"log/slog"
 	"mime"
-	"net/http"
 	"path"
-	"strconv"
 	"strings"
 
 	"github.com/klauspost/compress/gzip"
@@ -199,52 +197,77 @@ var methodHead = []byte("HEAD")
 // buffer (one write); larger ones are queued as shared bytes, uncopied.
 const staticBodyCopyMax = 16 << 10
 
-// serveStatic answers req if it names a static file, on the event loop,
-// and reports whether it did.
+// serveStatic answers req on its reactor connection if it names a static
+// file, and reports whether it did.
 func (s *Server) serveStatic(c *eventloop.Conn, req *codec.Request) bool {
-	f := s.lookupStatic(req.Path)
-	if f == nil {
+	head, body, ok := s.staticAnswer(req)
+	if !ok {
 		return false
 	}
-	head := bytes.Equal(req.Method, methodHead)
-	switch {
-	case head, bytes.Equal(req.Method, methodGet):
-	case bytes.Equal(req.Method, methodOptions):
-		return false // the CORS preflight
-	default:
-		s.respondMethodNotAllowed(c, req)
+	closeAfter := !req.KeepAlive
+	if len(body) <= staticBodyCopyMax {
+		head.B = append(head.B, body...)
+		_ = c.Respond(head, closeAfter)
 		return true
 	}
-	keepAlive := req.KeepAlive
-	bb := pool.Get()
+	_ = c.WriteOwned(head)
+	_ = c.WriteShared(body) // immutable: prepared once, shared by every download
+	_ = c.Respond(pool.Get(), closeAfter)
+	return true
+}
+
+// staticAnswer is the answer to req when it names a static file: the
+// response head, blank line included (ownership passes to the caller), and
+// the body to write after it, shared and immutable (nil when there is
+// none). ok is false when req is not for a static file, or is its CORS
+// preflight. Whatever carries the request writes head, then body, and ends
+// the response, closing the connection unless req.KeepAlive.
+func (s *Server) staticAnswer(req *codec.Request) (head *pool.Buffer, body []byte, ok bool) {
+	f := s.lookupStatic(req.Path)
+	if f == nil {
+		return nil, nil, false
+	}
+	isHead := bytes.Equal(req.Method, methodHead)
+	switch {
+	case isHead, bytes.Equal(req.Method, methodGet):
+	case bytes.Equal(req.Method, methodOptions):
+		return nil, nil, false
+	default:
+		return s.staticError(req, 405), []byte(codec.StatusText(405)), true
+	}
+	head = pool.Get()
 	if inm := req.Header("If-None-Match"); len(inm) > 0 && codec.IfNoneMatch(inm, f.etag) {
-		bb.B = s.endStaticHead(append(bb.B, f.notModified...), req)
-		_ = c.Respond(bb, !keepAlive)
-		return true
+		head.B = s.endStaticHead(append(head.B, f.notModified...), req)
+		return head, nil, true
 	}
 	v := f.variant(req.Header("Accept-Encoding"))
 	if len(v.head)+len(v.body)+512 > s.opts.MaxOutboundBytes {
 		// It could never be queued whole: the connection would be closed as
 		// a slow reader mid-response. Say so instead.
-		pool.Put(bb)
+		pool.Put(head)
 		s.opts.logger().Warn("engine: static file larger than MaxOutboundBytes", "path", string(req.Path),
 			"bytes", len(v.body), "max", s.opts.MaxOutboundBytes)
-		s.respondStatus(c, req, 503)
-		return true
+		return s.staticError(req, 503), []byte(codec.StatusText(503)), true
 	}
-	bb.B = s.endStaticHead(append(bb.B, v.head...), req)
-	switch {
-	case head:
-		_ = c.Respond(bb, !keepAlive)
-	case len(v.body) <= staticBodyCopyMax:
-		bb.B = append(bb.B, v.body...)
-		_ = c.Respond(bb, !keepAlive)
-	default:
-		_ = c.WriteOwned(bb)
-		_ = c.WriteShared(v.body) // immutable: prepared once, shared by every download
-		_ = c.Respond(pool.Get(), !keepAlive)
+	head.B = s.endStaticHead(append(head.B, v.head...), req)
+	if isHead {
+		return head, nil, true
 	}
-	return true
+	return head, v.body, true
+}
+
+// staticError is the head of a plain-text error answer whose body is the
+// status text.
+func (s *Server) staticError(req *codec.Request, status int) *pool.Buffer {
+	bb := pool.Get()
+	b := codec.AppendStatusLine(bb.B, status)
+	if status == 405 {
+		b = codec.AppendHeader(b, "Allow", "GET, HEAD, OPTIONS")
+	}
+	b = codec.AppendHeader(b, "Content-Type", "text/plain; charset=utf-8")
+	b = codec.AppendContentLength(b, len(codec.StatusText(status)))
+	bb.B = s.endStaticHead(b, req)
+	return bb
 }
 
 // endStaticHead appends the per-request headers and the blank line.
@@ -254,57 +277,6 @@ func (s *Server) endStaticHead(b []byte, req *codec.Request) []byte {
 		b = codec.AppendHeader(b, "Connection", "close")
 	}
 	return append(b, "\r\n"...)
-}
-
-func (s *Server) respondMethodNotAllowed(c *eventloop.Conn, req *codec.Request) {
-	text := codec.StatusText(405)
-	bb := pool.Get()
-	b := codec.AppendStatusLine(bb.B, 405)
-	b = codec.AppendHeader(b, "Allow", "GET, HEAD, OPTIONS")
-	b = codec.AppendHeader(b, "Content-Type", "text/plain; charset=utf-8")
-	b = codec.AppendContentLength(b, len(text))
-	bb.B = append(s.endStaticHead(b, req), text...)
-	_ = c.Respond(bb, !req.KeepAlive)
-}
-
-// serveStaticHTTP is serveStatic for a net/http request (the server
-// mounted as an http.Handler); it reports whether it answered. CORS
-// headers are the caller's.
-func (s *Server) serveStaticHTTP(w http.ResponseWriter, r *http.Request) bool {
-	f := s.lookupStatic([]byte(r.URL.Path))
-	if f == nil {
-		return false
-	}
-	switch r.Method {
-	case http.MethodGet, http.MethodHead:
-	case http.MethodOptions:
-		return false
-	default:
-		w.Header().Set("Allow", "GET, HEAD, OPTIONS")
-		http.Error(w, codec.StatusText(405), 405)
-		return true
-	}
-	h := w.Header()
-	h.Set("Cache-Control", "public, max-age=0")
-	h.Set("ETag", f.etag)
-	if len(f.codings) > 0 {
-		h.Add("Vary", "Accept-Encoding")
-	}
-	if inm := r.Header.Get("If-None-Match"); inm != "" && codec.IfNoneMatch([]byte(inm), f.etag) {
-		w.WriteHeader(http.StatusNotModified)
-		return true
-	}
-	v := f.variant([]byte(strings.Join(r.Header.Values("Accept-Encoding"), ",")))
-	h.Set("Content-Type", f.contentType)
-	if v.coding != "" {
-		h.Set("Content-Encoding", v.coding)
-	}
-	h.Set("Content-Length", strconv.Itoa(len(v.body)))
-	w.WriteHeader(200)
-	if r.Method != http.MethodHead {
-		_, _ = w.Write(v.body)
-	}
-	return true
 }
 
 func (o *Options) logger() *slog.Logger {

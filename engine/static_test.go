@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -252,43 +251,5 @@ func TestStaticFileOverOutboundCap(t *testing.T) {
 	resp, body := do(t, "GET", base+"/engine.io/app.js", "", map[string]string{"Accept-Encoding": "gzip"})
 	if resp.StatusCode != 200 || !bytes.Equal(inflate(t, "gzip", []byte(body)), staticJS) {
 		t.Errorf("its gzip variant fits: %d", resp.StatusCode)
-	}
-}
-
-func TestStaticFileHTTPHandler(t *testing.T) {
-	srv := NewServer(Options{StaticFiles: []StaticFile{
-		{Name: "app.js", ContentType: "application/javascript; charset=utf-8", ETag: `"1.2.3"`, Data: staticJS},
-	}})
-	defer srv.timers.Close()
-	serve := func(method, target string, hdr map[string]string) (*httptest.ResponseRecorder, bool) {
-		r := httptest.NewRequest(method, target, nil)
-		for k, v := range hdr {
-			r.Header.Set(k, v)
-		}
-		w := httptest.NewRecorder()
-		return w, srv.serveStaticHTTP(w, r)
-	}
-	w, ok := serve("GET", "/engine.io/app.js?x=1", map[string]string{"Accept-Encoding": "deflate, gzip"})
-	if !ok || w.Code != 200 || w.Header().Get("Content-Encoding") != "deflate" ||
-		!bytes.Equal(inflate(t, "deflate", w.Body.Bytes()), staticJS) || w.Header().Get("ETag") != `"1.2.3"` {
-		t.Errorf("GET: %v %d %v", ok, w.Code, w.Header())
-	}
-	if w, ok = serve("GET", "/engine.io/app.js", map[string]string{"If-None-Match": `W/"1.2.3"`}); !ok || w.Code != 304 || w.Body.Len() != 0 {
-		t.Errorf("conditional GET: %v %d", ok, w.Code)
-	}
-	if w, ok = serve("HEAD", "/engine.io/app.js", nil); !ok || w.Code != 200 || w.Body.Len() != 0 ||
-		w.Header().Get("Content-Length") != strconv.Itoa(len(staticJS)) {
-		t.Errorf("HEAD: %v %d %v", ok, w.Code, w.Header())
-	}
-	if w, ok = serve("DELETE", "/engine.io/app.js", nil); !ok || w.Code != 405 {
-		t.Errorf("DELETE: %v %d", ok, w.Code)
-	}
-	for _, p := range []string{"/engine.io/other.js", "/engine.io/", "/app.js"} {
-		if _, ok = serve("GET", p, nil); ok {
-			t.Errorf("GET %s was answered as a static file", p)
-		}
-	}
-	if _, ok = serve("OPTIONS", "/engine.io/app.js", nil); ok {
-		t.Error("OPTIONS must be left to the CORS preflight")
 	}
 }
