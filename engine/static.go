@@ -247,7 +247,7 @@ func (s *Server) staticAnswer(req *codec.Request) (head *pool.Buffer, body []byt
 		// It could never be queued whole: the connection would be closed as
 		// a slow reader mid-response. Say so instead.
 		pool.Put(head)
-		s.opts.logger().Warn("engine: static file larger than MaxOutboundBytes", "path", string(req.Path),
+		s.opts.Logger.Warn("engine: static file larger than MaxOutboundBytes", "path", string(req.Path),
 			"bytes", len(v.body), "max", s.opts.MaxOutboundBytes)
 		return s.staticError(req, 503), []byte(codec.StatusText(503)), true
 	}
@@ -279,11 +279,4 @@ func (s *Server) endStaticHead(b []byte, req *codec.Request) []byte {
 		b = codec.AppendHeader(b, "Connection", "close")
 	}
 	return append(b, "\r\n"...)
-}
-
-func (o *Options) logger() *slog.Logger {
-	if o.Logger != nil {
-		return o.Logger
-	}
-	return slog.Default()
 }
