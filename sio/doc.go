@@ -168,6 +168,7 @@
 //	io.serverSideEmit("ev") / io.on("ev")    srv.ServerSideEmit("ev") / ns.OnServerSideEmit("ev", fn)
 //	io.close()                               srv.Shutdown(ctx)
 //	adapter: createAdapter(...)              sio.Options{Adapter: func(nsp *sio.Namespace) sio.Adapter {...}}
+//	serveClient: true (the default)          sio.Options{ServeClient: os.DirFS("node_modules/socket.io-client/dist")}
 //
 // Not there (yet): attaching to an existing http.Server or framework
 // (fanio owns its listener; Options.NotFound serves other paths), TLS
