@@ -2,6 +2,7 @@ package pool
 
 import (
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -236,4 +237,54 @@ func BenchmarkMailboxSubmitRun(b *testing.B) {
 		}
 	}
 	wg.Wait()
+}
+
+// counter is a Task that counts its runs (no closure, no allocation).
+type counter struct{ n atomic.Int64 }
+
+func (c *counter) Run() { c.n.Add(1) }
+
+// Many connections, a few tasks in flight each: most submits find their
+// mailbox idle, so they go through the run queue and wake a worker.
+// Submitters run in parallel, as event loops do.
+func BenchmarkScheduleManyMailboxes(b *testing.B) {
+	w := NewWorkers(WorkersConfig{Workers: 16})
+	defer w.Stop()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		const boxes = 256
+		mbs := make([]Mailbox, boxes)
+		for i := range mbs {
+			mbs[i].Init(w, 1<<20)
+		}
+		var c counter
+		var sent int64
+		for i := 0; pb.Next(); i++ {
+			for sent-c.n.Load() >= boxes { // about one in flight per mailbox
+				runtime.Gosched()
+			}
+			for mbs[i%boxes].Submit(&c) != nil {
+			}
+			sent++
+		}
+		for c.n.Load() != sent {
+			time.Sleep(10 * time.Microsecond)
+		}
+	})
+}
+
+// One task at a time: submit, then wait until it ran. The cost of handing
+// work to a parked worker and hearing back.
+func BenchmarkSubmitRoundTrip(b *testing.B) {
+	w := NewWorkers(WorkersConfig{Workers: 16})
+	defer w.Stop()
+	var m Mailbox
+	m.Init(w, 16)
+	done := make(chan struct{}, 1)
+	task := TaskFunc(func() { done <- struct{}{} })
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		_ = m.Submit(task)
+		<-done
+	}
 }
