@@ -40,8 +40,13 @@
 // Every handler — namespace middleware, connection handlers, event
 // handlers, OnAny listeners, acknowledgement callbacks, disconnecting and
 // disconnect handlers, error handlers, dynamic namespace checks — runs on
-// a bounded pool of worker goroutines (Options.Workers, default
-// 8×GOMAXPROCS, at least 16). There is no goroutine per connection.
+// an elastic pool of worker goroutines. There is no goroutine per
+// connection: a connection with work is handed to a parked worker, or
+// waits for a busy one to finish. The pool keeps 8×GOMAXPROCS workers (at
+// least 16); when connections wait while workers are blocked in handlers
+// (a handler running for more than 1–2 ms counts), it adds a worker per
+// waiting connection, up to Options.MaxWorkers (default 10,000), and
+// retires workers that stay idle for 10 s.
 //
 // Ordering: each Engine.IO connection (the "client", which carries one
 // socket per namespace it joined) has a serial mailbox. Its handlers run
@@ -50,7 +55,9 @@
 // handler, then events in arrival order, then disconnecting/disconnect —
 // and a namespace's events never overtake its CONNECT. A handler may block
 // (a database call, a blocking EmitWithAck); it then holds back only its
-// own connection, and one worker.
+// own connection: other connections get another worker within a few
+// milliseconds. Past MaxWorkers blocked handlers, connections with work
+// wait their turn for a worker.
 //
 // Emitting is safe from any goroutine and never blocks: it encodes the
 // packet and queues it on the Engine.IO session. Packets emitted to one

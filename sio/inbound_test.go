@@ -160,7 +160,7 @@ func FuzzInbound(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fuzzSrv.once.Do(func() {
-			fuzzSrv.srv = NewServer(Options{Workers: 2})
+			fuzzSrv.srv = NewServer(Options{MaxWorkers: 2})
 			fuzzSrv.srv.OnConnection(func(s *Socket) {
 				s.OnAny(func(s *Socket, event string, args []any) {})
 				s.On("ev", func(s *Socket, args Args, ack Ack) {

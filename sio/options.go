@@ -4,10 +4,10 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"runtime"
 	"time"
 
 	"github.com/fanio/fanio/engine"
+	"github.com/fanio/fanio/internal/pool"
 )
 
 // CORS configures the cross-origin headers of polling responses (the
@@ -105,9 +105,13 @@ type Options struct {
 	// MaxAttachments is the most binary attachments a packet may announce
 	// (the reference parser's limit); default 10.
 	MaxAttachments int
-	// Workers is the number of goroutines running handlers; default
-	// 8×GOMAXPROCS, at least 16.
-	Workers int
+	// MaxWorkers caps the goroutines running handlers; default 10,000.
+	// The pool is elastic: it keeps 8×GOMAXPROCS workers (at least 16),
+	// adds one per waiting connection while handlers block (a handler
+	// running for more than 1–2 ms counts as blocked), up to MaxWorkers,
+	// and retires workers idle for 10 s. At the cap, connections with
+	// work take turns on the workers there are (see the package doc).
+	MaxWorkers int
 	// MaxQueuedPackets and MaxQueuedBytes bound what one connection may
 	// have waiting for its handlers (defaults 1024 and 16 MiB); past them
 	// the connection is closed (see the package doc).
@@ -150,8 +154,8 @@ func (o *Options) setDefaults() {
 	if o.MaxAttachments <= 0 {
 		o.MaxAttachments = 10
 	}
-	if o.Workers <= 0 {
-		o.Workers = max(16, 8*runtime.GOMAXPROCS(0))
+	if o.MaxWorkers <= 0 {
+		o.MaxWorkers = pool.DefaultMaxWorkers
 	}
 	if o.MaxQueuedPackets <= 0 {
 		o.MaxQueuedPackets = 1024

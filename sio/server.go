@@ -46,7 +46,7 @@ func NewServer(opts Options) *Server {
 	s.offsets.init()
 	s.timers = timer.NewWheel(max(2, runtime.GOMAXPROCS(0)), 5*time.Millisecond)
 	s.workers = pool.NewWorkers(pool.WorkersConfig{
-		Workers: opts.Workers,
+		MaxWorkers: opts.MaxWorkers,
 		OnPanic: func(v any) {
 			s.log.Error("sio: handler panicked", "panic", fmt.Sprint(v))
 		},
