@@ -40,12 +40,30 @@ func ProcCPU(pid int) (user, sys float64, err error) {
 }
 
 // ProcCPUTotal is user+system seconds (NaN-free: 0 on error).
-func ProcCPUTotal(pid int) float64 {
+func ProcCPUTotal(pid int) float64 { return ProcCPUTimes(pid).Total() }
+
+// CPU is CPU time in seconds, split into user and system (kernel) time. On
+// loopback the system part includes the TCP work of the receiving client
+// (a write(2) runs the receiver's protocol processing on the sender's CPU),
+// so the user part is the better measure of a server's own work.
+type CPU struct {
+	User float64 `json:"user"`
+	Sys  float64 `json:"sys"`
+}
+
+// Total is user + system.
+func (c CPU) Total() float64 { return c.User + c.Sys }
+
+// Sub is c − o, field by field.
+func (c CPU) Sub(o CPU) CPU { return CPU{User: c.User - o.User, Sys: c.Sys - o.Sys} }
+
+// ProcCPUTimes is pid's CPU time so far (zero on error).
+func ProcCPUTimes(pid int) CPU {
 	u, s, err := ProcCPU(pid)
 	if err != nil {
-		return 0
+		return CPU{}
 	}
-	return u + s
+	return CPU{User: u, Sys: s}
 }
 
 // ProcStatusKB reads one "Key:   N kB" field of /proc/<pid>/status.
@@ -232,25 +250,26 @@ func selfCPU() float64 {
 // window; other() then tells how busy the machine was with processes that
 // are neither the server nor the generator.
 type window struct {
-	e                 *Env
-	srv, machine, own float64
-	t0                time.Time
+	e            *Env
+	srv          CPU
+	machine, own float64
+	t0           time.Time
 }
 
 func (e *Env) startWindow() window {
 	return window{e: e, srv: e.serverCPU(), machine: MachineBusy(), own: selfCPU(), t0: time.Now()}
 }
 
-// end returns the server CPU-seconds of the window and the average number
-// of cores used by other processes (genCPU: the workers' CPU-seconds).
-func (w window) end(genCPU float64) (srv, otherCores float64) {
-	srv = w.e.serverCPU() - w.srv
+// end returns the server CPU time of the window and the average number of
+// cores used by other processes (genCPU: the workers' CPU-seconds).
+func (w window) end(genCPU float64) (srv CPU, otherCores float64) {
+	srv = w.e.serverCPU().Sub(w.srv)
 	busy := MachineBusy() - w.machine
 	own := selfCPU() - w.own
 	if w.e.InProc {
 		genCPU = 0 // already in own
 	}
-	other := busy - srv - genCPU - own
+	other := busy - srv.Total() - genCPU - own
 	if other < 0 {
 		other = 0
 	}

@@ -157,18 +157,18 @@ func (e *Env) waitServerIdle(limit time.Duration) {
 	for time.Now().Before(deadline) {
 		c0, t0 := e.serverCPU(), time.Now()
 		time.Sleep(300 * time.Millisecond)
-		if (e.serverCPU()-c0)/time.Since(t0).Seconds() < 0.05 {
+		if e.serverCPU().Sub(c0).Total()/time.Since(t0).Seconds() < 0.05 {
 			return
 		}
 	}
 	e.logf("server still busy after %v; the next window starts anyway", limit)
 }
 
-func (e *Env) serverCPU() float64 {
+func (e *Env) serverCPU() CPU {
 	if e.PID <= 0 {
-		return 0
+		return CPU{}
 	}
-	return ProcCPUTotal(e.PID)
+	return ProcCPUTimes(e.PID)
 }
 
 // spread splits total clients over n workers.
@@ -218,6 +218,7 @@ type DensityStep struct {
 	ConnectSeconds   float64 `json:"connect_seconds"`
 	ConnectsPerSec   float64 `json:"connects_per_sec"`
 	ServerCPUSeconds float64 `json:"server_cpu_seconds"` // during the step's connects
+	ServerCPU        CPU     `json:"server_cpu"`         // the same, split into user and system
 	RSSBytes         int64   `json:"rss_bytes"`          // /proc/<pid>/status VmRSS
 	RSSDeltaBytes    int64   `json:"rss_delta_bytes"`    // over the baseline
 	BytesPerSocket   float64 `json:"bytes_per_socket"`   // RSSDelta / connected
@@ -309,7 +310,7 @@ func Density(e *Env, p DensityParams) (*DensityResult, error) {
 		}
 		have = want
 		time.Sleep(settle)
-		st := DensityStep{Sockets: n, Failed: failed, ConnectSeconds: dt, ServerCPUSeconds: cpu1 - cpu0}
+		st := DensityStep{Sockets: n, Failed: failed, ConnectSeconds: dt, ServerCPU: cpu1.Sub(cpu0), ServerCPUSeconds: cpu1.Sub(cpu0).Total()}
 		if dt > 0 {
 			st.ConnectsPerSec = float64(ok) / dt
 		}
@@ -347,29 +348,33 @@ func Density(e *Env, p DensityParams) (*DensityResult, error) {
 // LoadStep is one measured window of a message scenario (fanout, echo,
 // pollfanout).
 type LoadStep struct {
-	Mode              string   `json:"mode"`         // rate | saturate
-	OfferedRate       float64  `json:"offered_rate"` // pubs/s (fanout) or emits/s (echo); 0 = saturate
-	OfferedDeliveries float64  `json:"offered_deliveries_per_sec"`
-	Sent              int64    `json:"sent"`
-	Expected          int64    `json:"expected"`
-	Delivered         int64    `json:"delivered"`
-	Lost              int64    `json:"lost"` // not delivered within the drain limit (20 s after the window)
-	Seconds           float64  `json:"seconds"`
-	PerSec            float64  `json:"per_sec"` // deliveries (fanout) or acks (echo) per second
-	ServerCPUSeconds  float64  `json:"server_cpu_seconds"`
-	ServerCPUPerM     float64  `json:"server_cpu_s_per_million"` // CPU-seconds per million deliveries/acks
-	ServerCPUUtil     float64  `json:"server_cpu_util"`          // cores busy on average
-	GenCPUSeconds     float64  `json:"gen_cpu_seconds"`
-	GenNsPerMsg       float64  `json:"gen_cpu_ns_per_msg"` // generator CPU / (messages received + sent)
-	OtherCPUUtil      float64  `json:"other_cpu_util"`     // cores used by unrelated processes meanwhile
-	Stale             int64    `json:"stale"`              // deliveries of pubs from an earlier window (excluded)
-	Latency           Latency  `json:"latency"`
-	Errors            int64    `json:"errors"`
-	ErrSample         []string `json:"err_sample,omitempty"`
+	Mode                string   `json:"mode"`         // rate | saturate
+	OfferedRate         float64  `json:"offered_rate"` // pubs/s (fanout) or emits/s (echo); 0 = saturate
+	OfferedDeliveries   float64  `json:"offered_deliveries_per_sec"`
+	Sent                int64    `json:"sent"`
+	Expected            int64    `json:"expected"`
+	Delivered           int64    `json:"delivered"`
+	Lost                int64    `json:"lost"` // not delivered within the drain limit (20 s after the window)
+	Seconds             float64  `json:"seconds"`
+	PerSec              float64  `json:"per_sec"` // deliveries (fanout) or acks (echo) per second
+	ServerCPUSeconds    float64  `json:"server_cpu_seconds"`
+	ServerCPUPerM       float64  `json:"server_cpu_s_per_million"` // CPU-seconds per million deliveries/acks
+	ServerCPUUtil       float64  `json:"server_cpu_util"`          // cores busy on average
+	ServerCPU           CPU      `json:"server_cpu"`               // CPU-seconds, user and system
+	ServerCPUPerMillion CPU      `json:"server_cpu_per_million"`   // CPU-seconds per million, user and system
+	GenCPUSeconds       float64  `json:"gen_cpu_seconds"`
+	GenNsPerMsg         float64  `json:"gen_cpu_ns_per_msg"` // generator CPU / (messages received + sent)
+	OtherCPUUtil        float64  `json:"other_cpu_util"`     // cores used by unrelated processes meanwhile
+	Stale               int64    `json:"stale"`              // deliveries of pubs from an earlier window (excluded)
+	Latency             Latency  `json:"latency"`
+	Errors              int64    `json:"errors"`
+	ErrSample           []string `json:"err_sample,omitempty"`
 }
 
 func (e *Env) finishStep(st *LoadStep, s Stats, startNs, endNs int64, win window) {
-	cpu, other := win.end(float64(s.CPUUserUs+s.CPUSysUs) / 1e6)
+	split, other := win.end(float64(s.CPUUserUs+s.CPUSysUs) / 1e6)
+	cpu := split.Total()
+	st.ServerCPU = split
 	st.OtherCPUUtil = other
 	st.Stale = s.Stale
 	st.Delivered = s.Recv
@@ -386,6 +391,7 @@ func (e *Env) finishStep(st *LoadStep, s Stats, startNs, endNs int64, win window
 	st.ServerCPUSeconds = cpu
 	if s.Recv > 0 {
 		st.ServerCPUPerM = cpu / float64(s.Recv) * 1e6
+		st.ServerCPUPerMillion = CPU{User: split.User / float64(s.Recv) * 1e6, Sys: split.Sys / float64(s.Recv) * 1e6}
 	}
 	st.GenCPUSeconds = float64(s.CPUUserUs+s.CPUSysUs) / 1e6
 	if n := s.Recv + s.Sent; n > 0 {
@@ -509,8 +515,8 @@ func Fanout(e *Env, p FanoutParams) (*FanoutResult, error) {
 		}
 		st, err := run(r, p.Duration)
 		res.Steps = append(res.Steps, st)
-		e.logf("%s fanout %-10s: %d pubs → %d/%d delivered, %.0f deliveries/s, p50 %.0fµs p99 %.0fµs p99.9 %.0fµs, server %.2f CPU-s/M (%.0f%% core), generator %.0f ns/msg%s",
-			p.Transport, modeLabel(st, "pub/s"), st.Sent, st.Delivered, st.Expected, st.PerSec, st.Latency.P50Us, st.Latency.P99Us, st.Latency.P999Us, st.ServerCPUPerM, 100*st.ServerCPUUtil, st.GenNsPerMsg, otherNote(st.OtherCPUUtil))
+		e.logf("%s fanout %-10s: %d pubs → %d/%d delivered, %.0f deliveries/s, p50 %.0fµs p99 %.0fµs p99.9 %.0fµs, server %.2f user + %.2f sys CPU-s/M (%.0f%% core), generator %.0f ns/msg%s",
+			p.Transport, modeLabel(st, "pub/s"), st.Sent, st.Delivered, st.Expected, st.PerSec, st.Latency.P50Us, st.Latency.P99Us, st.Latency.P999Us, st.ServerCPUPerMillion.User, st.ServerCPUPerMillion.Sys, 100*st.ServerCPUUtil, st.GenNsPerMsg, otherNote(st.OtherCPUUtil))
 		if err != nil {
 			e.logf("fanout step: %v", err)
 			res.Errors = append(res.Errors, err.Error())
@@ -605,8 +611,8 @@ func Echo(e *Env, p EchoParams) (*EchoResult, error) {
 		e.setPhase(fmt.Sprintf("echo %.0f/s", r))
 		st, err := run(r, p.Duration)
 		res.Steps = append(res.Steps, st)
-		e.logf("echo %7.0f/s: %d sent, %d acked, %.0f acks/s, RTT p50 %.0fµs p99 %.0fµs p99.9 %.0fµs, server %.2f CPU-s/M (%.0f%% core), generator %.0f ns/msg%s",
-			r, st.Sent, st.Delivered, st.PerSec, st.Latency.P50Us, st.Latency.P99Us, st.Latency.P999Us, st.ServerCPUPerM, 100*st.ServerCPUUtil, st.GenNsPerMsg, otherNote(st.OtherCPUUtil))
+		e.logf("echo %7.0f/s: %d sent, %d acked, %.0f acks/s, RTT p50 %.0fµs p99 %.0fµs p99.9 %.0fµs, server %.2f user + %.2f sys CPU-s/M (%.0f%% core), generator %.0f ns/msg%s",
+			r, st.Sent, st.Delivered, st.PerSec, st.Latency.P50Us, st.Latency.P99Us, st.Latency.P999Us, st.ServerCPUPerMillion.User, st.ServerCPUPerMillion.Sys, 100*st.ServerCPUUtil, st.GenNsPerMsg, otherNote(st.OtherCPUUtil))
 		if err != nil {
 			res.Errors = append(res.Errors, err.Error())
 		}
@@ -628,19 +634,21 @@ type ConnectParams struct {
 
 // ConnectStep is one mode's outcome.
 type ConnectStep struct {
-	Mode             string   `json:"mode"`
-	Attempts         int64    `json:"attempts"`
-	OK               int64    `json:"ok"`
-	Failed           int64    `json:"failed"`
-	Seconds          float64  `json:"seconds"`
-	PerSec           float64  `json:"per_sec"`
-	Latency          Latency  `json:"latency"`
-	ServerCPUSeconds float64  `json:"server_cpu_seconds"`
-	ServerCPUUtil    float64  `json:"server_cpu_util"`
-	ServerUsPerConn  float64  `json:"server_cpu_us_per_connect"`
-	GenUsPerConn     float64  `json:"gen_cpu_us_per_connect"`
-	OtherCPUUtil     float64  `json:"other_cpu_util"`
-	ErrSample        []string `json:"err_sample,omitempty"`
+	Mode                string   `json:"mode"`
+	Attempts            int64    `json:"attempts"`
+	OK                  int64    `json:"ok"`
+	Failed              int64    `json:"failed"`
+	Seconds             float64  `json:"seconds"`
+	PerSec              float64  `json:"per_sec"`
+	Latency             Latency  `json:"latency"`
+	ServerCPUSeconds    float64  `json:"server_cpu_seconds"`
+	ServerCPUUtil       float64  `json:"server_cpu_util"`
+	ServerUsPerConn     float64  `json:"server_cpu_us_per_connect"`
+	ServerCPU           CPU      `json:"server_cpu"`                      // CPU-seconds, user and system
+	ServerCPUPerConnect CPU      `json:"server_cpu_us_per_connect_user_sys"` // µs per connect, user and system
+	GenUsPerConn        float64  `json:"gen_cpu_us_per_connect"`
+	OtherCPUUtil        float64  `json:"other_cpu_util"`
+	ErrSample           []string `json:"err_sample,omitempty"`
 }
 
 // ConnectResult is the connect scenario's outcome.
@@ -683,7 +691,8 @@ func Connect(e *Env, p ConnectParams) (*ConnectResult, error) {
 			return &Command{Op: "connectrate", Mode: mode, DurationMs: int(p.Duration / time.Millisecond), Concurrency: per[i], Max: maxPer[i], TimeoutMs: 10000}
 		}, p.Duration+time.Minute)
 		s, _, _ := cl.Snapshot()
-		srvCPU, other := win.end(float64(s.CPUUserUs+s.CPUSysUs) / 1e6)
+		split, other := win.end(float64(s.CPUUserUs+s.CPUSysUs) / 1e6)
+		srvCPU := split.Total()
 		var start, end int64
 		for _, r := range reps {
 			if r.StartNs != 0 && (start == 0 || r.StartNs < start) {
@@ -691,7 +700,7 @@ func Connect(e *Env, p ConnectParams) (*ConnectResult, error) {
 			}
 			end = max(end, r.EndNs)
 		}
-		st := ConnectStep{Mode: mode, Attempts: s.Sent, OK: s.Recv, Failed: s.Sent - s.Recv, Latency: s.Hist.Summary(), ServerCPUSeconds: srvCPU, OtherCPUUtil: other, ErrSample: s.ErrSample}
+		st := ConnectStep{Mode: mode, Attempts: s.Sent, OK: s.Recv, Failed: s.Sent - s.Recv, Latency: s.Hist.Summary(), ServerCPUSeconds: srvCPU, ServerCPU: split, OtherCPUUtil: other, ErrSample: s.ErrSample}
 		st.Seconds = float64(end-start) / 1e9
 		if st.Seconds > 0 {
 			st.PerSec = float64(st.OK) / st.Seconds
@@ -699,11 +708,12 @@ func Connect(e *Env, p ConnectParams) (*ConnectResult, error) {
 		}
 		if st.OK > 0 {
 			st.ServerUsPerConn = st.ServerCPUSeconds * 1e6 / float64(st.OK)
+			st.ServerCPUPerConnect = CPU{User: split.User * 1e6 / float64(st.OK), Sys: split.Sys * 1e6 / float64(st.OK)}
 			st.GenUsPerConn = float64(s.CPUUserUs+s.CPUSysUs) / float64(st.OK)
 		}
 		res.Steps = append(res.Steps, st)
-		e.logf("connect %-9s: %d ok %d failed, %.0f connects/s, p50 %.0fµs p99 %.0fµs, server %.0f µs CPU/connect (%.0f%% core), generator %.0f µs/connect%s",
-			mode, st.OK, st.Failed, st.PerSec, st.Latency.P50Us, st.Latency.P99Us, st.ServerUsPerConn, 100*st.ServerCPUUtil, st.GenUsPerConn, otherNote(st.OtherCPUUtil))
+		e.logf("connect %-9s: %d ok %d failed, %.0f connects/s, p50 %.0fµs p99 %.0fµs, server %.0f user + %.0f sys µs CPU/connect (%.0f%% core), generator %.0f µs/connect%s",
+			mode, st.OK, st.Failed, st.PerSec, st.Latency.P50Us, st.Latency.P99Us, st.ServerCPUPerConnect.User, st.ServerCPUPerConnect.Sys, 100*st.ServerCPUUtil, st.GenUsPerConn, otherNote(st.OtherCPUUtil))
 		if err != nil {
 			e.logf("connect %s: %v", mode, err)
 		}

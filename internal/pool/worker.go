@@ -39,11 +39,11 @@ const stuckTick = time.Millisecond
 // default.
 type WorkersConfig struct {
 	// MinWorkers is the floor: this many workers start with the pool and
-	// never retire, and while work waits at least this many workers are
-	// kept free of blocked tasks (default DefaultMinWorkers).
+	// never retire, and while work waits at least half this many are kept
+	// free of blocked tasks (default DefaultMinWorkers).
 	MinWorkers int
 	// MaxWorkers is the cap (default 10,000). Below it, when work waits
-	// while fewer than MinWorkers workers are free of blocked tasks (a
+	// while fewer than MinWorkers/2 workers are free of blocked tasks (a
 	// task running for 1–2 ms or more counts as blocked), a worker is
 	// added per waiting mailbox, so that a blocked task holds back only
 	// its own mailbox. At the cap, waiting
@@ -76,8 +76,9 @@ type WorkersConfig struct {
 // without work borrows from the others.
 //
 // Elasticity: a monitor goroutine wakes every millisecond while work
-// waits on a run queue (and sleeps otherwise); when fewer than MinWorkers
-// workers are free of blocked tasks, it starts more, up to MaxWorkers.
+// waits on a run queue (and sleeps otherwise); when fewer than half of
+// MinWorkers workers are free of blocked tasks, it starts one per waiting
+// mailbox, up to MaxWorkers.
 // Workers idle for IdleTimeout retire, down to MinWorkers. Adding workers
 // only for blocked tasks (not whenever all are momentarily busy) keeps a
 // CPU-bound pool small: a worker finishing a task takes the next waiting
@@ -498,8 +499,8 @@ func (w *Workers) monitor() {
 	}
 }
 
-// unblock starts one worker per waiting mailbox when fewer than MinWorkers
-// workers are free of blocked tasks (a task seen running at two looks in
+// unblock starts one worker per waiting mailbox when fewer than half of
+// MinWorkers workers are free of blocked tasks (a task seen running at two looks in
 // a row counts as blocked); it disarms the monitor once nothing waits.
 func (w *Workers) unblock() {
 	queued := w.queuedTotal()
@@ -523,8 +524,13 @@ func (w *Workers) unblock() {
 	}
 	free := len(w.all) - stuck
 	w.regMu.Unlock()
-	if free >= int(w.min) {
-		return // they will get to the waiting mailboxes
+	if 2*free >= int(w.min) {
+		// They will get to the waiting mailboxes. Half, not all: a worker
+		// the OS or the Go scheduler leaves waiting for a CPU in the middle
+		// of a task looks blocked too, and on a busy machine a few of them
+		// at a time are common; a pool grown for them would trade taking
+		// work without parking for a wake-up per task.
+		return
 	}
 	for i := 0; i < queued; i++ {
 		if !w.spawn() {
