@@ -14,13 +14,14 @@ type WorkerConfig struct {
 
 // Command is one instruction to a worker.
 type Command struct {
-	Op string `json:"op"` // connect, reset, snapshot, publish, echo, connectrate, closeall, exit
+	Op string `json:"op"` // connect, reset, snapshot, publish, echo, block, connectrate, closeall, exit
 
 	// connect
 	N           int    `json:"n,omitempty"`
 	Transport   string `json:"transport,omitempty"` // websocket | polling
 	Room        string `json:"room,omitempty"`      // join this room after connecting
 	Role        string `json:"role,omitempty"`      // sub | echo
+	App         bool   `json:"app,omitempty"`       // connect to /app as a real application's client would (auth payload, User-Agent)
 	Concurrency int    `json:"concurrency,omitempty"`
 	TimeoutMs   int    `json:"timeout_ms,omitempty"`
 
@@ -33,6 +34,7 @@ type Command struct {
 	Mode       string  `json:"mode,omitempty"`  // connectrate: websocket | upgrade
 	Epoch      uint64  `json:"epoch,omitempty"` // reset: measurement window id carried by pubs
 	Max        int     `json:"max,omitempty"`
+	HoldMs     int     `json:"hold_ms,omitempty"` // block: how long each handler blocks
 }
 
 // Stats are a worker's counters since its last reset.

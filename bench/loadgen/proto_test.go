@@ -219,7 +219,7 @@ func TestWebSocketClient(t *testing.T) {
 	}()
 
 	w := NewWorker(WorkerConfig{Targets: []string{ln.Addr().String()}}, false)
-	c, err := dialWS(w, net.ParseIP("127.0.0.1"), ln.Addr().String(), "/socket.io/", "", 5*time.Second)
+	c, err := dialWS(w, net.ParseIP("127.0.0.1"), ln.Addr().String(), "/socket.io/", "", "", 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -80,15 +80,12 @@ func (e *Env) logf(format string, args ...any) {
 
 func (e *Env) setPhase(p string) { e.phase.Store(p) }
 
-func (e *Env) cluster(clients, fdsPerClient int) (*Cluster, error) {
+func (e *Env) cluster(clients, fdsPerClient, minWorkers int) (*Cluster, error) {
 	per := e.PerWorker
 	if per <= 0 {
 		per = 18000
 	}
-	n := (clients*fdsPerClient + per - 1) / per
-	if n < 1 {
-		n = 1
-	}
+	n := max((clients*fdsPerClient+per-1)/per, minWorkers, 1)
 	path := e.Path
 	if path == "" {
 		path = "/socket.io/"
@@ -208,6 +205,11 @@ type DensityParams struct {
 	Steps       []int         // cumulative socket counts
 	Settle      time.Duration // wait after each step before sampling
 	Concurrency int           // handshakes in flight per worker
+	// App makes every socket a real application's: it connects to /app
+	// with an auth payload ({"token":…}) and a User-Agent header, and the
+	// fixtures' /app middleware reads both and keeps the token as the
+	// socket's data.
+	App bool
 }
 
 // DensityStep is one sample of the density scenario.
@@ -230,6 +232,7 @@ type DensityStep struct {
 
 // DensityResult is the density scenario's outcome.
 type DensityResult struct {
+	App           bool          `json:"app,omitempty"` // real-application sockets (DensityParams.App)
 	Workers       int           `json:"workers"`
 	Targets       []string      `json:"targets"`
 	FDLimit       int           `json:"server_fd_limit,omitempty"`
@@ -245,7 +248,7 @@ type DensityResult struct {
 // Density connects idle WebSocket clients in steps and samples the server's
 // memory after each.
 func Density(e *Env, p DensityParams) (*DensityResult, error) {
-	res := &DensityResult{Targets: e.Targets}
+	res := &DensityResult{Targets: e.Targets, App: p.App}
 	steps := append([]int(nil), p.Steps...)
 	if e.PID > 0 && len(e.Targets) == 1 {
 		if lim := ProcFDLimit(e.PID); lim > 0 {
@@ -272,7 +275,7 @@ func Density(e *Env, p DensityParams) (*DensityResult, error) {
 	for _, s := range steps {
 		maxN = max(maxN, s)
 	}
-	cl, err := e.cluster(maxN, 1)
+	cl, err := e.cluster(maxN, 1, 1)
 	if err != nil {
 		return nil, err
 	}
@@ -302,7 +305,7 @@ func Density(e *Env, p DensityParams) (*DensityResult, error) {
 		e.setPhase(fmt.Sprintf("density → %d", n))
 		cpu0 := e.serverCPU()
 		t0 := time.Now()
-		ok, failed, err := connectAll(cl, add, Command{Transport: "websocket", Concurrency: p.Concurrency})
+		ok, failed, err := connectAll(cl, add, Command{Transport: "websocket", Concurrency: p.Concurrency, App: p.App})
 		dt := time.Since(t0).Seconds()
 		cpu1 := e.serverCPU()
 		if err != nil {
@@ -330,8 +333,12 @@ func Density(e *Env, p DensityParams) (*DensityResult, error) {
 			st.ServerSockets = ss.Sockets
 		}
 		res.Steps = append(res.Steps, st)
-		e.logf("density %6d sockets: up %d failed %d, %.0f conn/s, RSS %.1f MiB (+%.0f B/socket), heap %.1f MiB, server sees %d",
-			n, st.Connected, failed, st.ConnectsPerSec, float64(st.RSSBytes)/(1<<20), st.BytesPerSocket, float64(st.HeapUsed)/(1<<20), st.ServerSockets)
+		kind := "density"
+		if p.App {
+			kind = "density (app)"
+		}
+		e.logf("%s %6d sockets: up %d failed %d, %.0f conn/s, RSS %.1f MiB (+%.0f B/socket), heap %.1f MiB, server sees %d",
+			kind, n, st.Connected, failed, st.ConnectsPerSec, float64(st.RSSBytes)/(1<<20), st.BytesPerSocket, float64(st.HeapUsed)/(1<<20), st.ServerSockets)
 		if failed > 0 && ok == 0 {
 			break
 		}
@@ -460,7 +467,7 @@ func Fanout(e *Env, p FanoutParams) (*FanoutResult, error) {
 	if p.Transport == "polling" {
 		fds = 2
 	}
-	cl, err := e.cluster(p.Subscribers+1, fds)
+	cl, err := e.cluster(p.Subscribers+1, fds, 1)
 	if err != nil {
 		return nil, err
 	}
@@ -560,7 +567,7 @@ type EchoResult struct {
 // Echo has K clients emit `echo` with an ack at a fixed total rate and
 // times the round trips.
 func Echo(e *Env, p EchoParams) (*EchoResult, error) {
-	cl, err := e.cluster(p.Clients, 1)
+	cl, err := e.cluster(p.Clients, 1, 1)
 	if err != nil {
 		return nil, err
 	}
@@ -661,7 +668,7 @@ type ConnectResult struct {
 // Connect measures full Socket.IO connects per second (close after each).
 func Connect(e *Env, p ConnectParams) (*ConnectResult, error) {
 	conc := max(p.Concurrency, 1)
-	cl, err := e.cluster(conc*2, 1)
+	cl, err := e.cluster(conc*2, 1, 1)
 	if err != nil {
 		return nil, err
 	}

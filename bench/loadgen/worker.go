@@ -23,6 +23,7 @@ type Worker struct {
 	reportCPU bool
 	srcs      []net.IP
 	next      atomic.Uint64
+	tokens    atomic.Uint64 // auth tokens handed out (app clients)
 
 	up, recv, sent, errs, late, lost atomic.Int64
 	lastRecv                         atomic.Int64
@@ -133,6 +134,8 @@ func (w *Worker) exec(cmd Command) Reply {
 		return w.publish(cmd)
 	case "echo":
 		return w.echo(cmd)
+	case "block":
+		return w.block(cmd)
 	case "connectrate":
 		return w.connectRate(cmd)
 	case "closeall":
@@ -306,7 +309,11 @@ func (w *Worker) connect(cmd Command) Reply {
 func (w *Worker) runWS(cmd Command, ready func(error)) {
 	timeout := timeoutOf(cmd)
 	src, addr := w.pick()
-	c, err := dialWS(w, src, addr, w.cfg.Path, "", timeout)
+	headers := ""
+	if cmd.App {
+		headers = appHeaders
+	}
+	c, err := dialWS(w, src, addr, w.cfg.Path, "", headers, timeout)
 	if err != nil {
 		ready(err)
 		return
@@ -318,7 +325,11 @@ func (w *Worker) runWS(cmd Command, ready func(error)) {
 	default:
 		c.role = roleSub
 	}
-	err = c.connectSIO()
+	if cmd.App {
+		err = c.connectApp(fmt.Sprintf("user-%d-%d", w.cfg.ID, w.tokens.Add(1)))
+	} else {
+		err = c.connectSIO()
+	}
 	if err == nil && cmd.Room != "" {
 		err = c.join(cmd.Room)
 	}
@@ -380,7 +391,7 @@ func (w *Worker) ensurePub() (*wsConn, error) {
 		return p, nil
 	}
 	src, addr := w.pick()
-	c, err := dialWS(w, src, addr, w.cfg.Path, "", 20*time.Second)
+	c, err := dialWS(w, src, addr, w.cfg.Path, "", "", 20*time.Second)
 	if err != nil {
 		return nil, err
 	}
@@ -480,18 +491,45 @@ func (w *Worker) publish(cmd Command) Reply {
 	return r
 }
 
-// echo makes this worker's echo clients emit `echo` with an ack, round
-// robin, cmd.Rate per second in all for cmd.DurationMs, then waits (≤ 5 s)
-// for the outstanding acks.
-func (w *Worker) echo(cmd Command) Reply {
+// echoConns are the worker's open echo clients.
+func (w *Worker) echoConns() []*wsConn {
 	w.mu.Lock()
+	defer w.mu.Unlock()
 	var conns []*wsConn
 	for _, c := range w.ws {
 		if c.role == roleEcho && !c.closing.Load() {
 			conns = append(conns, c)
 		}
 	}
-	w.mu.Unlock()
+	return conns
+}
+
+// block makes each of this worker's echo clients emit block(cmd.HoldMs)
+// once, with an ack, and returns as soon as they are sent; the acks (the
+// blocking calls' round trips) are recorded as they arrive.
+func (w *Worker) block(cmd Command) Reply {
+	conns := w.echoConns()
+	if len(conns) == 0 {
+		return Reply{Op: "block", Err: "no clients"}
+	}
+	start := nanotime()
+	var sent int64
+	for _, c := range conns {
+		if err := c.sendBlock(cmd.HoldMs); err != nil {
+			w.noteErr(err)
+			continue
+		}
+		sent++
+		w.sent.Add(1)
+	}
+	return Reply{Op: "block", Sent: sent, StartNs: start, EndNs: nanotime()}
+}
+
+// echo makes this worker's echo clients emit `echo` with an ack, round
+// robin, cmd.Rate per second in all for cmd.DurationMs, then waits (at
+// most cmd.TimeoutMs, default 5 s) for the outstanding acks.
+func (w *Worker) echo(cmd Command) Reply {
+	conns := w.echoConns()
 	if len(conns) == 0 || cmd.Rate <= 0 {
 		return Reply{Op: "echo", Err: "no echo clients or no rate"}
 	}
@@ -518,7 +556,11 @@ func (w *Worker) echo(cmd Command) Reply {
 		w.sent.Add(1)
 	}
 	end := nanotime()
-	drainUntil := time.Now().Add(5 * time.Second)
+	wait := 5 * time.Second
+	if cmd.TimeoutMs > 0 {
+		wait = time.Duration(cmd.TimeoutMs) * time.Millisecond
+	}
+	drainUntil := time.Now().Add(wait)
 	for time.Now().Before(drainUntil) && (w.recv.Load()-r0)+(w.late.Load()-l0) < sent {
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -76,9 +76,10 @@ func newMaskSeed() uint32 {
 }
 
 // dialWS opens a TCP connection from src to addr and performs the WebSocket
-// upgrade for path (Engine.IO query string included). Leftover bytes after
-// the 101 response stay buffered.
-func dialWS(w *Worker, src net.IP, addr, path, sid string, timeout time.Duration) (*wsConn, error) {
+// upgrade for path (Engine.IO query string included); headers are extra
+// request header lines, each ending in CRLF. Leftover bytes after the 101
+// response stay buffered.
+func dialWS(w *Worker, src net.IP, addr, path, sid, headers string, timeout time.Duration) (*wsConn, error) {
 	d := net.Dialer{Timeout: timeout}
 	if src != nil {
 		d.LocalAddr = &net.TCPAddr{IP: src}
@@ -94,6 +95,10 @@ func dialWS(w *Worker, src net.IP, addr, path, sid string, timeout time.Duration
 	var key wsKey
 	key.init(c.nextMask)
 	req := appendUpgradeRequest(make([]byte, 0, 256), path, []byte(sid), addr, key.key[:])
+	if headers != "" {
+		req = append(req[:len(req)-2], headers...) // before the blank line
+		req = append(req, "\r\n"...)
+	}
 	if _, err := tc.Write(req); err != nil {
 		tc.Close()
 		return nil, err
@@ -453,6 +458,29 @@ func (c *wsConn) sioConnectOnly() error {
 	return err
 }
 
+// appHeaders are the request headers of a real application's client that
+// the /app namespace's middleware reads (a browser always sends one).
+const appHeaders = "User-Agent: Mozilla/5.0 (X11; Linux x86_64) fanio-bench/1\r\n"
+
+// connectApp does the Engine.IO open, then a Socket.IO CONNECT to /app
+// with an auth payload carrying token, and waits for `40/app,{"sid"...}`.
+func (c *wsConn) connectApp(token string) error {
+	if _, err := c.waitFor("engine.io open", func(p []byte) bool { return p[0] == eioOpen }); err != nil {
+		return err
+	}
+	b := c.begin()
+	b = append(b, `40/app,{"token":"`...)
+	b = append(b, token...)
+	b = append(b, `"}`...)
+	if err := c.end(b, opText); err != nil {
+		return err
+	}
+	_, err := c.waitFor("socket.io connect to /app", func(p []byte) bool {
+		return bytes.HasPrefix(p, []byte(`40/app,{`))
+	})
+	return err
+}
+
 // join emits join("r") with an ack and waits for it.
 func (c *wsConn) join(room string) error {
 	id := c.nextAck.Add(1)
@@ -525,6 +553,22 @@ func (c *wsConn) sendEcho(size int) error {
 	b = append(b, `["echo","`...)
 	b = appendPad(b, size)
 	b = append(b, `"]`...)
+	s := &c.ring[id%ringSize]
+	s.t.Store(nanotime())
+	s.id.Store(id)
+	return c.end(b, opText)
+}
+
+// sendBlock emits block(ms) with a fresh ack id and remembers the time: the
+// server's handler blocks for ms, then acks.
+func (c *wsConn) sendBlock(ms int) error {
+	b := c.begin()
+	id := c.nextAck.Add(1)
+	b = append(b, "42"...)
+	b = appendUint(b, id)
+	b = append(b, `["block",`...)
+	b = appendUint(b, uint64(ms))
+	b = append(b, ']')
 	s := &c.ring[id%ringSize]
 	s.t.Store(nanotime())
 	s.id.Store(id)

@@ -8,7 +8,10 @@
 //   join (room, ack)  -> socket.join(room); ack()            (ack has no arguments)
 //   pub  (payload)    -> io.to("r").emit("msg", payload)     (server-side broadcast to room "r")
 //   echo (...args, ack) -> ack(...args)
-//   GET /stats        -> {"rss","heapUsed","sockets","cpuUser","cpuSystem"} (bytes, bytes, count, µs, µs)
+//   block (ms, ack)   -> await a timer of ms (at most 60 s), then ack()   (a handler awaiting a slow call)
+//   namespace /app    -> a real application's: middleware reads handshake.auth.token and the
+//                        user-agent header, refuses without them, keeps the token in socket.data
+//   GET /stats        -> {"rss","heapUsed","sockets","cpuUser","cpuSystem"} (bytes, bytes, count in / and /app, µs, µs)
 //
 // Shared settings: path /socket.io/, pingInterval 25 s, pingTimeout 20 s,
 // maxHttpBufferSize 1e6, perMessageDeflate off, httpCompression off, CORS *.
@@ -38,7 +41,7 @@ const httpServer = http.createServer((req, res) => {
       heapUsed: mem.heapUsed,
       heapTotal: mem.heapTotal,
       external: mem.external,
-      sockets: io.of("/").sockets.size,
+      sockets: io.of("/").sockets.size + io.of("/app").sockets.size,
       engineClients: io.engine.clientsCount,
       cpuUser: cpu.user,
       cpuSystem: cpu.system,
@@ -90,6 +93,18 @@ io.on("connection", (socket) => {
     const ack = args.length > 0 ? args[args.length - 1] : undefined;
     if (typeof ack === "function") ack(...args.slice(0, -1));
   });
+  socket.on("block", async (ms, ack) => {
+    await new Promise((resolve) => setTimeout(resolve, Math.min(Math.max(Number(ms) || 0, 0), 60_000)));
+    if (typeof ack === "function") ack();
+  });
+});
+
+io.of("/app").use((socket, next) => {
+  const token = socket.handshake.auth && socket.handshake.auth.token;
+  const agent = socket.handshake.headers["user-agent"];
+  if (typeof token !== "string" || token === "" || !agent) return next(new Error("unauthorized"));
+  socket.data.user = token;
+  next();
 });
 
 httpServer.on("error", (err) => {

@@ -61,8 +61,10 @@ func plotterLinePoints(pts plotter.XYs) (*plotter.Line, *plotter.Scatter, error)
 	return l, s, nil
 }
 
-// WritePlots draws RSS vs sockets and latency vs offered load (fanout and
-// echo) for every server run into dir; it returns the files written.
+// WritePlots draws RSS vs sockets (bare and real-application sockets),
+// server CPU per message (user and system) and latency vs offered load
+// (fanout and echo) for every server run into dir; it returns the files
+// written.
 func WritePlots(r *Results, dir string) ([]string, error) {
 	var files []string
 
@@ -86,6 +88,15 @@ func WritePlots(r *Results, dir string) ([]string, error) {
 			return files, err
 		}
 		n++
+		if a := run.AppDensity; a != nil && len(a.Steps) > 0 {
+			pts := plotter.XYs{{X: 0, Y: float64(a.BaselineRSS) / (1 << 20)}}
+			for _, s := range a.Steps {
+				pts = append(pts, plotter.XY{X: float64(s.Connected), Y: float64(s.RSSBytes) / (1 << 20)})
+			}
+			if err := addLine(p, run.Label+", real application (-app)", pts, runColor(run.Name), true); err != nil {
+				return files, err
+			}
+		}
 	}
 	if n > 0 {
 		f := filepath.Join(dir, "rss_vs_sockets.png")
@@ -139,6 +150,67 @@ func WritePlots(r *Results, dir string) ([]string, error) {
 		}
 		files = append(files, f)
 		return nil
+	}
+	// Server CPU per message, user (solid) and system (dashed).
+	cpuPlot := func(file, title, xlabel, ylabel string, get func(*ServerRun) []loadgen.LoadStep) error {
+		p := plot.New()
+		p.Title.Text = title
+		p.X.Label.Text = xlabel
+		p.Y.Label.Text = ylabel
+		p.Y.Min = 0
+		p.Legend.Top, p.Legend.Left = true, false
+		n := 0
+		for _, run := range r.Runs {
+			if run.Skipped != "" {
+				continue
+			}
+			var user, sys plotter.XYs
+			for _, s := range get(&run) {
+				if s.Mode != "rate" || s.ServerCPUPerMillion == (loadgen.CPU{}) {
+					continue
+				}
+				x := s.OfferedDeliveries
+				user = append(user, plotter.XY{X: x, Y: s.ServerCPUPerMillion.User})
+				sys = append(sys, plotter.XY{X: x, Y: s.ServerCPUPerMillion.Sys})
+			}
+			if len(user) == 0 {
+				continue
+			}
+			if err := addLine(p, run.Label+" user", user, runColor(run.Name), false); err != nil {
+				return err
+			}
+			if err := addLine(p, run.Label+" system", sys, runColor(run.Name), true); err != nil {
+				return err
+			}
+			n++
+		}
+		if n == 0 {
+			return nil
+		}
+		f := filepath.Join(dir, file)
+		if err := p.Save(7*vg.Inch, 4.5*vg.Inch, f); err != nil {
+			return err
+		}
+		files = append(files, f)
+		return nil
+	}
+	fanoutSteps := func(s *ServerRun) []loadgen.LoadStep {
+		if s.Fanout == nil {
+			return nil
+		}
+		return s.Fanout.Steps
+	}
+	echoSteps := func(s *ServerRun) []loadgen.LoadStep {
+		if s.Echo == nil {
+			return nil
+		}
+		return s.Echo.Steps
+	}
+	if err := cpuPlot("fanout_cpu_vs_load.png", fmt.Sprintf("Room broadcast: server CPU per delivery (%s mode)", r.Mode), "offered deliveries / s", "server CPU-s per million deliveries", fanoutSteps); err != nil {
+		return files, err
+	}
+	if err := cpuPlot("echo_cpu_vs_load.png", fmt.Sprintf("Echo with ack: server CPU per round trip (%s mode)", r.Mode), "offered emits / s", "server CPU-s per million acks", echoSteps); err != nil {
+		return files, err
 	}
 	if err := latencyPlot("fanout_latency_vs_load.png", fmt.Sprintf("Room broadcast: delivery latency vs offered load (%s mode)", r.Mode), "offered deliveries / s",
 		func(s *ServerRun) []loadgen.LoadStep {

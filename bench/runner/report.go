@@ -132,30 +132,39 @@ func RenderMarkdown(r *Results, mdDir string, plots []string) string {
 
 	w("*other load*: cores kept busy by unrelated processes during the window (from /proc/stat, minus server and generator); ⚠ marks windows above %.2f cores, whose numbers are disturbed.\n\n", loadgen.OtherLoadWarn)
 
-	// Density.
-	w("### Idle sockets: server memory (density)\n\n")
-	w("RSS from /proc/<pid>/status VmRSS after each step settles; per-socket figure is (RSS − RSS before connecting) / sockets.\n\n")
-	w("| sockets | Node RSS MiB | Node KiB/socket | fanio RSS MiB | fanio KiB/socket | fanio/Node per socket | fanio 2c KiB/socket | Node heap MiB |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n")
-	for _, n := range densitySteps(node, go1, go2) {
-		a, c, d := densityAt(node, n), densityAt(go1, n), densityAt(go2, n)
-		w("| %d | %s | %s | %s | %s | %s | %s | %s |\n", n, mib(a.RSSBytes), num(a.BytesPerSocket/1024, "%.1f"), mib(c.RSSBytes), num(c.BytesPerSocket/1024, "%.1f"), ratio(c.BytesPerSocket, a.BytesPerSocket), num(d.BytesPerSocket/1024, "%.1f"), mib(a.HeapUsed))
+	densityTable := func(title, note string, get func(*ServerRun) *loadgen.DensityResult) {
+		if !hasDensity(get, node, go1, go2) {
+			return
+		}
+		w("### %s\n\n%s\n\n", title, note)
+		w("| sockets | Node RSS MiB | Node KiB/socket | fanio RSS MiB | fanio KiB/socket | fanio/Node per socket | fanio 2c KiB/socket | Node heap MiB | connect CPU µs/socket user / sys: Node | fanio |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+		for _, n := range densitySteps(get, node, go1, go2) {
+			a, c, d := densityAt(get, node, n), densityAt(get, go1, n), densityAt(get, go2, n)
+			w("| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", n, mib(a.RSSBytes), num(a.BytesPerSocket/1024, "%.1f"), mib(c.RSSBytes), num(c.BytesPerSocket/1024, "%.1f"), ratio(c.BytesPerSocket, a.BytesPerSocket), num(d.BytesPerSocket/1024, "%.1f"), mib(a.HeapUsed), connectCPU(a), connectCPU(c))
+		}
+		if r := get(node); usable(node) && r != nil && r.CappedAt > 0 {
+			w("\nSteps are capped at %d sockets: the server process may hold at most %d open files on this machine.\n", r.CappedAt, r.FDLimit)
+		}
+		w("\n")
 	}
-	if usable(node) && node.Density != nil && node.Density.CappedAt > 0 {
-		w("\nSteps are capped at %d sockets: the server process may hold at most %d open files on this machine.\n", node.Density.CappedAt, node.Density.FDLimit)
-	}
-	w("\n")
+	densityTable("Idle sockets: server memory (density)",
+		"RSS from /proc/<pid>/status VmRSS after each step settles; per-socket figure is (RSS − RSS before connecting) / sockets. Connect CPU is the server's user / system CPU per socket while the step connected (cumulative steps: only the new sockets).",
+		func(s *ServerRun) *loadgen.DensityResult { return s.Density })
+	densityTable("Idle sockets of a real application (density -app)",
+		"The same steps on a fresh server, each socket as a real application's: it connects to namespace `/app` with an auth payload `{\"token\":…}` and a `User-Agent` header; the namespace middleware reads both, refuses a socket without them and keeps the token as the socket's data (Node: `socket.data.user`, fanio: `SetData`).",
+		func(s *ServerRun) *loadgen.DensityResult { return s.AppDensity })
 
 	loadTable := func(title, note, unit string, get func(*ServerRun) *[]loadgen.LoadStep) {
 		w("### %s\n\n%s\n\n", title, note)
-		w("| offered | Node %s | Node CPU-s/M | Node p50 / p99 / p99.9 ms | fanio %s | fanio CPU-s/M | fanio p50 / p99 / p99.9 ms | CPU fanio/Node | p99 fanio/Node | fanio 2c %s | gen ns/msg (Node run) | other load |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n", unit, unit, unit)
+		w("| offered | Node %s | Node CPU-s/M user / sys | Node p50 / p99 / p99.9 ms | fanio %s | fanio CPU-s/M user / sys | fanio p50 / p99 / p99.9 ms | user CPU fanio/Node | CPU fanio/Node | p99 fanio/Node | fanio 2c %s | fanio 2c CPU-s/M user / sys | gen ns/msg (Node run) | other load |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n", unit, unit, unit)
 		steps := loadSteps(get, node, go1, go2)
 		for _, key := range steps {
 			a, c, d := loadAt(get, node, key), loadAt(get, go1, key), loadAt(get, go2, key)
-			w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", key,
-				num(a.PerSec, "%.0f"), num(a.ServerCPUPerM, "%.2f"), lat(a.Latency),
-				num(c.PerSec, "%.0f"), num(c.ServerCPUPerM, "%.2f"), lat(c.Latency),
-				ratio(c.ServerCPUPerM, a.ServerCPUPerM), ratio(c.Latency.P99Us, a.Latency.P99Us),
-				num(d.PerSec, "%.0f"), num(a.GenNsPerMsg, "%.0f"), otherCell(a.OtherCPUUtil, c.OtherCPUUtil, d.OtherCPUUtil))
+			w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", key,
+				num(a.PerSec, "%.0f"), cpuPair(a.ServerCPUPerMillion, "%.2f"), lat(a.Latency),
+				num(c.PerSec, "%.0f"), cpuPair(c.ServerCPUPerMillion, "%.2f"), lat(c.Latency),
+				ratio(c.ServerCPUPerMillion.User, a.ServerCPUPerMillion.User), ratio(c.ServerCPUPerM, a.ServerCPUPerM), ratio(c.Latency.P99Us, a.Latency.P99Us),
+				num(d.PerSec, "%.0f"), cpuPair(d.ServerCPUPerMillion, "%.2f"), num(a.GenNsPerMsg, "%.0f"), otherCell(a.OtherCPUUtil, c.OtherCPUUtil, d.OtherCPUUtil))
 		}
 		w("\n")
 	}
@@ -165,12 +174,12 @@ func RenderMarkdown(r *Results, mdDir string, plots []string) string {
 			subs = node.Fanout.Subscribers
 		}
 		loadTable("Room broadcast over WebSocket (fanout)",
-			fmt.Sprintf("%d subscribers in room `r`; one publisher emits `pub` (payload %d B with a send timestamp) at a fixed rate, then at saturation (batches acked by a barrier). Offered = pubs/s; rates are deliveries/s; latency is publish → delivery; CPU-s/M = server CPU-seconds per million deliveries.", subs, r.Profile.Fanout.Size),
+			fmt.Sprintf("%d subscribers in room `r`; one publisher emits `pub` (payload %d B with a send timestamp) at a fixed rate, then at saturation (batches acked by a barrier). Offered = pubs/s; rates are deliveries/s; latency is publish → delivery; CPU-s/M = server CPU-seconds per million deliveries, user / system (on loopback the system part carries the receivers' TCP processing).", subs, r.Profile.Fanout.Size),
 			"deliv/s", func(s *ServerRun) *[]loadgen.LoadStep { return stepsOf(s.Fanout) })
 	}
 	if hasLoad(func(s *ServerRun) *[]loadgen.LoadStep { return echoSteps(s.Echo) }, node, go1, go2) {
 		loadTable("Request/ack round trips (echo)",
-			fmt.Sprintf("%d clients emit `echo` with an ack, round robin, at a fixed total rate. Latency is the ack round trip; CPU-s/M = server CPU-seconds per million round trips.", r.Profile.Echo.Clients),
+			fmt.Sprintf("%d clients emit `echo` with an ack, round robin, at a fixed total rate. Latency is the ack round trip; CPU-s/M = server CPU-seconds per million round trips, user / system.", r.Profile.Echo.Clients),
 			"acks/s", func(s *ServerRun) *[]loadgen.LoadStep { return echoSteps(s.Echo) })
 	}
 	if hasLoad(func(s *ServerRun) *[]loadgen.LoadStep { return stepsOf(s.PollFanout) }, node, go1, go2) {
@@ -182,15 +191,16 @@ func RenderMarkdown(r *Results, mdDir string, plots []string) string {
 	// Connect.
 	w("### Handshakes (connect)\n\n")
 	w("Full Socket.IO connects to `/`, closed right after, %d in flight. `websocket`: WebSocket upgrade, `0{…}`, `40` → `40{\"sid\"…}`. `upgrade`: polling handshake, WebSocket `2probe`/`3probe`/`5`, then `40` → `40{\"sid\"…}` over the upgraded transport.\n\n", r.Profile.Connect.Concurrency)
-	w("| mode | Node connects/s | Node CPU µs/connect | Node p50 / p99 ms | fanio connects/s | fanio CPU µs/connect | fanio p50 / p99 ms | CPU fanio/Node | fanio 2c connects/s | gen µs/connect (Node run) | other load |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	w("| mode | Node connects/s | Node CPU µs/connect user / sys | Node p50 / p99 ms | fanio connects/s | fanio CPU µs/connect user / sys | fanio p50 / p99 ms | user CPU fanio/Node | CPU fanio/Node | fanio 2c connects/s | fanio 2c CPU µs/connect user / sys | gen µs/connect (Node run) | other load |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, mode := range r.Profile.Connect.Modes {
 		a, c, d := connectAt(node, mode), connectAt(go1, mode), connectAt(go2, mode)
-		w("| %s | %s | %s | %s / %s | %s | %s | %s / %s | %s | %s | %s | %s |\n", mode,
-			num(a.PerSec, "%.0f"), num(a.ServerUsPerConn, "%.0f"), ms(a.Latency.P50Us), ms(a.Latency.P99Us),
-			num(c.PerSec, "%.0f"), num(c.ServerUsPerConn, "%.0f"), ms(c.Latency.P50Us), ms(c.Latency.P99Us),
-			ratio(c.ServerUsPerConn, a.ServerUsPerConn), num(d.PerSec, "%.0f"), num(a.GenUsPerConn, "%.0f"), otherCell(a.OtherCPUUtil, c.OtherCPUUtil, d.OtherCPUUtil))
+		w("| %s | %s | %s | %s / %s | %s | %s | %s / %s | %s | %s | %s | %s | %s | %s |\n", mode,
+			num(a.PerSec, "%.0f"), cpuPair(a.ServerCPUPerConnect, "%.0f"), ms(a.Latency.P50Us), ms(a.Latency.P99Us),
+			num(c.PerSec, "%.0f"), cpuPair(c.ServerCPUPerConnect, "%.0f"), ms(c.Latency.P50Us), ms(c.Latency.P99Us),
+			ratio(c.ServerCPUPerConnect.User, a.ServerCPUPerConnect.User), ratio(c.ServerUsPerConn, a.ServerUsPerConn), num(d.PerSec, "%.0f"), cpuPair(d.ServerCPUPerConnect, "%.0f"), num(a.GenUsPerConn, "%.0f"), otherCell(a.OtherCPUUtil, c.OtherCPUUtil, d.OtherCPUUtil))
 	}
 	w("\n")
+	blockingTable(w, r, node, go1, go2)
 	if len(plots) > 0 {
 		w("### Plots\n\n")
 		for _, p := range plots {
@@ -208,13 +218,38 @@ func lat(l loadgen.Latency) string {
 	return ms(l.P50Us) + " / " + ms(l.P99Us) + " / " + ms(l.P999Us)
 }
 
-func densitySteps(runs ...*ServerRun) []int {
+// cpuPair renders user / system CPU with format, "—" when unmeasured.
+func cpuPair(c loadgen.CPU, format string) string {
+	if c.User == 0 && c.Sys == 0 {
+		return "—"
+	}
+	return fmt.Sprintf(format+" / "+format, c.User, c.Sys)
+}
+
+// connectCPU is a density step's server CPU per new socket, in µs.
+func connectCPU(s loadgen.DensityStep) string {
+	if s.Connected == 0 {
+		return "—"
+	}
+	return cpuPair(loadgen.CPU{User: s.ServerCPU.User * 1e6 / float64(s.Connected), Sys: s.ServerCPU.Sys * 1e6 / float64(s.Connected)}, "%.0f")
+}
+
+func hasDensity(get func(*ServerRun) *loadgen.DensityResult, runs ...*ServerRun) bool {
+	for _, r := range runs {
+		if usable(r) && get(r) != nil {
+			return true
+		}
+	}
+	return false
+}
+
+func densitySteps(get func(*ServerRun) *loadgen.DensityResult, runs ...*ServerRun) []int {
 	var out []int
 	for _, r := range runs {
-		if !usable(r) || r.Density == nil {
+		if !usable(r) || get(r) == nil {
 			continue
 		}
-		for _, s := range r.Density.Steps {
+		for _, s := range get(r).Steps {
 			if !containsInt(out, s.Sockets) {
 				out = append(out, s.Sockets)
 			}
@@ -232,9 +267,9 @@ func containsInt(l []int, v int) bool {
 	return false
 }
 
-func densityAt(r *ServerRun, n int) loadgen.DensityStep {
-	if usable(r) && r.Density != nil {
-		for _, s := range r.Density.Steps {
+func densityAt(get func(*ServerRun) *loadgen.DensityResult, r *ServerRun, n int) loadgen.DensityStep {
+	if usable(r) && get(r) != nil {
+		for _, s := range get(r).Steps {
 			if s.Sockets == n {
 				return s
 			}
@@ -319,4 +354,41 @@ func otherCell(vs ...float64) string {
 		return fmt.Sprintf("⚠ %.2f", m)
 	}
 	return fmt.Sprintf("%.2f", m)
+}
+
+// blockingTable renders the blocking-handler scenario, one row per server.
+func blockingTable(w func(string, ...any), r *Results, runs ...*ServerRun) {
+	found := false
+	for _, run := range runs {
+		found = found || (usable(run) && run.Blocking != nil)
+	}
+	if !found {
+		return
+	}
+	p := r.Profile.Blocking
+	w("### Blocking handlers (blocking)\n\n")
+	w("%d clients each emit `block(%d)`, whose handler blocks for %v (fanio: `time.Sleep`, as a database call would; Node: `await` of a timer) before it acks; right after, an unrelated client emits `echo` with an ack at %.0f/s for %v. Its round trip alone and while they block; *acked* counts the acks back within %v of the window. The blocking calls themselves should each take %v (all at once).\n\n",
+		p.Blockers, p.Hold.Milliseconds(), p.Hold, p.Rate, p.Duration, p.Drain, p.Hold)
+	w("| server | probe alone p50 / p99 ms | probe while blocked p50 / p99 / max ms | acked | blocking calls done | their p50 / p99 s | server CPU-s user / sys | other load |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, run := range runs {
+		if !usable(run) || run.Blocking == nil {
+			continue
+		}
+		b := run.Blocking
+		blocked := "—"
+		if l := b.Blocked.Latency; l.Count > 0 {
+			blocked = ms(l.P50Us) + " / " + ms(l.P99Us) + " / " + ms(l.MaxUs)
+		}
+		idle := "—"
+		if l := b.Idle.Latency; l.Count > 0 {
+			idle = ms(l.P50Us) + " / " + ms(l.P99Us)
+		}
+		calls := "—"
+		if b.BlockCalls.Count > 0 {
+			calls = fmt.Sprintf("%.2f / %.2f", b.BlockCalls.P50Us/1e6, b.BlockCalls.P99Us/1e6)
+		}
+		w("| %s | %s | %s | %d / %d | %d / %d | %s | %s | %s |\n", run.Label, idle, blocked, b.Blocked.Delivered, b.Blocked.Sent,
+			b.BlockDone, b.BlockSent, calls, cpuPair(b.Blocked.ServerCPU, "%.2f"), otherCell(b.Blocked.OtherCPUUtil))
+	}
+	w("\n")
 }

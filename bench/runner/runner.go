@@ -29,6 +29,10 @@ type Profile struct {
 	Echo       loadgen.EchoParams    `json:"echo"`
 	Connect    loadgen.ConnectParams `json:"connect"`
 	PollFanout loadgen.FanoutParams  `json:"pollfanout"`
+	// AppDensity is the density scenario with real-application sockets
+	// (middleware reading the auth payload and a header), on a fresh server.
+	AppDensity loadgen.DensityParams  `json:"appdensity"`
+	Blocking   loadgen.BlockingParams `json:"blocking"`
 }
 
 // connectInFlight is the connect scenario's number of connects in flight,
@@ -48,6 +52,8 @@ func QuickProfile() Profile {
 		Echo:       loadgen.EchoParams{Clients: 100, Rates: []float64{1000, 5000, 10000}, Duration: 2 * time.Second, Warmup: time.Second, Size: 32, Concurrency: 64},
 		Connect:    loadgen.ConnectParams{Modes: []string{"websocket", "upgrade"}, Duration: 2 * time.Second, Concurrency: connectInFlight, Warmup: time.Second},
 		PollFanout: loadgen.FanoutParams{Transport: "polling", Subscribers: 200, Rates: []float64{10, 50}, Saturate: true, Duration: 2 * time.Second, Warmup: time.Second, Size: 64, Batch: 10, Window: 2, Concurrency: 32},
+		AppDensity: loadgen.DensityParams{Steps: []int{1000, 5000, 10000}, Settle: 1500 * time.Millisecond, Concurrency: 64, App: true},
+		Blocking:   loadgen.BlockingParams{Blockers: 500, Hold: 2 * time.Second, Rate: 200, Duration: time.Second, Drain: 10 * time.Second, Size: 32, Concurrency: 64},
 	}
 }
 
@@ -60,11 +66,13 @@ func FullProfile() Profile {
 		Echo:       loadgen.EchoParams{Clients: 1000, Rates: []float64{1000, 5000, 10000, 20000, 40000}, Duration: 10 * time.Second, Warmup: 3 * time.Second, Size: 32, Concurrency: 64},
 		Connect:    loadgen.ConnectParams{Modes: []string{"websocket", "upgrade"}, Duration: 10 * time.Second, Concurrency: connectInFlight, Warmup: 2 * time.Second},
 		PollFanout: loadgen.FanoutParams{Transport: "polling", Subscribers: 2000, Rates: []float64{2, 5, 10, 20}, Saturate: true, Duration: 10 * time.Second, Warmup: 2 * time.Second, Size: 64, Batch: 2, Window: 2, Concurrency: 64},
+		AppDensity: loadgen.DensityParams{Steps: []int{1000, 5000, 10000, 15000, 19700}, Settle: 5 * time.Second, Concurrency: 64, App: true},
+		Blocking:   loadgen.BlockingParams{Blockers: 500, Hold: 2 * time.Second, Rate: 200, Duration: time.Second, Drain: 10 * time.Second, Size: 32, Concurrency: 64},
 	}
 }
 
 // Scenarios in the order `all` runs them.
-var Scenarios = []string{"density", "fanout", "echo", "connect", "pollfanout"}
+var Scenarios = []string{"density", "appdensity", "fanout", "echo", "connect", "pollfanout", "blocking"}
 
 // Options configure a runner invocation.
 type Options struct {
@@ -93,19 +101,21 @@ const QuietCores = 0.15
 
 // ServerRun is every scenario's outcome against one fixture.
 type ServerRun struct {
-	Name       string                 `json:"name"`
-	Label      string                 `json:"label"`
-	Command    string                 `json:"command"`
-	ServerCPUs string                 `json:"server_cpus"`
-	GenCPUs    string                 `json:"generator_cpus"`
-	Skipped    string                 `json:"skipped,omitempty"`
-	IdleRSS    int64                  `json:"idle_rss_bytes,omitempty"`
-	Density    *loadgen.DensityResult `json:"density,omitempty"`
-	Fanout     *loadgen.FanoutResult  `json:"fanout,omitempty"`
-	Echo       *loadgen.EchoResult    `json:"echo,omitempty"`
-	Connect    *loadgen.ConnectResult `json:"connect,omitempty"`
-	PollFanout *loadgen.FanoutResult  `json:"pollfanout,omitempty"`
-	Errors     []string               `json:"errors,omitempty"`
+	Name       string                  `json:"name"`
+	Label      string                  `json:"label"`
+	Command    string                  `json:"command"`
+	ServerCPUs string                  `json:"server_cpus"`
+	GenCPUs    string                  `json:"generator_cpus"`
+	Skipped    string                  `json:"skipped,omitempty"`
+	IdleRSS    int64                   `json:"idle_rss_bytes,omitempty"`
+	Density    *loadgen.DensityResult  `json:"density,omitempty"`
+	Fanout     *loadgen.FanoutResult   `json:"fanout,omitempty"`
+	Echo       *loadgen.EchoResult     `json:"echo,omitempty"`
+	Connect    *loadgen.ConnectResult  `json:"connect,omitempty"`
+	PollFanout *loadgen.FanoutResult   `json:"pollfanout,omitempty"`
+	AppDensity *loadgen.DensityResult  `json:"appdensity,omitempty"`
+	Blocking   *loadgen.BlockingResult `json:"blocking,omitempty"`
+	Errors     []string                `json:"errors,omitempty"`
 	// OtherLoad is the number of cores unrelated processes kept busy just
 	// before each scenario started (after waiting up to -wait-quiet).
 	OtherLoad map[string]float64 `json:"other_load_before,omitempty"`
@@ -334,6 +344,10 @@ func Run(o Options) (*Results, error) {
 				run.Connect, serr = loadgen.Connect(env, prof.Connect)
 			case "pollfanout":
 				run.PollFanout, serr = loadgen.Fanout(env, prof.PollFanout)
+			case "appdensity":
+				run.AppDensity, serr = loadgen.Density(env, prof.AppDensity)
+			case "blocking":
+				run.Blocking, serr = loadgen.Blocking(env, prof.Blocking)
 			default:
 				serr = fmt.Errorf("unknown scenario %q", sc)
 			}

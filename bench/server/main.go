@@ -12,13 +12,20 @@
 //   - join(room, ack): join room, then ack with no arguments;
 //   - pub(payload): broadcast "msg" with that payload to room "r";
 //   - echo(...args, ack): ack with the same args;
+//   - block(ms, ack): block the handler for ms (at most 60 s: time.Sleep,
+//     as a database call would), then ack with no arguments;
+//   - namespace /app, a real application's: its middleware reads the auth
+//     payload's token and the User-Agent header, refuses the connection
+//     without them, and keeps the token as the socket's data;
 //   - GET /stats: {"server":"fanio","rss","heapUsed","sockets","cpuUser","cpuSystem"}
-//     (bytes and microseconds); other paths outside /socket.io/ get 404.
+//     (bytes and microseconds; sockets in / and /app); other paths outside
+//     /socket.io/ get 404.
 package main
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -64,7 +71,7 @@ func main() {
 			"server":    "fanio",
 			"rss":       rssBytes(),
 			"heapUsed":  ms.HeapInuse,
-			"sockets":   srv.Sockets().SocketCount(),
+			"sockets":   srv.Sockets().SocketCount() + srv.Of("/app").SocketCount(),
 			"cpuUser":   ru.Utime.Sec*1e6 + ru.Utime.Usec,
 			"cpuSystem": ru.Stime.Sec*1e6 + ru.Stime.Usec,
 		})
@@ -98,6 +105,24 @@ func main() {
 				_ = ack(args.Any()...)
 			}
 		})
+		s.On("block", func(s *sio.Socket, args sio.Args, ack sio.Ack) {
+			ms, _ := sio.Arg[int](args, 0)
+			time.Sleep(time.Duration(min(max(ms, 0), 60_000)) * time.Millisecond)
+			if ack != nil {
+				_ = ack()
+			}
+		})
+	})
+	srv.Of("/app").Use(func(s *sio.Socket) error {
+		hs := s.Handshake()
+		var auth struct {
+			Token string `json:"token"`
+		}
+		if err := json.Unmarshal(hs.Auth, &auth); err != nil || auth.Token == "" || hs.Headers.Get("User-Agent") == "" {
+			return errors.New("unauthorized")
+		}
+		s.SetData(auth.Token)
+		return nil
 	})
 	if err := srv.Start(*addr); err != nil {
 		fmt.Fprintln(os.Stderr, "fanio bench server:", err)

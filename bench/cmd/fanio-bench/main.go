@@ -3,11 +3,12 @@
 // long-polling) and a runner that compares fanio with the Node.js
 // socket.io server.
 //
-//	fanio-bench density    -target ws://127.0.0.1:3001 [-steps 1000,5000,10000]
+//	fanio-bench density    -target ws://127.0.0.1:3001 [-steps 1000,5000,10000] [-app]
 //	fanio-bench fanout     -target ws://127.0.0.1:3001 [-subs 1000 -rates 10,50,100 -saturate]
 //	fanio-bench echo       -target ws://127.0.0.1:3001 [-clients 100 -rates 1000,5000]
 //	fanio-bench connect    -target ws://127.0.0.1:3001 [-modes websocket,upgrade]
 //	fanio-bench pollfanout -target ws://127.0.0.1:3001 [-subs 200 -rates 10,50]
+//	fanio-bench blocking   -target ws://127.0.0.1:3001 [-blockers 500 -hold 2s -rates 200]
 //	fanio-bench all [-quick] [-servers node,go-1core,go-2core]
 //
 // Every scenario writes a summary to stderr and, with -json, its results.
@@ -33,10 +34,12 @@ func usage() {
 
 scenarios (against a running server, -target ws://127.0.0.1:3001):
   density     idle WebSocket sockets in steps; server RSS per socket
+              (-app: real-application sockets, auth payload and header read by middleware)
   fanout      subscribers in room r, one publisher; deliveries/s, CPU, latency
   echo        clients emit echo with ack at a fixed rate; round trip
   connect     full Socket.IO connects per second (websocket, upgrade)
   pollfanout  fanout to HTTP long-polling subscribers
+  blocking    N handlers blocked (block(2000)); an unrelated client's ack round trip
 runner (starts the fixtures itself):
   all         every scenario against Node and fanio; results JSON, BENCHMARKS.md, plots
 
@@ -56,7 +59,7 @@ func main() {
 			fmt.Fprintln(os.Stderr, "fanio-bench worker:", err)
 			os.Exit(1)
 		}
-	case "density", "fanout", "echo", "connect", "pollfanout":
+	case "density", "fanout", "echo", "connect", "pollfanout", "blocking":
 		os.Exit(runScenario(cmd, args))
 	case "all":
 		os.Exit(runAll(args))
@@ -104,6 +107,12 @@ func floatList(s string) ([]float64, error) {
 	return out, nil
 }
 
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
 // scenarioOutput is what -json writes for a single scenario.
 type scenarioOutput struct {
 	Scenario string           `json:"scenario"`
@@ -131,7 +140,7 @@ func runScenario(name string, args []string) int {
 	jsonOut := fs.String("json", "", "write the results as JSON to this file")
 	cpuProf := fs.String("cpuprofile", "", "write a CPU profile of this process (use with -inproc to profile the workers)")
 	progress := fs.Bool("progress", true, "live status line (only when stdout is a terminal)")
-	dur := fs.Duration("duration", 5*time.Second, "measured window per step")
+	dur := fs.Duration("duration", 5*time.Second, "measured window per step (blocking: default hold/2)")
 	warm := fs.Duration("warmup", time.Second, "unmeasured warm-up before the first step")
 	size := fs.Int("size", 64, "payload bytes")
 	conc := fs.Int("concurrency", 64, "handshakes in flight (per worker for density/fanout/echo, in all for connect)")
@@ -139,13 +148,17 @@ func runScenario(name string, args []string) int {
 		steps    = fs.String("steps", "1000,5000,10000", "density: cumulative socket counts")
 		settle   = fs.Duration("settle", 3*time.Second, "density: wait before sampling each step")
 		subs     = fs.Int("subs", 1000, "fanout/pollfanout: subscribers")
-		rates    = fs.String("rates", "", "offered rates: pubs/s (fanout, pollfanout) or total emits/s (echo)")
+		rates    = fs.String("rates", "", "offered rates: pubs/s (fanout, pollfanout) or total emits/s (echo; blocking: the probe's, default 200)")
 		saturate = fs.Bool("saturate", true, "fanout/pollfanout: add a saturation step")
 		batch    = fs.Int("batch", 10, "saturation: pubs per acked barrier")
 		window   = fs.Int("window", 2, "saturation: barriers in flight")
 		clients  = fs.Int("clients", 100, "echo: clients")
 		modes    = fs.String("modes", "websocket,upgrade", "connect: websocket and/or upgrade")
 		maxConn  = fs.Int("max", 0, "connect: stop after this many per mode (0: duration only)")
+		app      = fs.Bool("app", false, "density: real-application sockets (connect to /app with an auth payload and a User-Agent; the fixture's middleware reads both)")
+		blockers = fs.Int("blockers", 500, "blocking: clients whose handler blocks")
+		hold     = fs.Duration("hold", 2*time.Second, "blocking: how long each blocked handler blocks")
+		drain    = fs.Duration("drain", 10*time.Second, "blocking: how long to wait for late acks")
 	)
 	_ = fs.Parse(args)
 
@@ -204,7 +217,7 @@ func runScenario(name string, args []string) int {
 			fmt.Fprintln(os.Stderr, "fanio-bench:", err2)
 			return 2
 		}
-		res, err = loadgen.Density(env, loadgen.DensityParams{Steps: st, Settle: *settle, Concurrency: *conc})
+		res, err = loadgen.Density(env, loadgen.DensityParams{Steps: st, Settle: *settle, Concurrency: *conc, App: *app})
 	case "fanout", "pollfanout":
 		tr := "websocket"
 		if name == "pollfanout" {
@@ -220,6 +233,16 @@ func runScenario(name string, args []string) int {
 			rateList = []float64{1000, 5000}
 		}
 		res, err = loadgen.Echo(env, loadgen.EchoParams{Clients: *clients, Rates: rateList, Duration: *dur, Warmup: *warm, Size: *size, Concurrency: *conc})
+	case "blocking":
+		rate := 200.0
+		if len(rateList) > 0 {
+			rate = rateList[0]
+		}
+		bdur := *dur
+		if !isSet(fs, "duration") {
+			bdur = *hold / 2
+		}
+		res, err = loadgen.Blocking(env, loadgen.BlockingParams{Blockers: *blockers, Hold: *hold, Rate: rate, Duration: bdur, Drain: *drain, Size: *size, Concurrency: *conc})
 	case "connect":
 		res, err = loadgen.Connect(env, loadgen.ConnectParams{Modes: strings.Split(*modes, ","), Duration: *dur, Concurrency: *conc, Max: *maxConn, Warmup: *warm})
 	}
