@@ -651,7 +651,7 @@ type ConnectStep struct {
 	ServerCPUSeconds    float64  `json:"server_cpu_seconds"`
 	ServerCPUUtil       float64  `json:"server_cpu_util"`
 	ServerUsPerConn     float64  `json:"server_cpu_us_per_connect"`
-	ServerCPU           CPU      `json:"server_cpu"`                      // CPU-seconds, user and system
+	ServerCPU           CPU      `json:"server_cpu"`                         // CPU-seconds, user and system
 	ServerCPUPerConnect CPU      `json:"server_cpu_us_per_connect_user_sys"` // µs per connect, user and system
 	GenUsPerConn        float64  `json:"gen_cpu_us_per_connect"`
 	OtherCPUUtil        float64  `json:"other_cpu_util"`
