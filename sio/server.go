@@ -45,7 +45,7 @@ func NewServer(opts Options) *Server {
 	s := &Server{opts: opts, log: opts.Logger, nsps: make(map[string]*Namespace)}
 	s.offsets.init()
 	s.timers = timer.NewWheel(max(2, runtime.GOMAXPROCS(0)), 5*time.Millisecond)
-	s.workers = pool.NewWorkers(pool.WorkersConfig{
+	s.workers = pool.NewWorkers(pool.WorkersOptions{
 		MaxWorkers: opts.MaxWorkers,
 		OnPanic: func(v any) {
 			s.log.Error("sio: handler panicked", "panic", fmt.Sprint(v))

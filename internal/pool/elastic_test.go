@@ -48,7 +48,7 @@ func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 // hold back an unrelated one: its task runs while all of them are still
 // blocked, each on a worker of its own.
 func TestBlockedMailboxesDoNotDelayOthers(t *testing.T) {
-	w := NewWorkers(WorkersConfig{MinWorkers: 2})
+	w := NewWorkers(WorkersOptions{MinWorkers: 2})
 	defer w.Stop()
 	const blocked = 500
 	b := newBlocker()
@@ -85,7 +85,7 @@ func TestBlockedMailboxesDoNotDelayOthers(t *testing.T) {
 // pool still works afterwards.
 func TestWorkersRetireToFloor(t *testing.T) {
 	const floor, burst = 3, 40
-	w := NewWorkers(WorkersConfig{MinWorkers: floor, IdleTimeout: 40 * time.Millisecond})
+	w := NewWorkers(WorkersOptions{MinWorkers: floor, IdleTimeout: 40 * time.Millisecond})
 	defer w.Stop()
 	if n := w.Size(); n != floor {
 		t.Fatalf("%d workers at start, want the floor %d", n, floor)
@@ -119,7 +119,7 @@ func TestWorkersRetireToFloor(t *testing.T) {
 // task still runs, in order per mailbox.
 func TestWorkersCapHonoured(t *testing.T) {
 	const maxW, boxes, perBox = 4, 30, 5
-	w := NewWorkers(WorkersConfig{MinWorkers: 1, MaxWorkers: maxW, Batch: 2})
+	w := NewWorkers(WorkersOptions{MinWorkers: 1, MaxWorkers: maxW, Batch: 2})
 	defer w.Stop()
 	b := newBlocker()
 	mbs := make([]Mailbox, boxes)
@@ -165,7 +165,7 @@ func TestWorkersCapHonoured(t *testing.T) {
 // Stop runs everything queued before it, including mailboxes still waiting
 // for a worker at the cap, and ends every worker.
 func TestWorkersStopDrainsWaitingMailboxes(t *testing.T) {
-	w := NewWorkers(WorkersConfig{MinWorkers: 1, MaxWorkers: 2})
+	w := NewWorkers(WorkersOptions{MinWorkers: 1, MaxWorkers: 2})
 	b := newBlocker()
 	var ran atomic.Int32
 	mbs := make([]Mailbox, 50)
@@ -204,7 +204,7 @@ func TestWorkersStopDrainsWaitingMailboxes(t *testing.T) {
 // Submitting to an idle mailbox and running the task on a parked worker
 // allocates nothing.
 func TestSubmitRunDoesNotAllocate(t *testing.T) {
-	w := NewWorkers(WorkersConfig{MinWorkers: 4, IdleTimeout: time.Hour})
+	w := NewWorkers(WorkersOptions{MinWorkers: 4, IdleTimeout: time.Hour})
 	defer w.Stop()
 	var m Mailbox
 	m.Init(w, 16)

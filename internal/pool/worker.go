@@ -17,7 +17,7 @@ type TaskFunc func()
 // Run calls f.
 func (f TaskFunc) Run() { f() }
 
-// Defaults of WorkersConfig.
+// Defaults of WorkersOptions.
 const (
 	DefaultMaxWorkers  = 10_000
 	DefaultIdleTimeout = 10 * time.Second
@@ -35,9 +35,9 @@ func DefaultMinWorkers() int { return max(16, 8*runtime.GOMAXPROCS(0)) }
 // delays unrelated work by about that much, not by its own duration.
 const stuckTick = time.Millisecond
 
-// WorkersConfig configures NewWorkers. The zero value of a field means its
+// WorkersOptions configures NewWorkers. The zero value of a field means its
 // default.
-type WorkersConfig struct {
+type WorkersOptions struct {
 	// MinWorkers is the floor: this many workers start with the pool and
 	// never retire, and while work waits at least half this many are kept
 	// free of blocked tasks (default DefaultMinWorkers).
@@ -138,7 +138,7 @@ type worker struct {
 var retire = new(Mailbox)
 
 // NewWorkers starts MinWorkers workers and the monitor; Stop ends them.
-func NewWorkers(cfg WorkersConfig) *Workers {
+func NewWorkers(cfg WorkersOptions) *Workers {
 	if cfg.MaxWorkers <= 0 {
 		cfg.MaxWorkers = DefaultMaxWorkers
 	}

@@ -14,16 +14,16 @@ import (
 func TestWorkersPerMailboxOrder(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		cfg  WorkersConfig
+		cfg  WorkersOptions
 	}{
-		{"elastic", WorkersConfig{MinWorkers: 1, Batch: 3}},
-		{"capped", WorkersConfig{MinWorkers: 1, MaxWorkers: 3, Batch: 3}}, // mailboxes wait and take turns
+		{"elastic", WorkersOptions{MinWorkers: 1, Batch: 3}},
+		{"capped", WorkersOptions{MinWorkers: 1, MaxWorkers: 3, Batch: 3}}, // mailboxes wait and take turns
 	} {
 		t.Run(tc.name, func(t *testing.T) { testPerMailboxOrder(t, tc.cfg) })
 	}
 }
 
-func testPerMailboxOrder(t *testing.T, cfg WorkersConfig) {
+func testPerMailboxOrder(t *testing.T, cfg WorkersOptions) {
 	w := NewWorkers(cfg)
 	defer w.Stop()
 	const boxes, perBox = 50, 400
@@ -85,7 +85,7 @@ func testPerMailboxOrder(t *testing.T, cfg WorkersConfig) {
 // A blocked mailbox does not hold back the others, even with one worker
 // to start with.
 func TestWorkersMailboxesRunInParallel(t *testing.T) {
-	w := NewWorkers(WorkersConfig{MinWorkers: 1})
+	w := NewWorkers(WorkersOptions{MinWorkers: 1})
 	defer w.Stop()
 	var a, b Mailbox
 	a.Init(w, 10)
@@ -105,7 +105,7 @@ func TestWorkersMailboxesRunInParallel(t *testing.T) {
 }
 
 func TestMailboxLimitForceAndClose(t *testing.T) {
-	w := NewWorkers(WorkersConfig{MinWorkers: 1, MaxWorkers: 1})
+	w := NewWorkers(WorkersOptions{MinWorkers: 1, MaxWorkers: 1})
 	defer w.Stop()
 	var blocker, m Mailbox
 	blocker.Init(w, 1)
@@ -150,7 +150,7 @@ func TestMailboxLimitForceAndClose(t *testing.T) {
 
 func TestWorkersSurvivePanics(t *testing.T) {
 	var panics atomic.Int32
-	w := NewWorkers(WorkersConfig{MaxWorkers: 1, OnPanic: func(v any) {
+	w := NewWorkers(WorkersOptions{MaxWorkers: 1, OnPanic: func(v any) {
 		if v == "boom" {
 			panics.Add(1)
 		}
@@ -173,7 +173,7 @@ func TestWorkersSurvivePanics(t *testing.T) {
 
 // Stop runs what was queued before it, then returns.
 func TestWorkersStopDrains(t *testing.T) {
-	w := NewWorkers(WorkersConfig{MinWorkers: 2, MaxWorkers: 2})
+	w := NewWorkers(WorkersOptions{MinWorkers: 2, MaxWorkers: 2})
 	var m Mailbox
 	m.Init(w, 1000)
 	var ran atomic.Int32
@@ -189,7 +189,7 @@ func TestWorkersStopDrains(t *testing.T) {
 // A mailbox's ring is given back once a burst is over: an idle mailbox
 // holds no array.
 func TestMailboxShrinksWhenIdle(t *testing.T) {
-	w := NewWorkers(WorkersConfig{MaxWorkers: 1})
+	w := NewWorkers(WorkersOptions{MaxWorkers: 1})
 	defer w.Stop()
 	var m Mailbox
 	m.Init(w, 1000)
@@ -239,7 +239,7 @@ func waitGroup(t *testing.T, wg *sync.WaitGroup, d time.Duration) {
 }
 
 func BenchmarkMailboxSubmitRun(b *testing.B) {
-	w := NewWorkers(WorkersConfig{MinWorkers: 4})
+	w := NewWorkers(WorkersOptions{MinWorkers: 4})
 	defer w.Stop()
 	var m Mailbox
 	m.Init(w, 1<<20)
@@ -263,7 +263,7 @@ func (c *counter) Run() { c.n.Add(1) }
 // mailbox idle, so they go through the run queue and wake a worker.
 // Submitters run in parallel, as event loops do.
 func BenchmarkScheduleManyMailboxes(b *testing.B) {
-	w := NewWorkers(WorkersConfig{MinWorkers: 16})
+	w := NewWorkers(WorkersOptions{MinWorkers: 16})
 	defer w.Stop()
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
@@ -291,7 +291,7 @@ func BenchmarkScheduleManyMailboxes(b *testing.B) {
 // One task at a time: submit, then wait until it ran. The cost of handing
 // work to a parked worker and hearing back.
 func BenchmarkSubmitRoundTrip(b *testing.B) {
-	w := NewWorkers(WorkersConfig{MinWorkers: 16})
+	w := NewWorkers(WorkersOptions{MinWorkers: 16})
 	defer w.Stop()
 	var m Mailbox
 	m.Init(w, 16)
