@@ -25,7 +25,7 @@ var (
 func TestNoAllocs(t *testing.T) {
 	var req Request
 	assertNoAllocs(t, "ParseRequest", func() {
-		if _, err := ParseRequest(benchUpgrade, &req, 8192); err != nil {
+		if _, err := ParseRequest(benchUpgrade, &req, 8192, DefaultMaxHeaders); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -168,7 +168,7 @@ func BenchmarkParseRequest(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(benchUpgrade)))
 	for b.Loop() {
-		if _, err := ParseRequest(benchUpgrade, &req, 8192); err != nil {
+		if _, err := ParseRequest(benchUpgrade, &req, 8192, DefaultMaxHeaders); err != nil {
 			b.Fatal(err)
 		}
 	}

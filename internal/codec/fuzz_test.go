@@ -57,14 +57,16 @@ func FuzzParseRequest(f *testing.F) {
 		"POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n",
 		simpleGET + simpleGET,
 	} {
-		f.Add([]byte(s), int16(8192))
+		f.Add([]byte(s), int16(8192), int16(DefaultMaxHeaders))
 	}
-	f.Add([]byte(simpleGET), int16(40))
-	f.Add([]byte(simpleGET), int16(-1))
-	f.Fuzz(func(t *testing.T, data []byte, limit int16) {
-		max := int(limit)
+	f.Add([]byte(simpleGET), int16(40), int16(DefaultMaxHeaders))
+	f.Add([]byte(simpleGET), int16(-1), int16(-1))
+	f.Add([]byte(upgradeGET), int16(8192), int16(2))
+	f.Add([]byte("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"), int16(8192), int16(8))
+	f.Fuzz(func(t *testing.T, data []byte, limit, fieldLimit int16) {
+		max, maxFields := int(limit), int(fieldLimit)
 		var req Request
-		n, err := ParseRequest(data, &req, max)
+		n, err := ParseRequest(data, &req, max, maxFields)
 		if err != nil {
 			if n != 0 {
 				t.Fatalf("error %v with n=%d", err, n)
@@ -79,7 +81,7 @@ func FuzzParseRequest(f *testing.F) {
 			// into another error, except for the size limit.
 			if err != ErrIncomplete && !errors.Is(err, ErrHeaderTooLarge) {
 				more := append(append([]byte{}, data...), "\r\n\r\nX"...)
-				if _, err2 := ParseRequest(more, &req, -1); err2 != err {
+				if _, err2 := ParseRequest(more, &req, -1, maxFields); err2 != err {
 					t.Fatalf("error changed with more data: %v -> %v", err, err2)
 				}
 			}
@@ -91,7 +93,7 @@ func FuzzParseRequest(f *testing.F) {
 		if data[n-1] != '\n' {
 			t.Fatalf("block does not end in LF")
 		}
-		if len(req.Method) == 0 || req.ProtoMinor < 0 || req.ProtoMinor > 1 || len(req.Headers) > MaxHeaders ||
+		if len(req.Method) == 0 || req.ProtoMinor < 0 || req.ProtoMinor > 1 || (maxFields >= 0 && len(req.Headers) > maxFields) ||
 			req.ContentLength < -1 || (req.Chunked && req.ContentLength != -1) {
 			t.Fatalf("bad fields %+v", req)
 		}
@@ -124,7 +126,7 @@ func FuzzParseRequest(f *testing.F) {
 		}
 		// The block alone parses the same; every prefix of it is incomplete.
 		var req2 Request
-		if n2, err := ParseRequest(data[:n], &req2, max); n2 != n || err != nil {
+		if n2, err := ParseRequest(data[:n], &req2, max, maxFields); n2 != n || err != nil {
 			t.Fatalf("block alone: %d %v", n2, err)
 		}
 		if req2.ContentLength != req.ContentLength || req2.Chunked != req.Chunked ||
@@ -135,7 +137,7 @@ func FuzzParseRequest(f *testing.F) {
 			if k < 0 || k >= n {
 				continue
 			}
-			if _, err := ParseRequest(data[:k], &req2, -1); err != ErrIncomplete {
+			if _, err := ParseRequest(data[:k], &req2, -1, DefaultMaxHeaders); err != ErrIncomplete {
 				t.Fatalf("prefix %d: %v", k, err)
 			}
 		}
@@ -150,6 +152,9 @@ func FuzzParseRequest(f *testing.F) {
 			}
 			if req.Chunked != (len(hr.TransferEncoding) > 0) {
 				t.Fatalf("net/http chunked %v, ours %v", hr.TransferEncoding, req.Chunked)
+			}
+			if req.Host != nil && hr.Host != string(req.Host) {
+				t.Fatalf("net/http Host %q, ours %q", hr.Host, req.Host)
 			}
 		}
 	})

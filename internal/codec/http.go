@@ -20,10 +20,10 @@ var (
 	ErrMalformedRequestLine = errors.New("codec: http: malformed request line")
 	// ErrMalformedHeader: a header line is not name ":" value, holds a
 	// forbidden character, or is an obs-fold continuation line; also an
-	// unacceptable combination of header fields.
+	// unacceptable combination of header fields (such as two Host fields).
 	ErrMalformedHeader = errors.New("codec: http: malformed header field")
-	// ErrTooManyHeaders: more than MaxHeaders header fields. A server
-	// may answer 431.
+	// ErrTooManyHeaders: more header fields than the limit given to
+	// ParseRequest. A server may answer 431.
 	ErrTooManyHeaders = errors.New("codec: http: too many header fields")
 	// ErrHeaderTooLarge: the header block is longer than the limit
 	// given to ParseRequest. "431 Request Header Fields Too Large".
@@ -63,7 +63,8 @@ var (
 	errHeaderName        = detail(ErrMalformedHeader, "field name is empty or has a non-token character")
 	errHeaderColon       = detail(ErrMalformedHeader, "field name not followed by ':' (missing colon or whitespace before it)")
 	errHeaderValue       = detail(ErrMalformedHeader, "field value has a control character")
-	errTooManyHeaders    = detail(ErrTooManyHeaders, "more than 32 header fields")
+	errTooManyHeaders    = detail(ErrTooManyHeaders, "more header fields than the limit")
+	errHostTwice         = detail(ErrMalformedHeader, "more than one Host field")
 	errHeaderTooLarge    = detail(ErrHeaderTooLarge, "no end of header block within the limit")
 	errCLSyntax          = detail(ErrBadContentLength, "value is not a decimal number")
 	errCLConflict        = detail(ErrBadContentLength, "several different values")
@@ -81,8 +82,13 @@ var (
 	errBadEscape         = detail(ErrBadEscape, "'%' not followed by two hex digits")
 )
 
-// MaxHeaders is the most header fields a Request can hold.
-const MaxHeaders = 32
+// DefaultMaxHeaders is a limit on the number of header fields for
+// ParseRequest: Node's http server default (maxHeadersCount), far more than
+// any browser sends behind proxies and CDNs (tens of fields).
+const DefaultMaxHeaders = 2000
+
+// inlineHeaders is how many header fields a Request holds without allocating.
+const inlineHeaders = 32
 
 // Header is one header field. Name is as sent (case preserved); Value has
 // leading and trailing whitespace removed. Both alias the parsed buffer.
@@ -102,8 +108,13 @@ type Request struct {
 	ProtoMinor int
 
 	// Headers are the header fields in the order received. The slice is
-	// backed by an array inside the Request.
+	// backed by an array inside the Request up to 32 fields, then grows.
 	Headers []Header
+
+	// Host is the value of the Host field, nil when there is none (more
+	// than one is an error). RFC 9112 makes it mandatory in HTTP/1.1: that
+	// check is the server's.
+	Host []byte
 
 	// ContentLength is the Content-Length value, or -1 when absent.
 	ContentLength int64
@@ -117,15 +128,19 @@ type Request struct {
 	// "websocket" token (both case-insensitive).
 	Upgrade bool
 
-	headers [MaxHeaders]Header
+	headers [inlineHeaders]Header
 }
 
 // Reset clears r for reuse, dropping its references to any buffer.
 func (r *Request) Reset() {
-	clear(r.headers[:min(len(r.Headers), MaxHeaders)])
-	r.Method, r.URI, r.Path, r.RawQuery = nil, nil, nil, nil
+	clear(r.Headers)
+	r.Method, r.URI, r.Path, r.RawQuery, r.Host = nil, nil, nil, nil, nil
 	r.ProtoMinor = 0
-	r.Headers = r.headers[:0]
+	if cap(r.Headers) > 256 || cap(r.Headers) < inlineHeaders {
+		// Don't keep a big array after one request with many fields.
+		r.Headers = r.headers[:0]
+	}
+	r.Headers = r.Headers[:0]
 	r.ContentLength = -1
 	r.Chunked, r.KeepAlive, r.Upgrade = false, false, false
 }
@@ -150,8 +165,11 @@ func (r *Request) Header(name string) []byte {
 // If buf does not hold a complete header block, ParseRequest returns
 // ErrIncomplete, or ErrHeaderTooLarge once len(buf) > maxHeaderBytes; a
 // complete header block longer than maxHeaderBytes also gives
-// ErrHeaderTooLarge. A negative maxHeaderBytes means no limit. Errors found in
-// the complete lines of an incomplete block are reported at once.
+// ErrHeaderTooLarge. More than maxHeaders header fields give
+// ErrTooManyHeaders. A negative limit means no limit. Errors found in the
+// complete lines of an incomplete block are reported at once. Up to 32 fields
+// are held without allocating; beyond that req grows an array it keeps for
+// its next use (unless that array is large).
 //
 // Lines end in CRLF; a bare LF is accepted too. Empty lines before the
 // request line are skipped (RFC 9112 section 2.2). ParseRequest rejects:
@@ -166,9 +184,10 @@ func (r *Request) Header(name string) []byte {
 // other than a single "chunked" (ErrUnsupportedTransferEncoding).
 //
 // On any error the contents of req are unspecified (but safe to Reset).
-// ParseRequest does not check the Host header or the form of the
-// request-target beyond its characters; that is the server's business.
-func ParseRequest(buf []byte, req *Request, maxHeaderBytes int) (n int, err error) {
+// ParseRequest does not require a Host field (HTTP/1.1 does: see
+// Request.Host) nor check the form of the request-target beyond its
+// characters; that is the server's business.
+func ParseRequest(buf []byte, req *Request, maxHeaderBytes, maxHeaders int) (n int, err error) {
 	req.Reset()
 	b := buf
 	truncated := false
@@ -253,7 +272,7 @@ func ParseRequest(buf []byte, req *Request, maxHeaderBytes int) (n int, err erro
 			}
 		}
 		value = trimOWS(value)
-		if len(req.Headers) == MaxHeaders {
+		if maxHeaders >= 0 && len(req.Headers) >= maxHeaders {
 			return 0, errTooManyHeaders
 		}
 		req.Headers = append(req.Headers, Header{Name: name, Value: value})
@@ -299,6 +318,11 @@ func ParseRequest(buf []byte, req *Request, maxHeaderBytes int) (n int, err erro
 			if HeaderContainsToken(value, "websocket") {
 				websocketTok = true
 			}
+		case equalFold(name, "host"):
+			if req.Host != nil {
+				return 0, errHostTwice
+			}
+			req.Host = value
 		}
 	}
 

@@ -21,7 +21,7 @@ func (c *Conn) readHTTP() {
 		buf, _ := c.gc.Peek(-1)
 		req := &c.loop.req
 		req.Reset()
-		n, err := codec.ParseRequest(buf, req, cfg.MaxHeaderBytes)
+		n, err := codec.ParseRequest(buf, req, cfg.MaxHeaderBytes, codec.DefaultMaxHeaders)
 		if err == codec.ErrIncomplete {
 			c.setNeed(len(buf) + 1)
 			return
