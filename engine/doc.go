@@ -1,10 +1,18 @@
-// Package engine implements Engine.IO protocol v4 sessions on top of the
-// eventloop reactor: the handshake, the HTTP long-polling and WebSocket
-// transports, the polling→WebSocket upgrade, heartbeats, payload limits,
-// CORS, the optional "io" cookie, permessage-deflate and compressed polling
-// responses; and static files answered under its path (Options.StaticFiles,
-// with ETag/304 and compression prepared once: how sio serves the client
-// bundle).
+// Package engine implements Engine.IO protocol v4 sessions: the handshake,
+// the HTTP long-polling and WebSocket transports, the polling→WebSocket
+// upgrade, heartbeats, payload limits, CORS, the optional "io" cookie,
+// permessage-deflate and compressed polling responses; and static files
+// answered under its path (Options.StaticFiles, with ETag/304 and
+// compression prepared once: how sio serves the client bundle).
+//
+// A Server serves on its own listeners (Start, ListenAndServe,
+// ListenAndServeTLS, Serve) or as an http.Handler mounted in a net/http
+// server (ServeHTTP), with the same answers either way. WebSockets are
+// served on the eventloop reactor, with no goroutine each, whichever way
+// they came in; TLS connections and every connection on platforms without
+// a reactor are served by the same code on goroutines. Requests outside the
+// Engine.IO path on the server's own listeners are handed to a net/http
+// server (Options.NotFound).
 //
 // A Session is the unit users (the sio package) program against: it sends
 // messages from any goroutine and reports inbound messages and its close to a
@@ -12,5 +20,6 @@
 // form so a broadcast writes the same bytes to every member.
 //
 // It must not know Socket.IO: packet semantics above Engine.IO MESSAGE
-// belong to sio. It imports codec, pool, timer and eventloop, never sio.
+// belong to sio. It imports codec, pool, timer and eventloop, never sio;
+// none of their types appears in its exported API.
 package engine

@@ -37,9 +37,10 @@ type HandshakeRequest struct {
 	Method     string
 	URL        *url.URL
 	Header     http.Header
-	RemoteAddr net.Addr
-	// Secure is always false for now: the server serves plain TCP and does
-	// not read X-Forwarded-Proto; terminate TLS in a proxy.
+	RemoteAddr net.Addr // the peer of the connection (a proxy's, behind one)
+	// Secure: the connection that carried the handshake was TLS, served by
+	// this server or by the net/http server it is mounted in. (TLS ended by
+	// a proxy in front does not count: see the X-Forwarded-Proto header.)
 	Secure bool
 	Time   time.Time
 }

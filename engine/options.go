@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"crypto/tls"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -59,31 +60,53 @@ type Options struct {
 	// written; a connection over it is closed as a slow reader (reason
 	// "slow reader"). Default 4 MiB.
 	MaxOutboundBytes int
-	// MaxHeaderBytes caps a request's line and headers (431 beyond);
-	// default 8 KiB.
+	// MaxHeaderBytes bounds a request's line and header fields on the
+	// server's own listeners, and on WebSocket upgrades taken over from
+	// net/http: past it the answer is 431. Default 16 KiB, as Node's http
+	// server (maxHeaderSize); up to 2000 fields (Node's maxHeadersCount).
+	// Polling requests served through a net/http server get that server's
+	// limits.
 	MaxHeaderBytes int
+	// MaxConnections bounds the connections the server's own listeners hold
+	// (Start, ListenAndServe, ListenAndServeTLS, Serve): past it a new
+	// connection is closed as soon as it is accepted, so the process does
+	// not run out of file descriptors for those it serves (counted in
+	// Stats().RefusedConnections). Default: the process's open-file limit
+	// minus 1/16 of it (at least 32, at most 1024 kept in reserve);
+	// negative: no bound. A mounted server's connections are its net/http
+	// server's to bound.
+	MaxConnections int
+	// TLSConfig is used by ListenAndServeTLS (which adds the certificate
+	// and key files given to it, when not empty). TLS connections are
+	// served on a goroutine each, not on the event loops (gnet has no TLS):
+	// BENCHMARKS.md says what that costs.
+	TLSConfig *tls.Config
 	// EventLoops is the number of reactors (gnet event loops), each
 	// serving its share of the connections; default runtime.GOMAXPROCS(0).
+	// They start on first use: the first Start, ListenAndServe or Serve,
+	// or the first WebSocket taken over by ServeHTTP.
 	EventLoops int
-	// AcceptorLoop makes one extra reactor accept connections and hand them
-	// to the event loops. By default each loop accepts for itself from its
-	// own SO_REUSEPORT listener: the extra reactor costs a hand-off per
-	// accept and holds a Go P while it waits, which stalled handlers by
-	// 8–22 ms on a 1-CPU server. Set it where SO_REUSEPORT is not wanted.
-	AcceptorLoop bool
-	// SpareProc makes Start raise GOMAXPROCS to one more than the number of
-	// reactors. A reactor waits in epoll_wait holding its P, so with none
-	// to spare the application's own goroutines (timers, a publisher) wait
-	// 20 µs–10 ms for the runtime to take one back on an idle server; the
-	// spare P costs CPU (measured +30–50% per operation) where the process
-	// has one CPU. Off by default: loops yield their P after each batch of
-	// reads instead, which is enough for the handlers they wake.
+	// SpareProc makes the event loops, when they start, raise GOMAXPROCS
+	// to one more than their number. A reactor waits in epoll_wait holding
+	// its P, so with none to spare the application's own goroutines
+	// (timers, a publisher) wait 20 µs–10 ms for the runtime to take one
+	// back on an idle server; the spare P costs CPU (measured +30–50% per
+	// operation) where the process has one CPU. Off by default: loops
+	// yield their P after each batch of reads instead, which is enough for
+	// the handlers they wake.
 	SpareProc bool
 	// Logger receives the server's logs, the reactor's and gnet's own (at
-	// debug level, so gnet never prints to stdout); default slog.Default().
+	// debug level, so gnet never prints to stdout), and those of the
+	// net/http server behind its own listeners (handler panics, TLS
+	// handshake errors); default slog.Default().
 	Logger *slog.Logger
-	// NotFound serves the requests outside Path as a plain net/http
-	// handler, on a goroutine of its own (it may block); nil answers 404.
+	// NotFound serves the requests outside Path that reach the server's own
+	// listeners, with net/http: the connection is handed from the event
+	// loops to a net/http server from that request on, so responses stream
+	// (http.Flusher, server-sent events), HEAD gets no body, the request's
+	// context ends when the client goes, and panics are logged. nil
+	// answers 404. A mounted server sees only what its mux routes to it,
+	// and answers requests outside Path the same way.
 	NotFound http.Handler
 	// StaticFiles are answered at Path+Name (GET, HEAD), with ETag, 304
 	// and compression prepared once; see StaticFile. sio.Options.ServeClient
@@ -148,7 +171,7 @@ func (o *Options) setDefaults() {
 		o.MaxOutboundBytes = 4 << 20
 	}
 	if o.MaxHeaderBytes <= 0 {
-		o.MaxHeaderBytes = 8 << 10
+		o.MaxHeaderBytes = 16 << 10
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

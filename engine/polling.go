@@ -7,7 +7,6 @@ import (
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/fanio/fanio/internal/codec"
-	"github.com/fanio/fanio/internal/eventloop"
 	"github.com/fanio/fanio/internal/pool"
 )
 
@@ -46,7 +45,7 @@ func (s *Server) pollOpts(req *codec.Request) pollResponseOpts {
 }
 
 // handlePoll serves a GET on an existing polling session.
-func (s *Server) handlePoll(c *eventloop.Conn, req *codec.Request, sess *Session) {
+func (s *Server) handlePoll(x exchange, req *codec.Request, sess *Session) {
 	opts := s.pollOpts(req)
 	sess.mu.Lock()
 	switch {
@@ -56,7 +55,7 @@ func (s *Server) handlePoll(c *eventloop.Conn, req *codec.Request, sess *Session
 		// does (it drains its write buffer, then closes). In one payload the
 		// client would handle the close before the packets (socket.io-client
 		// processes a DISCONNECT on the next tick).
-		sess.p.conn = c
+		sess.p.conn = x
 		sess.p.opts = opts
 		sess.flushPollLocked()
 		sess.mu.Unlock()
@@ -67,29 +66,29 @@ func (s *Server) handlePoll(c *eventloop.Conn, req *codec.Request, sess *Session
 		sess.srv.timers.Stop(&sess.hb)
 		sess.mu.Unlock()
 		s.sessions.remove(sess)
-		s.respondPayload(c, opts, closeRecord)
+		s.respondPayload(x, opts, closeRecord)
 		return
 	case sess.state != stateOpen || sess.kind != kindPolling:
 		sess.mu.Unlock()
-		s.respondError(c, req, errBadRequest)
+		s.respondError(x, req, errBadRequest)
 		return
 	case sess.p.conn != nil:
 		// Overlapping polls: the reference ends the session; the held GET
 		// gets the close packet, this one a 400.
 		sess.respondPollLocked(closeRecord)
 		sess.mu.Unlock()
-		s.respondError(c, req, errBadRequest)
+		s.respondError(x, req, errBadRequest)
 		sess.closeAfterError()
 		return
 	case sess.upgrade != nil && sess.upgrade.probed:
 		// Upgrading: release the client's polling loop at once.
 		sess.mu.Unlock()
-		s.respondPayload(c, opts, noopRecord)
+		s.respondPayload(x, opts, noopRecord)
 		return
 	}
-	sess.p.conn = c
+	sess.p.conn = x
 	sess.p.opts = opts
-	c.SetOwner(pollOwner{sess})
+	x.hold(sess)
 	if len(sess.p.queue) > 0 {
 		sess.flushPollLocked()
 	}
@@ -99,16 +98,12 @@ func (s *Server) handlePoll(c *eventloop.Conn, req *codec.Request, sess *Session
 // closeAfterError ends the session with "transport error".
 func (s *Session) closeAfterError() { s.close(ReasonTransportError) }
 
-// pollOwner watches a held GET's connection: if the client drops it, the
-// session ends, as in the reference ("poll connection closed prematurely").
-type pollOwner struct{ s *Session }
-
-func (o pollOwner) OnMessage(*eventloop.Conn, []byte, bool) {}
-
-func (o pollOwner) OnClose(c *eventloop.Conn, _ error) {
-	s := o.s
+// pollGone is told that the client of a held GET went away before its
+// answer: the session ends, as in the reference ("poll connection closed
+// prematurely").
+func (s *Session) pollGone(x exchange) {
 	s.mu.Lock()
-	held := s.p != nil && s.p.conn == c
+	held := s.p != nil && s.p.conn == x
 	if held {
 		s.p.conn = nil
 	}
@@ -152,15 +147,15 @@ func (s *Session) flushPollLocked() {
 
 // respondPollLocked answers the held GET with payload (copied). s.mu held.
 func (s *Session) respondPollLocked(payload []byte) {
-	c := s.p.conn
+	x := s.p.conn
 	s.p.conn = nil
-	c.SetOwner(nil)
-	s.srv.respondPayload(c, s.p.opts, payload)
+	x.unhold()
+	s.srv.respondPayload(x, s.p.opts, payload)
 }
 
 // respondPayload writes a 200 text/plain answer carrying a polling payload,
 // compressed when it is worth it and the client accepts it.
-func (s *Server) respondPayload(c *eventloop.Conn, o pollResponseOpts, payload []byte) {
+func (s *Server) respondPayload(x exchange, o pollResponseOpts, payload []byte) {
 	bb := pool.Get()
 	var z *pool.Buffer
 	enc := ""
@@ -189,7 +184,7 @@ func (s *Server) respondPayload(c *eventloop.Conn, o pollResponseOpts, payload [
 	b = append(b, payload...)
 	bb.B = b
 	pool.Put(z)
-	_ = c.Respond(bb, !o.keepAlive)
+	x.respond(bb, !o.keepAlive)
 }
 
 var gzipWriters = sync.Pool{New: func() any {
@@ -221,16 +216,16 @@ func compressDeflate(dst *pool.Buffer, p []byte) {
 }
 
 // handlePost serves a POST of packets to a polling session.
-func (s *Server) handlePost(c *eventloop.Conn, req *codec.Request, body []byte, sess *Session) {
+func (s *Server) handlePost(x exchange, req *codec.Request, body []byte, sess *Session) {
 	sess.mu.Lock()
 	ok := sess.state == stateOpen && sess.kind == kindPolling
 	sess.mu.Unlock()
 	if !ok {
-		s.respondError(c, req, errBadRequest)
+		s.respondError(x, req, errBadRequest)
 		return
 	}
 	if len(body) > s.opts.MaxPayload {
-		s.respondStatus(c, req, 413)
+		s.respondStatus(x, req, 413)
 		sess.closeAfterError()
 		return
 	}
@@ -252,19 +247,19 @@ func (s *Server) handlePost(c *eventloop.Conn, req *codec.Request, body []byte, 
 			scratch.B = nsb
 		}
 		if err != nil {
-			s.respondError(c, req, errBadRequest)
+			s.respondError(x, req, errBadRequest)
 			sess.close(ReasonParseError)
 			return
 		}
 		alive = sess.onPacket(typ, data, binary)
 	}
-	s.respondOK(c, req)
+	s.respondOK(x, req)
 }
 
-// RejectBody implements eventloop.BodyRejecter: a POST over maxPayload gets
-// 413 and, like the reference, costs the client its session.
-func (s *Server) RejectBody(c *eventloop.Conn, req *codec.Request) {
-	s.respondStatus(c, req, 413)
+// rejectBody answers a request whose body is over maxPayload: 413 and, for
+// a POST to a session, like the reference, the end of the session.
+func (s *Server) rejectBody(x exchange, req *codec.Request) {
+	s.respondStatus(x, req, 413)
 	if !s.onPath(req.Path) {
 		return
 	}
@@ -277,7 +272,7 @@ func (s *Server) RejectBody(c *eventloop.Conn, req *codec.Request) {
 
 var okBody = []byte("ok")
 
-func (s *Server) respondOK(c *eventloop.Conn, req *codec.Request) {
+func (s *Server) respondOK(x exchange, req *codec.Request) {
 	bb := pool.Get()
 	b := codec.AppendStatusLine(bb.B, 200)
 	b = codec.AppendHeader(b, "Content-Type", "text/html")
@@ -289,5 +284,5 @@ func (s *Server) respondOK(c *eventloop.Conn, req *codec.Request) {
 	b = append(b, "\r\n"...)
 	b = append(b, okBody...)
 	bb.B = b
-	_ = c.Respond(bb, !req.KeepAlive)
+	x.respond(bb, !req.KeepAlive)
 }

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"net"
@@ -18,7 +17,15 @@ import (
 	"github.com/fanio/fanio/internal/timer"
 )
 
-// Server is an Engine.IO server on its own listener.
+// Server is an Engine.IO server. It serves on its own listeners (Start,
+// ListenAndServe, ListenAndServeTLS, Serve) or mounted in a net/http server
+// as an http.Handler (ServeHTTP), or both.
+//
+// WebSocket connections are served on event loops (a gnet reactor) with no
+// goroutine per connection, whichever way they came in; the loops start on
+// first use. Where a loop cannot own a connection — TLS, or a platform
+// without epoll/kqueue (Windows) — it is served on a goroutine per
+// connection by the same code.
 type Server struct {
 	opts         Options
 	loop         *eventloop.Server
@@ -34,14 +41,33 @@ type Server struct {
 	corsCache map[string][]byte // origin → CORS header lines
 
 	static map[string]*staticFile // Options.StaticFiles by name (static.go)
+
+	httpMu     sync.Mutex
+	http       *netHTTP // for what the reactor does not serve (httpserver.go)
+	httpClosed bool
+
+	addrMu sync.Mutex
+	addr   net.Addr // of the first listener served
 }
 
-// NewServer returns a server with opts; call OnConnection, then Start.
+// NewServer returns a server with opts; call OnConnection, then serve
+// (Start, ListenAndServe, Serve, or mount it as an http.Handler).
 func NewServer(opts Options) *Server {
 	opts.setDefaults()
 	s := &Server{opts: opts, sessions: newRegistry(), corsCache: make(map[string][]byte)}
 	s.static = newStaticFiles(opts.StaticFiles, opts.Logger)
 	s.timers = timer.NewWheel(max(2, opts.EventLoops), 5*time.Millisecond)
+	s.loop = eventloop.NewServer(eventloop.Options{
+		EventLoops:       opts.EventLoops,
+		MaxHeaderBytes:   opts.MaxHeaderBytes,
+		MaxBodyBytes:     opts.MaxPayload,
+		MaxMessageBytes:  opts.MaxPayload,
+		MaxOutboundBytes: opts.MaxOutboundBytes,
+		MaxConns:         opts.MaxConnections,
+		Timers:           s.timers,
+		SpareProc:        opts.SpareProc,
+		Logger:           opts.Logger,
+	}, loopHandler{s})
 	for _, t := range opts.Transports {
 		switch t {
 		case TransportPolling:
@@ -60,72 +86,11 @@ func (s *Server) Options() Options { return s.opts }
 // loop, before the session can receive messages. Set it before Start.
 func (s *Server) OnConnection(fn func(*Session)) { s.onConnection = fn }
 
-// Start listens on addr ("host:port", port 0 for any) and serves in the
-// background; it returns once the listener is bound.
-func (s *Server) Start(addr string) error {
-	s.loop = eventloop.NewServer(eventloop.Options{
-		EventLoops:       s.opts.EventLoops,
-		MaxHeaderBytes:   s.opts.MaxHeaderBytes,
-		MaxBodyBytes:     s.opts.MaxPayload,
-		MaxMessageBytes:  s.opts.MaxPayload,
-		MaxOutboundBytes: s.opts.MaxOutboundBytes,
-		Timers:           s.timers,
-		AcceptorLoop:     s.opts.AcceptorLoop,
-		SpareProc:        s.opts.SpareProc,
-		Logger:           s.opts.Logger,
-	}, s)
-	if err := s.loop.Start(addr); err != nil {
-		s.timers.Close()
-		return err
-	}
-	return nil
-}
-
-// Addr is the listener's address, after Start (nil before).
-func (s *Server) Addr() net.Addr {
-	if s.loop == nil {
-		return nil
-	}
-	return s.loop.Addr()
-}
-
 // SessionCount is the number of live sessions.
 func (s *Server) SessionCount() int { return s.sessions.count() }
 
-// ConnectionCount is the number of open TCP connections.
-func (s *Server) ConnectionCount() int { return s.loop.CountConnections() }
-
 // Sessions returns a snapshot of the live sessions.
 func (s *Server) Sessions() []*Session { return s.sessions.all() }
-
-// Shutdown closes every session with "server shutting down", gives the
-// close frames a moment to leave, and stops the listener.
-func (s *Server) Shutdown(ctx context.Context) error {
-	if s.loop == nil || !s.closing.CompareAndSwap(false, true) {
-		if s.loop == nil {
-			s.timers.Close()
-		}
-		return nil
-	}
-	for _, sess := range s.sessions.all() {
-		sess.close(ReasonServerShuttingDown)
-	}
-	// Let queued close frames drain, bounded by ctx and a short grace.
-	grace := time.NewTimer(500 * time.Millisecond)
-	defer grace.Stop()
-	for s.loop.CountConnections() > 0 {
-		select {
-		case <-ctx.Done():
-		case <-grace.C:
-		case <-time.After(10 * time.Millisecond):
-			continue
-		}
-		break
-	}
-	err := s.loop.Stop(ctx)
-	s.timers.Close()
-	return err
-}
 
 // ---- request routing ----
 
@@ -145,67 +110,66 @@ var (
 	errUnsupportedVersion = httpError{400, 5, "Unsupported protocol version"}
 )
 
-// ServeHTTP implements eventloop.Handler.
-func (s *Server) ServeHTTP(c *eventloop.Conn, req *codec.Request, body []byte) {
-	if !s.onPath(req.Path) {
-		s.serveOther(c, req, body)
-		return
-	}
-	if s.static != nil && s.serveStatic(c, req) {
+// serve routes one request on Path. ws is the reactor connection the
+// request came on, nil for a request on net/http (whose WebSocket upgrades
+// were taken over onto the reactor before this: see ServeHTTP).
+func (s *Server) serve(x exchange, ws *eventloop.Conn, req *codec.Request, body []byte) {
+	if s.static != nil && s.serveStatic(x, ws, req) {
 		return
 	}
 	method := req.Method
 	if bytes.Equal(method, methodOptions) {
-		s.respondPreflight(c, req)
+		s.respondPreflight(x, req)
 		return
 	}
 	transport, _ := codec.QueryValue(req.RawQuery, "transport")
 	isWS := string(transport) == TransportWebSocket
 	if !(isWS && s.websocket) && !(string(transport) == TransportPolling && s.polling) {
-		s.respondError(c, req, errTransportUnknown)
+		s.respondError(x, req, errTransportUnknown)
 		return
 	}
+	upgrade := req.Upgrade && ws != nil
 	if sid, ok := codec.QueryValue(req.RawQuery, "sid"); ok {
 		sess := s.sessions.get(sid)
 		if sess == nil {
-			s.respondError(c, req, errUnknownSID)
+			s.respondError(x, req, errUnknownSID)
 			return
 		}
 		if isWS {
-			if !req.Upgrade || !bytes.Equal(method, methodGet) {
-				s.respondError(c, req, errBadRequest)
+			if !upgrade || !bytes.Equal(method, methodGet) {
+				s.respondError(x, req, errBadRequest)
 				return
 			}
-			s.handleUpgrade(c, req, sess)
+			s.handleUpgrade(x, ws, req, sess)
 			return
 		}
 		switch {
 		case bytes.Equal(method, methodGet):
-			s.handlePoll(c, req, sess)
+			s.handlePoll(x, req, sess)
 		case bytes.Equal(method, methodPost):
-			s.handlePost(c, req, body, sess)
+			s.handlePost(x, req, body, sess)
 		default:
-			s.respondError(c, req, errBadRequest)
+			s.respondError(x, req, errBadRequest)
 		}
 		return
 	}
 	if !bytes.Equal(method, methodGet) {
-		s.respondError(c, req, errBadHandshakeMethod)
+		s.respondError(x, req, errBadHandshakeMethod)
 		return
 	}
 	if eio, _ := codec.QueryValue(req.RawQuery, "EIO"); string(eio) != "4" {
-		s.respondError(c, req, errUnsupportedVersion)
+		s.respondError(x, req, errUnsupportedVersion)
 		return
 	}
-	if isWS && !req.Upgrade {
-		s.respondError(c, req, errBadRequest)
+	if isWS && !upgrade {
+		s.respondError(x, req, errBadRequest)
 		return
 	}
 	if s.closing.Load() {
-		s.respondStatus(c, req, 503)
+		s.respondStatus(x, req, 503)
 		return
 	}
-	s.handshake(c, req, isWS)
+	s.handshake(x, ws, req, isWS)
 }
 
 var (
@@ -214,31 +178,36 @@ var (
 	methodOptions = []byte("OPTIONS")
 )
 
-func (s *Server) onPath(p []byte) bool {
-	prefix := s.opts.Path
+func (s *Server) onPath(p []byte) bool { return onPath(s.opts.Path, p) }
+
+// onPath reports whether p is on prefix (which ends in "/"); "/engine.io"
+// without the trailing slash is the same endpoint.
+func onPath[T string | []byte](prefix string, p T) bool {
 	if len(p) >= len(prefix) {
 		return string(p[:len(prefix)]) == prefix
 	}
-	// "/engine.io" without the trailing slash is the same endpoint.
 	return len(p) == len(prefix)-1 && string(p) == prefix[:len(prefix)-1]
 }
 
-// handshake opens a new session.
-func (s *Server) handshake(c *eventloop.Conn, req *codec.Request, isWS bool) {
+// handshake opens a new session. For a WebSocket, ws is the connection.
+func (s *Server) handshake(x exchange, ws *eventloop.Conn, req *codec.Request, isWS bool) {
 	sess := &Session{
 		srv:     s,
 		id:      newSessionID(),
 		raw:     rawRequest(req),
-		remote:  c.RemoteAddr(),
+		remote:  x.remoteAddr(),
+		secure:  x.secure(),
 		created: time.Now().UnixNano(),
 	}
+	// As the reference: allowRequest is part of verifying the request, before
+	// ws checks the upgrade itself.
 	if s.opts.AllowRequest != nil {
 		if err := s.opts.AllowRequest(sess.Request()); err != nil {
 			e := errForbidden
 			if msg := err.Error(); msg != "" {
 				e.message = msg
 			}
-			s.respondError(c, req, e)
+			s.respondError(x, req, e)
 			return
 		}
 	}
@@ -246,9 +215,10 @@ func (s *Server) handshake(c *eventloop.Conn, req *codec.Request, isWS bool) {
 	if isWS {
 		resp, deflate, herr := s.acceptResponse(req)
 		if herr != nil {
-			s.respondError(c, req, *herr)
+			s.respondError(x, req, *herr)
 			return
 		}
+		c := ws
 		sess.kind = kindWebSocket
 		sess.ws = c
 		sess.deflate = deflate
@@ -277,7 +247,7 @@ func (s *Server) handshake(c *eventloop.Conn, req *codec.Request, isWS bool) {
 			s.opts.PingInterval.Milliseconds(), s.opts.PingTimeout.Milliseconds(), int64(s.opts.MaxPayload))
 		o := s.pollOpts(req)
 		o.cors = append(o.cors[:len(o.cors):len(o.cors)], s.cookieHeader(sess.id)...)
-		s.respondPayload(c, o, open.B)
+		s.respondPayload(x, o, open.B)
 		pool.Put(open)
 	}
 	if s.onConnection != nil {
@@ -336,7 +306,7 @@ func (s *Server) cookieHeader(sid string) []byte {
 
 // ---- responses ----
 
-func (s *Server) respondError(c *eventloop.Conn, req *codec.Request, e httpError) {
+func (s *Server) respondError(x exchange, req *codec.Request, e httpError) {
 	if req.Upgrade {
 		// A refused WebSocket upgrade gets the reference's bare answer: 400
 		// with the message as text, then the connection closes.
@@ -348,7 +318,7 @@ func (s *Server) respondError(c *eventloop.Conn, req *codec.Request, e httpError
 		b = append(b, "\r\n"...)
 		b = append(b, e.message...)
 		bb.B = b
-		_ = c.Respond(bb, true)
+		x.respond(bb, true)
 		return
 	}
 	body := `{"code":` + strconv.Itoa(e.code) + `,"message":` + string(codec.AppendJSONString(nil, e.message)) + `}`
@@ -364,10 +334,10 @@ func (s *Server) respondError(c *eventloop.Conn, req *codec.Request, e httpError
 	b = append(b, "\r\n"...)
 	b = append(b, body...)
 	bb.B = b
-	_ = c.Respond(bb, closeConn)
+	x.respond(bb, closeConn)
 }
 
-func (s *Server) respondStatus(c *eventloop.Conn, req *codec.Request, status int) {
+func (s *Server) respondStatus(x exchange, req *codec.Request, status int) {
 	text := codec.StatusText(status)
 	bb := pool.Get()
 	b := codec.AppendStatusLine(bb.B, status)
@@ -378,7 +348,26 @@ func (s *Server) respondStatus(c *eventloop.Conn, req *codec.Request, status int
 	b = append(b, "\r\n"...)
 	b = append(b, text...)
 	bb.B = b
-	_ = c.Respond(bb, true)
+	x.respond(bb, true)
+}
+
+// respondNotFound answers 404 to a request outside Path when there is no
+// NotFound handler (with no body to a HEAD request).
+func (s *Server) respondNotFound(x exchange, req *codec.Request) {
+	text := "404 page not found\n" // net/http's text
+	bb := pool.Get()
+	b := codec.AppendStatusLine(bb.B, 404)
+	b = codec.AppendHeader(b, "Content-Type", "text/plain; charset=utf-8")
+	b = codec.AppendContentLength(b, len(text))
+	if !req.KeepAlive {
+		b = codec.AppendHeader(b, "Connection", "close")
+	}
+	b = append(b, "\r\n"...)
+	if !bytes.Equal(req.Method, methodHead) {
+		b = append(b, text...)
+	}
+	bb.B = b
+	x.respond(bb, !req.KeepAlive)
 }
 
 // corsHeaders returns the CORS header lines for req's origin (cached per
@@ -427,7 +416,7 @@ func (s *Server) corsHeaders(req *codec.Request) []byte {
 	return b
 }
 
-func (s *Server) respondPreflight(c *eventloop.Conn, req *codec.Request) {
+func (s *Server) respondPreflight(x exchange, req *codec.Request) {
 	cors := s.opts.CORS
 	bb := pool.Get()
 	b := codec.AppendStatusLine(bb.B, 204)
@@ -454,5 +443,5 @@ func (s *Server) respondPreflight(c *eventloop.Conn, req *codec.Request) {
 	}
 	b = append(b, "\r\n"...)
 	bb.B = b
-	_ = c.Respond(bb, !req.KeepAlive)
+	x.respond(bb, !req.KeepAlive)
 }

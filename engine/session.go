@@ -49,6 +49,7 @@ type Session struct {
 	raw     []byte // request line and headers of the handshake, for Request
 	remote  net.Addr
 	created int64 // unix nanoseconds
+	secure  bool  // the handshake came over TLS
 
 	mu       sync.Mutex
 	state    sessionState
@@ -64,7 +65,7 @@ type Session struct {
 
 // pollState is what only a polling session needs.
 type pollState struct {
-	conn  *eventloop.Conn // the GET being held
+	conn  exchange // the GET being held
 	opts  pollResponseOpts
 	queue []outMsg // packets waiting for a poll
 }
@@ -124,7 +125,7 @@ func (s *Session) Created() time.Time { return time.Unix(0, s.created) }
 // Request rebuilds the handshake request. It is parsed on each call from a
 // compact copy kept by the session, so idle sessions don't hold maps.
 func (s *Session) Request() *HandshakeRequest {
-	r := &HandshakeRequest{RemoteAddr: s.remote, Time: s.Created(), Header: http.Header{}}
+	r := &HandshakeRequest{RemoteAddr: s.remote, Secure: s.secure, Time: s.Created(), Header: http.Header{}}
 	req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(s.raw)))
 	if err != nil {
 		r.URL = &url.URL{}
@@ -379,6 +380,11 @@ func (s *Session) close(reason DisconnectReason) {
 			wsConn.CloseWebSocket(ws.StatusNormalClosure, "", nil)
 		case ReasonServerShuttingDown:
 			wsConn.CloseWebSocket(ws.StatusGoingAway, "", nil)
+		case ReasonParseError:
+			// A close frame, not a bare FIN, as the reference (ws's close()
+			// with no code: an empty payload, which the client reads as
+			// 1005).
+			wsConn.CloseWebSocket(ws.StatusNoStatusRcvd, "", nil)
 		default: // timeouts, errors: nothing useful to tell the peer
 			wsConn.Close(nil)
 		}

@@ -199,17 +199,18 @@ var methodHead = []byte("HEAD")
 // buffer (one write); larger ones are queued as shared bytes, uncopied.
 const staticBodyCopyMax = 16 << 10
 
-// serveStatic answers req on its reactor connection if it names a static
-// file, and reports whether it did.
-func (s *Server) serveStatic(c *eventloop.Conn, req *codec.Request) bool {
+// serveStatic answers req if it names a static file, and reports whether
+// it did. On a reactor connection (c) a large body is queued as the shared,
+// prepared bytes; on net/http it is copied into the answer.
+func (s *Server) serveStatic(x exchange, c *eventloop.Conn, req *codec.Request) bool {
 	head, body, ok := s.staticAnswer(req)
 	if !ok {
 		return false
 	}
 	closeAfter := !req.KeepAlive
-	if len(body) <= staticBodyCopyMax {
+	if c == nil || len(body) <= staticBodyCopyMax {
 		head.B = append(head.B, body...)
-		_ = c.Respond(head, closeAfter)
+		x.respond(head, closeAfter)
 		return true
 	}
 	_ = c.WriteOwned(head)

@@ -12,12 +12,28 @@ import (
 
 const wsOpText = ws.OpText
 
+// WebSocket upgrade refusals, with ws's texts (ws 8 answers them with 400
+// and this message as a text/html body; Engine.IO's own code and message
+// are not used for them).
+var (
+	errBadWebSocketKey     = httpError{400, 3, "Missing or invalid Sec-WebSocket-Key header"}
+	errBadWebSocketVersion = httpError{400, 3, "Missing or invalid Sec-WebSocket-Version header"}
+	// RFC 6455 section 4.1: the opening handshake is HTTP/1.1 or later.
+	errUpgradeHTTP10 = httpError{400, 3, "Bad request"}
+)
+
 // acceptResponse validates a WebSocket upgrade request and builds the 101
 // answer. deflate reports whether permessage-deflate was agreed.
 func (s *Server) acceptResponse(req *codec.Request) (resp *pool.Buffer, deflate bool, herr *httpError) {
+	if req.ProtoMinor < 1 {
+		return nil, false, &errUpgradeHTTP10
+	}
 	key := req.Header("Sec-WebSocket-Key")
-	if len(key) == 0 || string(req.Header("Sec-WebSocket-Version")) != "13" {
-		return nil, false, &errBadRequest
+	if !codec.ValidWebSocketKey(key) {
+		return nil, false, &errBadWebSocketKey
+	}
+	if string(req.Header("Sec-WebSocket-Version")) != "13" {
+		return nil, false, &errBadWebSocketVersion
 	}
 	bb := pool.Get()
 	b := codec.AppendStatusLine(bb.B, 101)
@@ -37,14 +53,14 @@ func (s *Server) acceptResponse(req *codec.Request) (resp *pool.Buffer, deflate 
 
 // handleUpgrade starts replacing a polling session's transport with a
 // WebSocket: probe, then upgrade packet.
-func (s *Server) handleUpgrade(c *eventloop.Conn, req *codec.Request, sess *Session) {
+func (s *Server) handleUpgrade(x exchange, c *eventloop.Conn, req *codec.Request, sess *Session) {
 	if s.opts.DisableUpgrades {
-		s.respondError(c, req, errBadRequest)
+		s.respondError(x, req, errBadRequest)
 		return
 	}
 	resp, deflate, herr := s.acceptResponse(req)
 	if herr != nil {
-		s.respondError(c, req, *herr)
+		s.respondError(x, req, *herr)
 		return
 	}
 	sess.mu.Lock()

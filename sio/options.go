@@ -1,6 +1,7 @@
 package sio
 
 import (
+	"crypto/tls"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -70,18 +71,24 @@ type Options struct {
 	// MaxOutboundBytes caps what one connection may have queued unwritten;
 	// past it the connection closes as a slow reader. Default 4 MiB.
 	MaxOutboundBytes int
-	// MaxHeaderBytes caps a request's line and headers; default 8 KiB.
+	// MaxHeaderBytes caps a request's line and headers; default 16 KiB
+	// (and 2000 fields), as Node's http server.
 	MaxHeaderBytes int
+	// MaxConnections bounds the connections the server's own listeners
+	// hold; past it new ones are closed at accept. Default: the open-file
+	// limit minus a reserve; negative: no bound (see
+	// engine.Options.MaxConnections).
+	MaxConnections int
+	// TLSConfig is used by ListenAndServeTLS (see engine.Options.TLSConfig).
+	TLSConfig *tls.Config
 	// EventLoops is the number of reactors; default runtime.GOMAXPROCS(0).
 	EventLoops int
-	// AcceptorLoop accepts on one extra reactor instead of a SO_REUSEPORT
-	// listener per loop (see engine.Options.AcceptorLoop).
-	AcceptorLoop bool
 	// SpareProc raises GOMAXPROCS to keep a P spare from the reactors
 	// (see engine.Options.SpareProc).
 	SpareProc bool
-	// NotFound serves the requests outside Path (a net/http handler, on its
-	// own goroutine); nil answers 404.
+	// NotFound serves the requests outside Path that reach the server's own
+	// listeners, on a net/http server (streaming, HEAD, http.Flusher; see
+	// engine.Options.NotFound); nil answers 404.
 	NotFound http.Handler
 	// ServeClient serves the socket.io-client browser bundle under Path,
 	// as the reference's "serveClient": socket.io.js, socket.io.min.js,
@@ -194,8 +201,9 @@ func (o *Options) engineOptions() engine.Options {
 		HTTPCompressionThreshold: o.HTTPCompressionThreshold,
 		MaxOutboundBytes:         o.MaxOutboundBytes,
 		MaxHeaderBytes:           o.MaxHeaderBytes,
+		MaxConnections:           o.MaxConnections,
+		TLSConfig:                o.TLSConfig,
 		EventLoops:               o.EventLoops,
-		AcceptorLoop:             o.AcceptorLoop,
 		SpareProc:                o.SpareProc,
 		Logger:                   o.Logger,
 		NotFound:                 o.NotFound,
@@ -230,8 +238,9 @@ func (o *Options) withEngine(e engine.Options) {
 	o.HTTPCompressionThreshold = e.HTTPCompressionThreshold
 	o.MaxOutboundBytes = e.MaxOutboundBytes
 	o.MaxHeaderBytes = e.MaxHeaderBytes
+	o.MaxConnections = e.MaxConnections
+	o.TLSConfig = e.TLSConfig
 	o.EventLoops = e.EventLoops
-	o.AcceptorLoop = e.AcceptorLoop
 	o.SpareProc = e.SpareProc
 	o.Logger = e.Logger
 	o.NotFound = e.NotFound

@@ -5,11 +5,9 @@ import (
 	"math"
 	"net"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/gobwas/ws"
-	"github.com/panjf2000/gnet/v2"
 
 	"github.com/fanio/fanio/internal/codec"
 	"github.com/fanio/fanio/internal/pool"
@@ -67,8 +65,9 @@ func (q *outQueue) release() {
 // Conn is one client connection. Its write and close methods are safe from
 // any goroutine; everything else is for its event loop.
 type Conn struct {
-	gc   gnet.Conn
+	ln   link
 	loop *loop
+	pre  *pool.Buffer // inbound bytes given at adoption, not yet consumed (see link.go)
 
 	mu       sync.Mutex
 	queue    *outQueue // nil while nothing waits: idle conns hold no array
@@ -82,12 +81,14 @@ type Conn struct {
 	closed             bool // gone: OnClose ran
 	overflow           bool // outbound cap exceeded
 	closeAfterResponse bool // the pending answer ends the connection
+	secure             bool // TLS (a netLink over a *tls.Conn); set before the first request
 
 	// Loop-only state.
 	mode      connMode
 	awaiting  bool // an HTTP request is being answered
 	continued bool // "100 Continue" sent for the request being read
 	lingering bool
+	detached  bool         // handed to a Diverter: the loop closes its side without telling anyone
 	need      int32        // inbound bytes needed before parsing again (see setNeed)
 	timer     *timer.Timer // HTTP idle timeout, then the linger timeout; nil on WebSockets
 	ws        wsState
@@ -97,11 +98,16 @@ type Conn struct {
 // math.MaxInt32 it waits for that many, which only means parsing again early.
 func (c *Conn) setNeed(n int) { c.need = int32(min(n, math.MaxInt32)) }
 
+func newConn(ln link, l *loop) *Conn { return &Conn{ln: ln, loop: l} }
+
 // RemoteAddr is the peer's address.
-func (c *Conn) RemoteAddr() net.Addr { return c.gc.RemoteAddr() }
+func (c *Conn) RemoteAddr() net.Addr { return c.ln.RemoteAddr() }
 
 // LocalAddr is the server's side of the connection.
-func (c *Conn) LocalAddr() net.Addr { return c.gc.LocalAddr() }
+func (c *Conn) LocalAddr() net.Addr { return c.ln.LocalAddr() }
+
+// Secure reports whether the connection is TLS.
+func (c *Conn) Secure() bool { return c.secure }
 
 // IsWebSocket reports whether the connection was upgraded.
 func (c *Conn) IsWebSocket() bool { return c.mode == modeWebSocket }
@@ -237,7 +243,7 @@ func (c *Conn) flush() {
 		return
 	}
 	if overflow {
-		c.gc.Close()
+		c.ln.Close()
 		return
 	}
 	var endsResponse, closeAfter bool
@@ -257,9 +263,9 @@ func (c *Conn) flush() {
 		if len(iov) == 1 {
 			// One buffer (the common broadcast case): write(2) needs no iovec
 			// array, which writev allocates on every call.
-			_, err = c.gc.Write(iov[0])
+			_, err = c.ln.Write(iov[0])
 		} else {
-			_, err = c.gc.Writev(iov) // copies what the kernel refuses; may close c on error
+			_, err = c.ln.Writev(iov) // copies what the kernel refuses; may close c on error
 		}
 		clear(iov)
 		l.iov = iov[:0]
@@ -274,20 +280,20 @@ func (c *Conn) flush() {
 		c.closeGracefully()
 		return
 	}
-	if c.gc.OutboundBuffered() > l.srv.cfg.MaxOutboundBytes {
+	if c.ln.OutboundBuffered() > l.srv.cfg.MaxOutboundBytes {
 		c.mu.Lock()
 		c.overflow = true
 		c.closeErr = ErrSlowReader
 		c.mu.Unlock()
-		c.gc.Close()
+		c.ln.Close()
 		return
 	}
 	if endsResponse && c.mode == modeHTTP {
 		c.awaiting = false
 		c.armTimer(l.srv.cfg.IdleTimeout)
-		if c.gc.InboundBuffered() > 0 {
+		if c.buffered() > 0 {
 			c.need = 0
-			_ = c.gc.Wake(nil) // serve the next pipelined request
+			_ = c.ln.Wake(nil) // serve the next pipelined request
 		}
 	}
 }
@@ -306,17 +312,35 @@ func (c *Conn) closeGracefully() {
 	if owner != nil {
 		owner.OnClose(c, err)
 	}
-	if c.gc.OutboundBuffered() > 0 || c.lingering {
-		c.gc.Close() // gnet writes what it still holds, then closes
+	if c.lingering || !c.canShutdownWrite() {
+		c.ln.Close() // the link writes what it still holds, then closes
 		return
 	}
-	if err := syscall.Shutdown(c.gc.Fd(), syscall.SHUT_WR); err != nil {
-		c.gc.Close()
+	if err := c.shutdownWrite(); err != nil {
+		c.ln.Close()
 		return
 	}
-	_, _ = c.gc.Discard(-1)
+	c.discard(-1)
 	c.lingering = true
 	c.armTimer(c.loop.srv.cfg.LingerTimeout)
+}
+
+// canShutdownWrite reports whether the write side can be shut down now
+// without cutting what is still queued: a netLink shuts it down after its
+// queue, a gnet connection needs its buffer empty.
+func (c *Conn) canShutdownWrite() bool {
+	if _, ok := c.ln.(*netLink); ok {
+		return true
+	}
+	return c.ln.OutboundBuffered() == 0
+}
+
+// shutdownWrite sends FIN (or TLS close_notify) after what is queued.
+func (c *Conn) shutdownWrite() error {
+	if p, ok := c.ln.(*netLink); ok {
+		return p.closeWrite()
+	}
+	return shutdownFd(c.ln.Fd())
 }
 
 // armTimer (re)arms the connection's timer, which closes it. Loop only.
@@ -324,8 +348,8 @@ func (c *Conn) armTimer(d time.Duration) {
 	ts := c.loop.srv.cfg.Timers
 	if c.timer == nil {
 		c.timer = &timer.Timer{}
-		gc := c.gc
-		ts.Init(c.timer, func() { _ = gc.Close() })
+		ln := c.ln
+		ts.Init(c.timer, func() { _ = ln.Close() })
 	}
 	ts.Reset(c.timer, d)
 }
@@ -340,7 +364,7 @@ func (c *Conn) stopTimer(drop bool) {
 	}
 }
 
-// onClosed runs on the loop when gnet closes the connection.
+// onClosed runs on the loop when the link is closed.
 func (c *Conn) onClosed(gerr error) {
 	c.mu.Lock()
 	if c.closed {
@@ -348,6 +372,9 @@ func (c *Conn) onClosed(gerr error) {
 		return
 	}
 	c.closed = true
+	if !c.detached {
+		c.loop.srv.conns.Add(-1)
+	}
 	q := c.queue
 	c.queue = nil
 	c.queued = 0
@@ -363,6 +390,8 @@ func (c *Conn) onClosed(gerr error) {
 		q.release()
 	}
 	c.ws.release()
+	pool.Put(c.pre)
+	c.pre = nil
 	c.stopTimer(true)
 	if err == nil && !requested && gerr != nil && !isPeerGone(gerr) {
 		err = gerr
@@ -374,8 +403,8 @@ func (c *Conn) onClosed(gerr error) {
 
 // onTraffic consumes inbound bytes according to the connection's mode.
 func (c *Conn) onTraffic() {
-	if c.Closed() {
-		_, _ = c.gc.Discard(-1)
+	if c.Closed() || c.detached {
+		c.discard(-1)
 		return
 	}
 	if c.mode == modeHTTP {

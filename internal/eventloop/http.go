@@ -3,6 +3,7 @@ package eventloop
 import (
 	"errors"
 	"io"
+	"sync"
 	"syscall"
 
 	"github.com/fanio/fanio/internal/codec"
@@ -14,20 +15,29 @@ import (
 func (c *Conn) readHTTP() {
 	cfg := &c.loop.srv.cfg
 	for c.mode == modeHTTP && !c.awaiting {
-		buffered := c.gc.InboundBuffered()
+		buffered := c.buffered()
 		if buffered == 0 || buffered < int(c.need) {
 			return
 		}
-		buf, _ := c.gc.Peek(-1)
+		buf, _ := c.peek(-1)
 		req := &c.loop.req
 		req.Reset()
-		n, err := codec.ParseRequest(buf, req, cfg.MaxHeaderBytes, codec.DefaultMaxHeaders)
+		n, err := codec.ParseRequest(buf, req, cfg.MaxHeaderBytes, cfg.MaxHeaders)
 		if err == codec.ErrIncomplete {
 			c.setNeed(len(buf) + 1)
 			return
 		}
 		if err != nil {
 			c.failHTTP(statusForParseError(err))
+			return
+		}
+		if req.ProtoMinor == 1 && req.Host == nil {
+			// RFC 9112 section 3.2: an HTTP/1.1 request without Host gets 400.
+			c.failHTTP(400)
+			return
+		}
+		if d, ok := c.loop.srv.handler.(Diverter); ok && c.canDetach() && d.Divert(req) {
+			c.divert(d)
 			return
 		}
 		total := n
@@ -72,14 +82,14 @@ func (c *Conn) readHTTP() {
 		c.continued = false
 		c.awaiting = true
 		c.stopTimer(false) // a held answer (a long poll) is the handler's to bound
-		c.loop.srv.handler.ServeHTTP(c, req, body)
-		_, _ = c.gc.Discard(total)
+		c.loop.srv.handler.ServeRequest(c, req, body)
+		c.discard(total)
 		if cap(c.loop.body) > 64<<10 {
 			c.loop.body = nil
 		}
 	}
 	// While a response is pending, bound what a client may pile up behind it.
-	if c.mode == modeHTTP && c.awaiting && c.gc.InboundBuffered() > cfg.MaxHeaderBytes+cfg.MaxBodyBytes+4096 {
+	if c.mode == modeHTTP && c.awaiting && c.buffered() > cfg.MaxHeaderBytes+cfg.MaxBodyBytes+4096 {
 		c.Close(nil)
 	}
 }
@@ -105,7 +115,7 @@ func (c *Conn) rejectBody(req *codec.Request) {
 		c.failHTTP(413)
 		return
 	}
-	_, _ = c.gc.Discard(-1)
+	c.discard(-1)
 	c.awaiting = true
 	c.mu.Lock()
 	c.closeAfterResponse = true
@@ -115,9 +125,40 @@ func (c *Conn) rejectBody(req *codec.Request) {
 
 // failHTTP answers a request the server could not parse and closes.
 func (c *Conn) failHTTP(status int) {
-	_, _ = c.gc.Discard(-1)
+	c.discard(-1)
 	c.awaiting = true
 	_ = c.Respond(ErrorResponse(status, "", true), true)
+}
+
+// divert hands the connection, from the request at the start of its
+// buffer on, to d: the request is not consumed here, the new owner reads it
+// first. A connection still writing an earlier answer cannot change hands
+// (two writers would race): it is closed after that answer instead, which
+// a client must expect of any keep-alive connection (RFC 9112 section 9.3.1)
+// and retries on a new one. Loop only.
+func (c *Conn) divert(d Diverter) {
+	c.mu.Lock()
+	pending := c.queue != nil && len(c.queue.items) > 0
+	c.mu.Unlock()
+	if pending || c.ln.OutboundBuffered() > 0 {
+		c.awaiting = true
+		c.Close(nil)
+		return
+	}
+	buf, _ := c.peek(-1)
+	nc, err := c.detach(buf)
+	if err != nil {
+		c.loop.srv.cfg.Logger.Warn("eventloop: cannot hand the connection over", "err", err)
+		c.failHTTP(503)
+		return
+	}
+	c.awaiting = true
+	c.detached = true
+	c.stopTimer(true)
+	c.discard(-1)
+	srv := c.loop.srv
+	var once sync.Once
+	d.Handoff(nc, func() { once.Do(func() { srv.conns.Add(-1) }) })
 }
 
 func statusForParseError(err error) int {

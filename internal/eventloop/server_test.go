@@ -6,9 +6,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -27,7 +27,7 @@ type testHandler struct {
 	deflate bool
 }
 
-func (h *testHandler) ServeHTTP(c *Conn, req *codec.Request, body []byte) {
+func (h *testHandler) ServeRequest(c *Conn, req *codec.Request, body []byte) {
 	switch string(req.Path) {
 	case "/echo":
 		bb := pool.Get()
@@ -69,21 +69,85 @@ func (echoOwner) OnMessage(c *Conn, data []byte, binary bool) {
 }
 func (echoOwner) OnClose(*Conn, error) {}
 
-func startServer(t *testing.T, cfg Options, h Handler) *Server {
+// quiet drops the logs of servers under test (accept errors are logged at
+// error level, and tests provoke them).
+var quiet = slog.New(slog.DiscardHandler)
+
+// testServer is a Server serving a loopback listener.
+type testServer struct {
+	*Server
+	ln net.Listener
+}
+
+func (s *testServer) Addr() net.Addr { return s.ln.Addr() }
+
+// startServer serves on a reactor loop (the default path).
+func startServer(t *testing.T, cfg Options, h Handler) *testServer {
 	t.Helper()
+	return serveListener(t, cfg, h, nil)
+}
+
+// startPortable serves every connection on goroutines (netLink): the
+// listener hides that its connections are TCP, as a *tls.Conn would.
+func startPortable(t *testing.T, cfg Options, h Handler) *testServer {
+	t.Helper()
+	return serveListener(t, cfg, h, func(ln net.Listener) net.Listener { return opaqueListener{ln} })
+}
+
+type opaqueListener struct{ net.Listener }
+
+func (l opaqueListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return struct{ net.Conn }{c}, nil
+}
+
+func serveListener(t *testing.T, cfg Options, h Handler, wrap func(net.Listener) net.Listener) *testServer {
+	t.Helper()
+	if cfg.Logger == nil {
+		cfg.Logger = quiet
+	}
 	s := NewServer(cfg, h)
-	if err := s.Start("127.0.0.1:0"); err != nil {
+	if err := s.Start(); err != nil {
 		t.Fatal(err)
 	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wrap != nil {
+		ln = wrap(ln)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ln) }()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = s.Stop(ctx)
+		select {
+		case err := <-done:
+			if err != ErrServerClosed {
+				t.Errorf("Serve returned %v after Stop, want ErrServerClosed", err)
+			}
+		case <-ctx.Done():
+			t.Error("Serve did not return after Stop")
+		}
 	})
-	return s
+	return &testServer{Server: s, ln: ln}
 }
 
-func dial(t *testing.T, s *Server) net.Conn {
+type starter func(t *testing.T, cfg Options, h Handler) *testServer
+
+// bothPaths runs f against a server on reactor loops and one on goroutines:
+// the Conn code is the same, only the byte transport differs.
+func bothPaths(t *testing.T, f func(t *testing.T, start starter)) {
+	t.Run("reactor", func(t *testing.T) { f(t, startServer) })
+	t.Run("portable", func(t *testing.T) { f(t, startPortable) })
+}
+
+func dial(t *testing.T, s *testServer) net.Conn {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", s.Addr().String(), 5*time.Second)
 	if err != nil {
@@ -95,92 +159,101 @@ func dial(t *testing.T, s *Server) net.Conn {
 }
 
 func TestPipelinedRequests(t *testing.T) {
-	s := startServer(t, Options{EventLoops: 2}, &testHandler{})
-	c := dial(t, s)
-	var reqs bytes.Buffer
-	for i := 0; i < 20; i++ {
-		body := fmt.Sprintf("body-%d", i)
-		fmt.Fprintf(&reqs, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
-	}
-	// Split the bytes at awkward places to exercise partial parsing.
-	raw := reqs.Bytes()
-	for len(raw) > 0 {
-		n := min(len(raw), 37)
-		if _, err := c.Write(raw[:n]); err != nil {
-			t.Fatal(err)
+	bothPaths(t, func(t *testing.T, start starter) {
+		s := start(t, Options{EventLoops: 2}, &testHandler{})
+		c := dial(t, s)
+		var reqs bytes.Buffer
+		for i := 0; i < 20; i++ {
+			body := fmt.Sprintf("body-%d", i)
+			fmt.Fprintf(&reqs, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
 		}
-		raw = raw[n:]
-	}
-	br := bufio.NewReader(c)
-	for i := 0; i < 20; i++ {
-		resp, err := http.ReadResponse(br, nil)
-		if err != nil {
-			t.Fatalf("response %d: %v", i, err)
+		// Split the bytes at awkward places to exercise partial parsing.
+		raw := reqs.Bytes()
+		for len(raw) > 0 {
+			n := min(len(raw), 37)
+			if _, err := c.Write(raw[:n]); err != nil {
+				t.Fatal(err)
+			}
+			raw = raw[n:]
 		}
-		b, _ := io.ReadAll(resp.Body)
-		if want := fmt.Sprintf("body-%d", i); string(b) != want {
-			t.Fatalf("response %d body %q, want %q", i, b, want)
+		br := bufio.NewReader(c)
+		for i := 0; i < 20; i++ {
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("response %d: %v", i, err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			if want := fmt.Sprintf("body-%d", i); string(b) != want {
+				t.Fatalf("response %d body %q, want %q", i, b, want)
+			}
 		}
-	}
+	})
 }
 
 func TestHeldResponseBlocksPipeline(t *testing.T) {
-	h := &testHandler{held: make(chan *Conn, 1)}
-	s := startServer(t, Options{}, h)
-	c := dial(t, s)
-	_, _ = io.WriteString(c, "GET /hold HTTP/1.1\r\nHost: x\r\n\r\nPOST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi")
-	held := <-h.held
-	go func() {
-		time.Sleep(20 * time.Millisecond)
-		bb := pool.Get()
-		bb.B = append(bb.B, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nheld"...)
-		_ = held.Respond(bb, false) // from another goroutine
-	}()
-	br := bufio.NewReader(c)
-	for _, want := range []string{"held", "hi"} {
-		resp, err := http.ReadResponse(br, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		if string(b) != want {
-			t.Fatalf("got %q, want %q (responses must keep request order)", b, want)
-		}
-	}
-}
-
-func TestBadRequests(t *testing.T) {
-	s := startServer(t, Options{MaxHeaderBytes: 1024, MaxBodyBytes: 100}, &testHandler{})
-	cases := []struct {
-		name, req string
-		status    int
-	}{
-		{"garbage", "\x00\x01\x02 nonsense\r\n\r\n", 400},
-		{"bad request line", "GET\r\n\r\n", 400},
-		{"bad header", "GET / HTTP/1.1\r\nNoColon\r\n\r\n", 400},
-		{"header too large", "GET / HTTP/1.1\r\nX: " + strings.Repeat("a", 2000) + "\r\n\r\n", 431},
-		{"body too large", "POST /echo HTTP/1.1\r\nContent-Length: 101\r\n\r\n", 413},
-		{"bad content-length", "POST /echo HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400},
-		{"http/2.0", "GET / HTTP/2.0\r\n\r\n", 505},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			c := dial(t, s)
-			_, _ = io.WriteString(c, tc.req)
-			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	bothPaths(t, func(t *testing.T, start starter) {
+		h := &testHandler{held: make(chan *Conn, 1)}
+		s := start(t, Options{}, h)
+		c := dial(t, s)
+		_, _ = io.WriteString(c, "GET /hold HTTP/1.1\r\nHost: x\r\n\r\nPOST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi")
+		held := <-h.held
+		go func() {
+			time.Sleep(20 * time.Millisecond)
+			bb := pool.Get()
+			bb.B = append(bb.B, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nheld"...)
+			_ = held.Respond(bb, false) // from another goroutine
+		}()
+		br := bufio.NewReader(c)
+		for _, want := range []string{"held", "hi"} {
+			resp, err := http.ReadResponse(br, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if resp.StatusCode != tc.status {
-				t.Fatalf("status %d, want %d", resp.StatusCode, tc.status)
+			b, _ := io.ReadAll(resp.Body)
+			if string(b) != want {
+				t.Fatalf("got %q, want %q (responses must keep request order)", b, want)
 			}
-			// The server closes after a parse error.
-			_, _ = io.ReadAll(resp.Body)
-			if _, err := c.Read(make([]byte, 1)); err != io.EOF {
-				t.Fatalf("connection not closed after error: %v", err)
-			}
-		})
-	}
+		}
+	})
+}
+
+func TestBadRequests(t *testing.T) {
+	bothPaths(t, func(t *testing.T, start starter) {
+		s := start(t, Options{MaxHeaderBytes: 1024, MaxHeaders: 32, MaxBodyBytes: 100}, &testHandler{})
+		cases := []struct {
+			name, req string
+			status    int
+		}{
+			{"garbage", "\x00\x01\x02 nonsense\r\n\r\n", 400},
+			{"bad request line", "GET\r\n\r\n", 400},
+			{"bad header", "GET / HTTP/1.1\r\nNoColon\r\n\r\n", 400},
+			{"header too large", "GET / HTTP/1.1\r\nX: " + strings.Repeat("a", 2000) + "\r\n\r\n", 431},
+			{"body too large", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 101\r\n\r\n", 413},
+			{"bad content-length", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", 400},
+			{"http/1.1 without Host", "GET /echo HTTP/1.1\r\nX: y\r\n\r\n", 400},
+			{"two Host fields", "GET /echo HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400},
+			{"too many fields", "GET /echo HTTP/1.1\r\nHost: x\r\n" + strings.Repeat("X: y\r\n", 40) + "\r\n", 431},
+			{"http/2.0", "GET / HTTP/2.0\r\n\r\n", 505},
+		}
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				c := dial(t, s)
+				_, _ = io.WriteString(c, tc.req)
+				resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if resp.StatusCode != tc.status {
+					t.Fatalf("status %d, want %d", resp.StatusCode, tc.status)
+				}
+				// The server closes after a parse error.
+				_, _ = io.ReadAll(resp.Body)
+				if _, err := c.Read(make([]byte, 1)); err != io.EOF {
+					t.Fatalf("connection not closed after error: %v", err)
+				}
+			})
+		}
+	})
 }
 
 func upgrade(t *testing.T, c net.Conn, ext string) *bufio.Reader {
@@ -223,121 +296,138 @@ func readFrame(t *testing.T, br *bufio.Reader) ws.Frame {
 }
 
 func TestWebSocketEcho(t *testing.T) {
-	s := startServer(t, Options{MaxMessageBytes: 2 << 20}, &testHandler{})
-	c := dial(t, s)
-	br := upgrade(t, c, "")
+	bothPaths(t, func(t *testing.T, start starter) {
+		s := start(t, Options{MaxMessageBytes: 2 << 20}, &testHandler{})
+		c := dial(t, s)
+		br := upgrade(t, c, "")
 
-	writeClientFrame(t, c, true, ws.OpText, false, []byte("hello"))
-	if f := readFrame(t, br); f.Header.OpCode != ws.OpText || string(f.Payload) != "hello" {
-		t.Fatalf("got %v %q", f.Header.OpCode, f.Payload)
-	}
-	// Fragmented binary message with a ping in the middle.
-	writeClientFrame(t, c, false, ws.OpBinary, false, []byte{1, 2})
-	writeClientFrame(t, c, true, ws.OpPing, false, []byte("p"))
-	writeClientFrame(t, c, true, ws.OpContinuation, false, []byte{3})
-	if f := readFrame(t, br); f.Header.OpCode != ws.OpPong || string(f.Payload) != "p" {
-		t.Fatalf("want pong first, got %v %q", f.Header.OpCode, f.Payload)
-	}
-	if f := readFrame(t, br); f.Header.OpCode != ws.OpBinary || !bytes.Equal(f.Payload, []byte{1, 2, 3}) {
-		t.Fatalf("got %v %v", f.Header.OpCode, f.Payload)
-	}
-	// A big frame that arrives over many reads.
-	big := bytes.Repeat([]byte("0123456789"), 150_000)
-	go func() {
-		_ = ws.WriteFrame(c, ws.MaskFrameInPlace(ws.NewBinaryFrame(append([]byte(nil), big...))))
-	}()
-	if f := readFrame(t, br); !bytes.Equal(f.Payload, big) {
-		t.Fatalf("big frame mismatch: %d bytes back", len(f.Payload))
-	}
+		writeClientFrame(t, c, true, ws.OpText, false, []byte("hello"))
+		if f := readFrame(t, br); f.Header.OpCode != ws.OpText || string(f.Payload) != "hello" {
+			t.Fatalf("got %v %q", f.Header.OpCode, f.Payload)
+		}
+		// Fragmented binary message with a ping in the middle.
+		writeClientFrame(t, c, false, ws.OpBinary, false, []byte{1, 2})
+		writeClientFrame(t, c, true, ws.OpPing, false, []byte("p"))
+		writeClientFrame(t, c, true, ws.OpContinuation, false, []byte{3})
+		if f := readFrame(t, br); f.Header.OpCode != ws.OpPong || string(f.Payload) != "p" {
+			t.Fatalf("want pong first, got %v %q", f.Header.OpCode, f.Payload)
+		}
+		if f := readFrame(t, br); f.Header.OpCode != ws.OpBinary || !bytes.Equal(f.Payload, []byte{1, 2, 3}) {
+			t.Fatalf("got %v %v", f.Header.OpCode, f.Payload)
+		}
+		// A big frame that arrives over many reads.
+		big := bytes.Repeat([]byte("0123456789"), 150_000)
+		go func() {
+			_ = ws.WriteFrame(c, ws.MaskFrameInPlace(ws.NewBinaryFrame(append([]byte(nil), big...))))
+		}()
+		if f := readFrame(t, br); !bytes.Equal(f.Payload, big) {
+			t.Fatalf("big frame mismatch: %d bytes back", len(f.Payload))
+		}
+	})
 }
 
 func TestWebSocketProtocolErrors(t *testing.T) {
-	s := startServer(t, Options{MaxMessageBytes: 1000}, &testHandler{})
-	cases := []struct {
-		name  string
-		write func(c net.Conn)
-		code  ws.StatusCode
-	}{
-		{"unmasked", func(c net.Conn) {
-			_ = ws.WriteFrame(c, ws.NewTextFrame([]byte("x")))
-		}, ws.StatusProtocolError},
-		{"reserved opcode", func(c net.Conn) { writeClientFrame(t, c, true, ws.OpCode(3), false, nil) }, ws.StatusProtocolError},
-		{"long control", func(c net.Conn) {
-			writeClientFrame(t, c, true, ws.OpPing, false, bytes.Repeat([]byte("a"), 126))
-		}, ws.StatusProtocolError},
-		{"bad utf-8", func(c net.Conn) { writeClientFrame(t, c, true, ws.OpText, false, []byte{0xff, 0xfe}) }, ws.StatusInvalidFramePayloadData},
-		{"too big", func(c net.Conn) { writeClientFrame(t, c, true, ws.OpBinary, false, make([]byte, 1001)) }, ws.StatusMessageTooBig},
-		{"rsv1 without deflate", func(c net.Conn) { writeClientFrame(t, c, true, ws.OpText, true, []byte("x")) }, ws.StatusProtocolError},
-		{"continuation first", func(c net.Conn) { writeClientFrame(t, c, true, ws.OpContinuation, false, []byte("x")) }, ws.StatusProtocolError},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			c := dial(t, s)
-			br := upgrade(t, c, "")
-			tc.write(c)
-			f := readFrame(t, br)
-			if f.Header.OpCode != ws.OpClose {
-				t.Fatalf("want close frame, got %v", f.Header.OpCode)
-			}
-			code, _ := ws.ParseCloseFrameData(f.Payload)
-			if code != tc.code {
-				t.Fatalf("close code %d, want %d", code, tc.code)
-			}
-			if _, err := br.ReadByte(); err != io.EOF {
-				t.Fatalf("connection not closed: %v", err)
-			}
-		})
-	}
+	bothPaths(t, func(t *testing.T, start starter) {
+		s := start(t, Options{MaxMessageBytes: 1000}, &testHandler{})
+		cases := []struct {
+			name  string
+			write func(c net.Conn)
+			code  ws.StatusCode
+		}{
+			{"unmasked", func(c net.Conn) {
+				_ = ws.WriteFrame(c, ws.NewTextFrame([]byte("x")))
+			}, ws.StatusProtocolError},
+			{"reserved opcode", func(c net.Conn) { writeClientFrame(t, c, true, ws.OpCode(3), false, nil) }, ws.StatusProtocolError},
+			{"long control", func(c net.Conn) {
+				writeClientFrame(t, c, true, ws.OpPing, false, bytes.Repeat([]byte("a"), 126))
+			}, ws.StatusProtocolError},
+			{"bad utf-8", func(c net.Conn) { writeClientFrame(t, c, true, ws.OpText, false, []byte{0xff, 0xfe}) }, ws.StatusInvalidFramePayloadData},
+			{"too big", func(c net.Conn) { writeClientFrame(t, c, true, ws.OpBinary, false, make([]byte, 1001)) }, ws.StatusMessageTooBig},
+			{"rsv1 without deflate", func(c net.Conn) { writeClientFrame(t, c, true, ws.OpText, true, []byte("x")) }, ws.StatusProtocolError},
+			{"continuation first", func(c net.Conn) { writeClientFrame(t, c, true, ws.OpContinuation, false, []byte("x")) }, ws.StatusProtocolError},
+			// RFC 6455 section 8.1 and Autobahn 7.5.1: a close reason that is
+			// not UTF-8 is invalid payload data.
+			{"close reason not utf-8", func(c net.Conn) {
+				writeClientFrame(t, c, true, ws.OpClose, false, []byte{0x03, 0xe8, 0xff, 0xfe})
+			}, ws.StatusInvalidFramePayloadData},
+			{"close code 1005", func(c net.Conn) { writeClientFrame(t, c, true, ws.OpClose, false, []byte{0x03, 0xed}) }, ws.StatusProtocolError},
+			{"close payload of 1 byte", func(c net.Conn) { writeClientFrame(t, c, true, ws.OpClose, false, []byte{0x03}) }, ws.StatusProtocolError},
+		}
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				c := dial(t, s)
+				br := upgrade(t, c, "")
+				tc.write(c)
+				f := readFrame(t, br)
+				if f.Header.OpCode != ws.OpClose {
+					t.Fatalf("want close frame, got %v", f.Header.OpCode)
+				}
+				code, _ := ws.ParseCloseFrameData(f.Payload)
+				if code != tc.code {
+					t.Fatalf("close code %d, want %d", code, tc.code)
+				}
+				if _, err := br.ReadByte(); err != io.EOF {
+					t.Fatalf("connection not closed: %v", err)
+				}
+			})
+		}
+	})
 }
 
 func TestWebSocketDeflateInbound(t *testing.T) {
-	s := startServer(t, Options{}, &testHandler{deflate: true})
-	c := dial(t, s)
-	br := upgrade(t, c, "permessage-deflate; client_max_window_bits")
-	msg := bytes.Repeat([]byte("compress me "), 50)
-	var z bytes.Buffer
-	w, _ := flate.NewWriter(&z, flate.BestSpeed)
-	_, _ = w.Write(msg)
-	_ = w.Flush()
-	comp := bytes.TrimSuffix(z.Bytes(), []byte{0, 0, 0xff, 0xff})
-	writeClientFrame(t, c, true, ws.OpText, true, comp)
-	if f := readFrame(t, br); string(f.Payload) != string(msg) {
-		t.Fatalf("inflated echo mismatch: %q", f.Payload)
-	}
+	bothPaths(t, func(t *testing.T, start starter) {
+		s := start(t, Options{}, &testHandler{deflate: true})
+		c := dial(t, s)
+		br := upgrade(t, c, "permessage-deflate; client_max_window_bits")
+		msg := bytes.Repeat([]byte("compress me "), 50)
+		var z bytes.Buffer
+		w, _ := flate.NewWriter(&z, flate.BestSpeed)
+		_, _ = w.Write(msg)
+		_ = w.Flush()
+		comp := bytes.TrimSuffix(z.Bytes(), []byte{0, 0, 0xff, 0xff})
+		writeClientFrame(t, c, true, ws.OpText, true, comp)
+		if f := readFrame(t, br); string(f.Payload) != string(msg) {
+			t.Fatalf("inflated echo mismatch: %q", f.Payload)
+		}
+	})
 }
 
 func TestSlowReaderIsClosed(t *testing.T) {
-	s := startServer(t, Options{MaxOutboundBytes: 256 << 10}, &testHandler{})
-	c := dial(t, s)
-	br := upgrade(t, c, "")
-	_ = br
-	// Shrink our receive window and never read: the server must give up on
-	// us instead of buffering without bound.
-	if tc, ok := c.(*net.TCPConn); ok {
-		_ = tc.SetReadBuffer(4096)
-	}
-	payload := bytes.Repeat([]byte("x"), 60_000)
-	deadline := time.Now().Add(10 * time.Second)
-	for i := 0; time.Now().Before(deadline); i++ {
-		f := ws.MaskFrameInPlace(ws.NewBinaryFrame(append([]byte(nil), payload...)))
-		_ = c.SetWriteDeadline(time.Now().Add(time.Second))
-		if err := ws.WriteFrame(c, f); err != nil {
-			return // the server closed us: what we want
+	bothPaths(t, func(t *testing.T, start starter) {
+		s := start(t, Options{MaxOutboundBytes: 256 << 10}, &testHandler{})
+		c := dial(t, s)
+		br := upgrade(t, c, "")
+		_ = br
+		// Shrink our receive window and never read: the server must give up on
+		// us instead of buffering without bound.
+		if tc, ok := c.(*net.TCPConn); ok {
+			_ = tc.SetReadBuffer(4096)
 		}
-		if i > 2000 {
-			break
+		payload := bytes.Repeat([]byte("x"), 60_000)
+		deadline := time.Now().Add(10 * time.Second)
+		for i := 0; time.Now().Before(deadline); i++ {
+			f := ws.MaskFrameInPlace(ws.NewBinaryFrame(append([]byte(nil), payload...)))
+			_ = c.SetWriteDeadline(time.Now().Add(time.Second))
+			if err := ws.WriteFrame(c, f); err != nil {
+				return // the server closed us: what we want
+			}
+			if i > 2000 {
+				break
+			}
 		}
-	}
-	t.Fatal("server kept accepting from a client that never reads")
+		t.Fatal("server kept accepting from a client that never reads")
+	})
 }
 
 func TestIdleHTTPConnectionIsClosed(t *testing.T) {
-	s := startServer(t, Options{IdleTimeout: 100 * time.Millisecond}, &testHandler{})
-	c := dial(t, s)
-	_, _ = io.WriteString(c, "GET /echo HTTP/1.1\r\nHo") // never finished
-	if _, err := c.Read(make([]byte, 1)); err != io.EOF {
-		t.Fatalf("want the server to close an idle, incomplete request: %v", err)
-	}
+	bothPaths(t, func(t *testing.T, start starter) {
+		s := start(t, Options{IdleTimeout: 100 * time.Millisecond}, &testHandler{})
+		c := dial(t, s)
+		_, _ = io.WriteString(c, "GET /echo HTTP/1.1\r\nHo") // never finished
+		if _, err := c.Read(make([]byte, 1)); err != io.EOF {
+			t.Fatalf("want the server to close an idle, incomplete request: %v", err)
+		}
+	})
 }
 
 // echoOnce sends one /echo request on c, expects a 200 and closes c.
@@ -351,87 +441,4 @@ func echoOnce(t *testing.T, c net.Conn, i int) {
 		t.Fatalf("connection %d: %v %v", i, resp, err)
 	}
 	c.Close()
-}
-
-// Each loop listens on its own SO_REUSEPORT socket by default: port 0 must
-// still give one port that every loop serves, and an address in use must be
-// refused (SO_REUSEPORT alone would let a second server bind next to the
-// first). The acceptor-loop mode must serve the same way.
-func TestListenerModes(t *testing.T) {
-	for _, acceptor := range []bool{false, true} {
-		t.Run(fmt.Sprintf("AcceptorLoop=%v", acceptor), func(t *testing.T) {
-			s := startServer(t, Options{EventLoops: 4, AcceptorLoop: acceptor}, &testHandler{})
-			for i := 0; i < 64; i++ {
-				c := dial(t, s)
-				echoOnce(t, c, i)
-			}
-			s.loopsMu.RLock()
-			served := len(s.loops) // loops that opened a connection
-			s.loopsMu.RUnlock()
-			if served < 2 {
-				t.Errorf("64 connections were served by %d loop(s) of 4; want them spread", served)
-			}
-
-			second := NewServer(Options{EventLoops: 1, AcceptorLoop: acceptor}, &testHandler{})
-			if err := second.Start(s.Addr().String()); err == nil {
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				defer cancel()
-				_ = second.Stop(ctx)
-				t.Fatalf("a second server started on %s, which is in use", s.Addr())
-			}
-		})
-	}
-}
-
-// With SpareProc, Start keeps one P more than there are reactors blocked in
-// epoll_wait; without it, GOMAXPROCS is left alone and a loop without a
-// spare P yields after each batch of reads.
-func TestSpareProc(t *testing.T) {
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
-	runtime.GOMAXPROCS(2)
-	s := startServer(t, Options{EventLoops: 2}, &testHandler{})
-	if got := runtime.GOMAXPROCS(0); got != 2 || !s.yieldAfterTraffic {
-		t.Fatalf("default: GOMAXPROCS = %d (want 2, unchanged), yield %v (want true)", got, s.yieldAfterTraffic)
-	}
-	if s := startServer(t, Options{EventLoops: 1}, &testHandler{}); s.yieldAfterTraffic {
-		t.Fatal("1 loop with GOMAXPROCS 2 has a spare P but yields")
-	}
-	s = startServer(t, Options{EventLoops: 2, SpareProc: true}, &testHandler{})
-	if got := runtime.GOMAXPROCS(0); got != 3 || s.yieldAfterTraffic {
-		t.Fatalf("SpareProc, 2 loops: GOMAXPROCS = %d (want 3), yield %v (want false)", got, s.yieldAfterTraffic)
-	}
-	startServer(t, Options{EventLoops: 3, AcceptorLoop: true, SpareProc: true}, &testHandler{})
-	if got := runtime.GOMAXPROCS(0); got != 5 {
-		t.Fatalf("SpareProc, 3 loops and an acceptor: GOMAXPROCS = %d, want 5", got)
-	}
-	startServer(t, Options{EventLoops: 1, SpareProc: true}, &testHandler{})
-	if got := runtime.GOMAXPROCS(0); got != 5 {
-		t.Fatalf("GOMAXPROCS lowered to %d; Start only raises it", got)
-	}
-}
-
-// ":port" (all interfaces) must keep serving IPv4 loopback with per-loop
-// listeners, and port 0 must give every loop the same port.
-func TestListenAllInterfaces(t *testing.T) {
-	s := NewServer(Options{EventLoops: 2}, &testHandler{})
-	if err := s.Start(":0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.Stop(ctx)
-	})
-	_, port, err := net.SplitHostPort(s.Addr().String())
-	if err != nil || port == "0" {
-		t.Fatalf("Addr() = %v (%v); want the chosen port", s.Addr(), err)
-	}
-	for i := 0; i < 8; i++ {
-		c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", port), 5*time.Second)
-		if err != nil {
-			t.Fatalf("IPv4 loopback on a \":0\" server: %v", err)
-		}
-		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-		echoOnce(t, c, i)
-	}
 }

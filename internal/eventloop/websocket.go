@@ -45,23 +45,23 @@ func (c *Conn) readWebSocket() {
 	maxMsg := int64(c.loop.srv.cfg.MaxMessageBytes)
 	for {
 		if c.Closed() {
-			_, _ = c.gc.Discard(-1)
+			c.discard(-1)
 			return
 		}
 		if c.ws.remaining > 0 {
-			avail := c.gc.InboundBuffered()
+			avail := c.buffered()
 			if avail == 0 {
 				return
 			}
 			take := int(min(int64(avail), c.ws.remaining))
-			b, err := c.gc.Peek(take)
+			b, err := c.peek(take)
 			if err != nil {
 				return
 			}
 			codec.Unmask(b, c.ws.mask, int(c.ws.maskOff))
 			c.ws.maskOff = uint8((int(c.ws.maskOff) + take) & 3)
 			c.ws.msg.B = append(c.ws.msg.B, b...)
-			_, _ = c.gc.Discard(take)
+			c.discard(take)
 			c.ws.remaining -= int64(take)
 			if c.ws.remaining > 0 {
 				return
@@ -75,7 +75,7 @@ func (c *Conn) readWebSocket() {
 			}
 			continue
 		}
-		buf, _ := c.gc.Peek(-1)
+		buf, _ := c.peek(-1)
 		if len(buf) == 0 {
 			return
 		}
@@ -109,7 +109,7 @@ func (c *Conn) readWebSocket() {
 			if !c.ws.fragmented {
 				c.startMessage(h)
 			}
-			_, _ = c.gc.Discard(hn)
+			c.discard(hn)
 			c.ws.remaining = h.Length
 			c.ws.mask = h.Mask
 			c.ws.maskOff = 0
@@ -135,7 +135,7 @@ func (c *Conn) readWebSocket() {
 				c.ws.release()
 			}
 		}
-		_, _ = c.gc.Discard(total)
+		c.discard(total)
 	}
 }
 
@@ -159,7 +159,9 @@ func (c *Conn) control(op ws.OpCode, payload []byte) {
 	case ws.OpClose:
 		code, _, err := codec.ParseClosePayload(payload)
 		if err != nil {
-			c.failWebSocket(ws.StatusProtocolError, "bad close frame", ErrProtocol)
+			// 1002, or 1007 for a reason that is not UTF-8 (RFC 6455 section
+			// 8.1, as Autobahn checks).
+			c.failWebSocket(codec.CloseCodeFor(err), "bad close frame", ErrProtocol)
 			return
 		}
 		if code == ws.StatusNoStatusRcvd {
@@ -198,7 +200,7 @@ func (c *Conn) deliver(data []byte, binary, compressed bool) {
 }
 
 func (c *Conn) failWebSocket(code ws.StatusCode, reason string, err error) {
-	_, _ = c.gc.Discard(-1)
+	c.discard(-1)
 	c.ws.remaining = 0
 	c.CloseWebSocket(code, reason, err)
 }

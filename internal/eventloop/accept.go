@@ -1,0 +1,159 @@
+package eventloop
+
+import (
+	"errors"
+	"net"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Serve accepts connections on ln until Stop (then it returns
+// ErrServerClosed), until the server fails (it returns why), or until ln
+// fails with an error that is not worth retrying (it returns that error).
+// It closes ln when it returns.
+//
+// Plain TCP connections go to a reactor loop; others (TLS, or every one
+// where there is no reactor) to the handler's Diverter.Handoff, or to
+// goroutines (netLink) if the handler is no Diverter.
+//
+// Accept errors never stop it: out of descriptors or memory (EMFILE,
+// ENFILE, ENOBUFS, ENOMEM), an aborted connection, it backs off (5 ms,
+// doubling to 1 s, as net/http) and accepts again; the connections it holds
+// are served meanwhile. Past Options.MaxConns connections, a new one is
+// closed at once and counted (Refused), which keeps descriptors for the
+// ones being served and makes EMFILE rare.
+//
+// As many goroutines as there are loops accept from ln: handing a
+// connection to a loop waits for the loop to open it, and several
+// hand-offs are in flight at once.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.isDead() || s.noAccept {
+		err := s.deadErrLocked()
+		s.mu.Unlock()
+		ln.Close()
+		return err
+	}
+	s.listeners[ln] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, ln)
+		s.mu.Unlock()
+		ln.Close()
+	}()
+	_ = s.Start()
+
+	n := max(1, s.cfg.EventLoops)
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- s.acceptLoop(ln)
+		}()
+	}
+	err := <-errs
+	ln.Close() // the other acceptors end too
+	wg.Wait()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.isDead() || s.noAccept {
+		return s.deadErrLocked()
+	}
+	return err
+}
+
+func (s *Server) deadErrLocked() error {
+	if s.deadErr != nil {
+		return s.deadErr
+	}
+	return ErrServerClosed
+}
+
+func (s *Server) acceptLoop(ln net.Listener) error {
+	var delay time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if s.isDead() || s.stoppedAccepting() || errors.Is(err, net.ErrClosed) {
+				return err
+			}
+			if !retryAccept(err) {
+				return err
+			}
+			s.acceptErrs.Add(1)
+			if delay == 0 {
+				delay = 5 * time.Millisecond
+			} else {
+				delay = min(2*delay, time.Second)
+			}
+			s.cfg.Logger.Error("eventloop: accept failed; backing off", "err", err, "retry_in", delay, "connections", s.conns.Load())
+			select {
+			case <-time.After(delay):
+			case <-s.dead:
+			}
+			continue
+		}
+		delay = 0
+		if s.cfg.MaxConns > 0 && s.conns.Load() >= int64(s.cfg.MaxConns) {
+			// Cheap refusal: the peer sees its connection closed. (A reset
+			// would save the server a TIME_WAIT but looks like a network
+			// fault to the client.)
+			s.refused.Add(1)
+			nc.Close()
+			continue
+		}
+		s.take(nc)
+	}
+}
+
+func (s *Server) stoppedAccepting() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.noAccept
+}
+
+// take serves a connection Serve accepted.
+func (s *Server) take(nc net.Conn) {
+	s.conns.Add(1)
+	if tc, ok := nc.(*net.TCPConn); ok && s.Reactor() {
+		if err := s.reactor.enroll(tc, nil); err != nil {
+			s.conns.Add(-1)
+			nc.Close()
+			s.acceptErrs.Add(1)
+			s.cfg.Logger.Warn("eventloop: cannot move an accepted connection to a loop", "err", err)
+		}
+		return
+	}
+	if d, ok := s.handler.(Diverter); ok {
+		var once sync.Once
+		d.Handoff(nc, func() { once.Do(func() { s.conns.Add(-1) }) })
+		return
+	}
+	s.servePortable(nc, nil)
+}
+
+// retryAccept reports whether an accept error is one to back off from
+// rather than stop for.
+func retryAccept(err error) bool {
+	for _, e := range retryErrnos {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	var te interface{ Temporary() bool }
+	if errors.As(err, &te) && te.Temporary() {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+var retryErrnos = []error{
+	syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM,
+	syscall.ECONNABORTED, syscall.ECONNRESET, syscall.EINTR, syscall.EAGAIN,
+	syscall.EPROTO, syscall.EPERM,
+}

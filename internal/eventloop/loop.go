@@ -1,0 +1,106 @@
+package eventloop
+
+import (
+	"context"
+	"sync"
+
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/fanio/fanio/internal/codec"
+)
+
+// executor runs tasks on a loop: a gnet.EventLoop, or a netLink (which is
+// its own loop).
+type executor interface {
+	Execute(ctx context.Context, r gnet.Runnable) error
+}
+
+// loop is the per-event-loop state: the list of connections with queued
+// writes, drained in one task per wake-up, and scratch space for the code
+// that runs on the loop. A reactor has one per gnet loop; a netLink has its
+// own.
+type loop struct {
+	srv  *Server
+	exec executor
+
+	mu        sync.Mutex
+	dirty     []*Conn
+	scheduled bool // a flush task is queued on the loop
+	inTraffic bool // the loop is in OnTraffic, which flushes when it ends
+
+	// Owned by the loop goroutine.
+	spare []*Conn
+	iov   [][]byte
+	items []outItem
+	req   codec.Request
+	body  []byte   // scratch for chunked bodies
+	infl  inflater // permessage-deflate reader
+	task  gnet.RunnableFunc
+}
+
+func newLoop(s *Server, exec executor) *loop {
+	l := &loop{srv: s, exec: exec}
+	l.task = func(context.Context) error {
+		l.flushDirty()
+		return nil
+	}
+	return l
+}
+
+// markDirty queues c for the next flush on its loop, waking the loop if no
+// flush is pending. Safe from any goroutine.
+func (l *loop) markDirty(c *Conn) {
+	l.mu.Lock()
+	l.dirty = append(l.dirty, c)
+	wake := !l.scheduled && !l.inTraffic
+	if wake {
+		l.scheduled = true
+	}
+	l.mu.Unlock()
+	if wake {
+		if err := l.exec.Execute(context.Background(), l.task); err != nil {
+			// The engine is shutting down: connections are being closed anyway.
+			l.mu.Lock()
+			l.scheduled = false
+			l.mu.Unlock()
+		}
+	}
+}
+
+// setInTraffic marks the loop as inside OnTraffic (or no longer): writes
+// queued meanwhile need no wake-up task, since OnTraffic flushes after
+// clearing the mark. Loop only.
+func (l *loop) setInTraffic(on bool) {
+	l.mu.Lock()
+	l.inTraffic = on
+	l.mu.Unlock()
+}
+
+// traffic runs fn (reading code) as OnTraffic does, then writes what it and
+// other goroutines queued meanwhile, in one pass. Loop only.
+func (l *loop) traffic(c *Conn, fn func(*Conn)) {
+	l.setInTraffic(true)
+	fn(c)
+	l.setInTraffic(false)
+	l.flushDirty()
+}
+
+// flushDirty writes the queues of every dirty connection. Loop only.
+func (l *loop) flushDirty() {
+	for {
+		l.mu.Lock()
+		if len(l.dirty) == 0 {
+			l.scheduled = false
+			l.mu.Unlock()
+			return
+		}
+		batch := l.dirty
+		l.dirty = l.spare[:0]
+		l.mu.Unlock()
+		for i, c := range batch {
+			c.flush()
+			batch[i] = nil
+		}
+		l.spare = batch[:0]
+	}
+}

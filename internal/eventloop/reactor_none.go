@@ -1,0 +1,23 @@
+//go:build !(darwin || dragonfly || freebsd || linux || netbsd || openbsd)
+
+package eventloop
+
+import (
+	"errors"
+	"net"
+)
+
+// Without epoll or kqueue (Windows, among others) there is no reactor:
+// every connection is served on goroutines (netLink), and Serve hands the
+// connections it accepts to the Diverter (a net/http server).
+
+var errNoReactor = errors.New("eventloop: no reactor on this platform")
+
+type reactor struct{}
+
+func startReactor(*Server) (*reactor, error)       { return nil, errNoReactor }
+func (*reactor) enroll(*net.TCPConn, []byte) error { return errNoReactor }
+func (*reactor) stop()                             {}
+func (c *Conn) canDetach() bool                    { return false }
+func (c *Conn) detach([]byte) (net.Conn, error)    { return nil, errNoReactor }
+func shutdownFd(int) error                         { return errNoReactor }
