@@ -18,7 +18,10 @@
 //
 // It runs with no flags (port 3000 on every interface, path /socket.io/, the
 // in-memory adapter) and shuts down gracefully on SIGINT or SIGTERM: every
-// socket is disconnected with "server shutting down".
+// socket is disconnected with "server shutting down". With -tls-cert and
+// -tls-key it serves wss:// and https polling. It exits with status 1 if the
+// server stops by itself (its event loops died, its listener failed for
+// good): a supervisor sees it.
 //
 // With -client-dir DIR (socket.io-client's dist directory) it also serves
 // the browser bundle, as the reference server's serveClient does:
@@ -28,10 +31,14 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"errors"
 	"flag"
 	"fmt"
 	iofs "io/fs"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -63,8 +70,14 @@ func run(args []string) error {
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "grace period on SIGINT/SIGTERM")
 	clientDir := fs.String("client-dir", "", "serve the socket.io-client browser bundle under the path (socket.io.js, .min.js, .esm.min.js, maps) from this directory, e.g. node_modules/socket.io-client/dist (empty: not served)")
+	tlsCert := fs.String("tls-cert", "", "TLS certificate (PEM) file: serve wss:// and https (with -tls-key)")
+	tlsKey := fs.String("tls-key", "", "TLS private key (PEM) file")
+	maxConns := fs.Int("max-connections", 0, "connections held at most; past it new ones are closed at once (0: the open-file limit minus a reserve; -1: no bound)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return errors.New("-tls-cert and -tls-key go together")
 	}
 	var level slog.Level
 	var err error
@@ -79,6 +92,7 @@ func run(args []string) error {
 		PingTimeout:      *pingTimeout,
 		MaxPayload:       *maxPayload,
 		MaxOutboundBytes: *maxOutbound,
+		MaxConnections:   *maxConns,
 		Transports:       splitList(*transports),
 		ConnectTimeout:   *connectTimeout,
 		Logger:           log,
@@ -92,19 +106,39 @@ func run(args []string) error {
 		}
 	}
 	h := newHub(opts, *token, log)
-	if err := h.srv.Start(*addr); err != nil {
+	ln, err := listen(*addr)
+	if err != nil {
 		return err
 	}
-	log.Info("listening", "addr", h.srv.Addr(), "path", *path)
-
+	if *tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}})
+	}
+	// Signals first, so that one arriving while serving starts is not lost.
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	s := <-sig
-	log.Info("shutting down", "signal", s.String())
+	served := make(chan error, 1)
+	go func() { served <- h.srv.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String(), "path", *path, "tls", *tlsCert != "")
+
+	select {
+	case err := <-served:
+		// Only Shutdown ends Serve normally, and it has not been called.
+		return fmt.Errorf("server stopped: %w", err)
+	case s := <-sig:
+		log.Info("shutting down", "signal", s.String())
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), *shutdownTimeout)
 	defer cancel()
 	if err := h.srv.Shutdown(ctx); err != nil {
 		return err
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("server stopped: %w", err)
 	}
 	log.Info("stopped")
 	return nil
@@ -120,6 +154,12 @@ func clientBundle(dir string) (iofs.FS, error) {
 		}
 	}
 	return nil, fmt.Errorf("%s holds neither socket.io.js nor socket.io.min.js (want socket.io-client's dist directory)", dir)
+}
+
+// listen binds the server's address (a variable for the tests). No TCP
+// keep-alive: the Engine.IO heartbeat finds dead peers.
+var listen = func(addr string) (net.Listener, error) {
+	return (&net.ListenConfig{KeepAlive: -1}).Listen(context.Background(), "tcp", addr)
 }
 
 func splitList(s string) []string {
