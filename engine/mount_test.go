@@ -238,7 +238,8 @@ func TestUpgradeRefusals(t *testing.T) {
 		{"key not base64", "HTTP/1.1", "not-base64-at-all!!!!!==", "13", 400, "Missing or invalid Sec-WebSocket-Key header"},
 		{"key of 15 bytes", "HTTP/1.1", "dGhlIHNhbXBsZSBub25j", "13", 400, "Missing or invalid Sec-WebSocket-Key header"},
 		{"no key", "HTTP/1.1", "", "13", 400, "Missing or invalid Sec-WebSocket-Key header"},
-		{"version 8", "HTTP/1.1", key, "8", 400, "Missing or invalid Sec-WebSocket-Version header"},
+		{"version 8", "HTTP/1.1", key, "8", 101, ""},
+		{"version 7", "HTTP/1.1", key, "7", 400, "Missing or invalid Sec-WebSocket-Version header"},
 		{"http/1.0", "HTTP/1.0", key, "13", 400, "Bad request"},
 	}
 	for _, base := range []string{standalone, hs.URL} {

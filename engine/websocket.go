@@ -32,7 +32,8 @@ func (s *Server) acceptResponse(req *codec.Request) (resp *pool.Buffer, deflate 
 	if !codec.ValidWebSocketKey(key) {
 		return nil, false, &errBadWebSocketKey
 	}
-	if string(req.Header("Sec-WebSocket-Version")) != "13" {
+	if v := string(req.Header("Sec-WebSocket-Version")); v != "13" && v != "8" {
+		// 8 (hybi-08) has the same framing; ws takes it too.
 		return nil, false, &errBadWebSocketVersion
 	}
 	bb := pool.Get()

@@ -109,13 +109,31 @@ func httpCases() []httpCase {
 			"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
 	}
 	bigHeader := "GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nX-Pad: " +
-		strings.Repeat("a", 9000) + "\r\n\r\n"
-	var many strings.Builder
-	many.WriteString("GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n")
-	for i := range 300 {
-		fmt.Fprintf(&many, "X-H%d: %s\r\n", i, strings.Repeat("b", 30))
+		strings.Repeat("a", 17000) + "\r\n\r\n"
+	fields := func(n, size int) string {
+		var b strings.Builder
+		b.WriteString("GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n")
+		for i := range n {
+			fmt.Fprintf(&b, "X-H%d: %s\r\n", i, strings.Repeat("b", size))
+		}
+		return b.String() + "\r\n"
 	}
-	many.WriteString("\r\n")
+	// what a browser behind a CDN sends: client hints, Sec-Fetch-*, cookies,
+	// X-Forwarded-*, trace headers
+	var cdn strings.Builder
+	cdn.WriteString("GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n")
+	for _, h := range []string{"User-Agent", "Accept", "Accept-Language", "Accept-Encoding", "Referer", "Origin", "Cookie",
+		"Sec-Ch-Ua", "Sec-Ch-Ua-Mobile", "Sec-Ch-Ua-Platform", "Sec-Fetch-Site", "Sec-Fetch-Mode", "Sec-Fetch-Dest",
+		"Sec-Fetch-User", "Sec-Gpc", "Dnt", "Pragma", "Cache-Control", "Priority", "X-Forwarded-For", "X-Forwarded-Proto",
+		"X-Forwarded-Host", "X-Forwarded-Port", "X-Real-Ip", "Forwarded", "Via", "Cdn-Loop", "Cf-Connecting-Ip", "Cf-Ray",
+		"Cf-Visitor", "Cf-Ipcountry", "True-Client-Ip", "Traceparent", "Tracestate", "X-Request-Id", "X-Amzn-Trace-Id"} {
+		fmt.Fprintf(&cdn, "%s: value-of-%s\r\n", h, strings.ToLower(h))
+	}
+	cdn.WriteString("\r\n")
+	wsUpgradeWith := func(proto, key, version string) string {
+		return "GET /engine.io/?EIO=4&transport=websocket " + proto + "\r\nHost: {host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +
+			"Sec-WebSocket-Version: " + version + "\r\nSec-WebSocket-Key: " + key + "\r\n\r\n"
+	}
 	return []httpCase{
 		// malformed request lines
 		{name: "request-line/words", req: "THIS IS NOT HTTP\r\n\r\n", status: 400},
@@ -127,9 +145,25 @@ func httpCases() []httpCase {
 		{name: "request-line/control-chars", req: "G\x00T /engine.io/ HTTP/1.1\r\nHost: x\r\n\r\n", status: 400},
 		{name: "request-line/space-in-target", req: "GET /engine.io/ ?EIO=4 HTTP/1.1\r\nHost: x\r\n\r\n", status: 400},
 		{name: "header/no-colon", req: "GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: {host}\r\nthis header has no colon\r\n\r\n", status: 400},
-		// header block over MaxHeaderBytes (8 KiB; the fixture sets Node's maxHeaderSize to the same)
+		// header block over MaxHeaderBytes (16 KiB, Node's maxHeaderSize)
 		{name: "headers/one-large", req: bigHeader, status: 431},
-		{name: "headers/many", req: many.String(), status: 431},
+		{name: "headers/many-over-16KiB", req: fields(500, 30), status: 431},
+		// hundreds of fields within 16 KiB are served, as by Node (it allows 2000)
+		{name: "headers/300-fields", req: fields(300, 20), status: 200},
+		{name: "headers/cdn-browser", req: cdn.String(), status: 200},
+		// RFC 9112 section 3.2: HTTP/1.1 needs exactly one Host
+		{name: "host/missing", req: "GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nConnection: close\r\n\r\n", status: 400},
+		// Node's parser keeps the first of two Host fields and serves the request
+		// (the reference answers the handshake); RFC 9112 requires 400.
+		{name: "host/twice", req: "GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: {host}\r\nHost: {host}\r\nConnection: close\r\n\r\n", status: 400, refStatus: 200},
+		// WebSocket upgrades ws refuses, with its texts
+		{name: "websocket/key-not-16-bytes", req: wsUpgradeWith("HTTP/1.1", "dGhlIHNhbXBsZSBub25j", "13"), status: 400, body: "Missing or invalid Sec-WebSocket-Key header"},
+		{name: "websocket/key-not-base64", req: wsUpgradeWith("HTTP/1.1", "this is not a key at all!", "13"), status: 400, body: "Missing or invalid Sec-WebSocket-Key header"},
+		// ws takes versions 13 and 8 (hybi-08, the same framing)
+		{name: "websocket/version-7", req: wsUpgradeWith("HTTP/1.1", "dGhlIHNhbXBsZSBub25jZQ==", "7"), status: 400, body: "Missing or invalid Sec-WebSocket-Version header"},
+		// RFC 6455 section 4.1: the opening handshake is HTTP/1.1 or later. Node
+		// hands an HTTP/1.0 upgrade to ws, which answers 101.
+		{name: "websocket/http-1.0", req: wsUpgradeWith("HTTP/1.0", "dGhlIHNhbXBsZSBub25jZQ==", "13"), status: 400, refStatus: 101},
 		// session and query errors: JSON bodies like the reference
 		{name: "sid/unknown-get", req: get("/engine.io/?EIO=4&transport=polling&sid=doesnotexist"), status: 400, body: bodyUnknownSID},
 		{name: "sid/unknown-post", req: "POST /engine.io/?EIO=4&transport=polling&sid=doesnotexist HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: text/plain;charset=UTF-8\r\nContent-Length: 6\r\n\r\n4hello", status: 400, body: bodyUnknownSID},
@@ -323,6 +357,11 @@ func frameCases() []frameCase {
 		{name: "invalid-utf8", frames: func() []byte { return wsFrame(true, 0, 0x1, true, []byte("4\xff\xfe\xfd"), -1) }, wantCode: 1007, wantReason: engine.ReasonTransportError},
 		{name: "invalid-utf8-surrogate", frames: func() []byte { return wsFrame(true, 0, 0x1, true, []byte("4\xed\xa0\x80"), -1) }, wantCode: 1007, wantReason: engine.ReasonTransportError},
 		{name: "over-maxpayload", frames: big, wantCode: 1009, wantReason: engine.ReasonTransportError},
+		// RFC 6455 section 8.1 (Autobahn 7.5.1): a close reason that is not UTF-8 is invalid payload data
+		{name: "close-reason-not-utf8", frames: func() []byte { return wsFrame(true, 0, 0x8, true, []byte("\x03\xe8\xff\xfe"), -1) }, wantCode: 1007, wantReason: engine.ReasonTransportError},
+		// an Engine.IO packet that does not parse ends with a close frame (with no
+		// code, as the reference's ws.close()), not a bare FIN
+		{name: "engineio-parse-error", frames: func() []byte { return wsFrame(true, 0, 0x1, true, []byte("x-not-a-packet"), -1) }, wantCode: 0, wantReason: engine.ReasonParseError},
 		{name: "fragmented-over-maxpayload", frames: fragmentedBig, wantCode: 1009, wantReason: engine.ReasonTransportError},
 	}
 }
@@ -433,7 +472,9 @@ func (c *wsClient) readFrame() (fin bool, op byte, payload []byte, err error) {
 
 // expectClose reads frames until a close frame (skipping the server's
 // messages and pings) and returns its status code (0 if it has none), then
-// requires the server to close the TCP connection.
+// answers it with a close frame, as a client does, and requires the server
+// to close the TCP connection. (A server that closed on its side already
+// may reset the connection on that reply: that counts as closed.)
 func (c *wsClient) expectClose() (int, error) {
 	c.conn.SetDeadline(time.Now().Add(10 * time.Second))
 	for i := 0; i < 1000; i++ {
@@ -448,6 +489,7 @@ func (c *wsClient) expectClose() (int, error) {
 		if len(payload) >= 2 {
 			code = int(binary.BigEndian.Uint16(payload))
 		}
+		c.conn.Write(wsFrame(true, 0, 0x8, true, nil, -1))
 		if err := expectEOF(c.conn, c.br); err != nil {
 			return code, fmt.Errorf("after the close frame (code %d): %w", code, err)
 		}

@@ -13,8 +13,8 @@
 //   - text "stream <count> <intervalMs>": the server sends "srv <i>" for
 //     i = 0..count-1, one every intervalMs (stops if the session closes);
 //   - requests outside /engine.io/ get 404;
-//   - the HTTP parser's header limit is 8 KiB (Node's default is 16 KiB) so
-//     that it matches fanio's default MaxHeaderBytes.
+//   - the HTTP parser's header limit is Node's default, 16 KiB, as fanio's
+//     default MaxHeaderBytes.
 //
 // One JSON line per event on stdout:
 //   {"event":"listening","port":N}
@@ -40,7 +40,7 @@ if (!/^127\.|^localhost$|^::1$/.test(host)) {
 
 const log = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
 
-const httpServer = http.createServer({ maxHeaderSize: 8192 }, (req, res) => {
+const httpServer = http.createServer({ maxHeaderSize: 16384 }, (req, res) => {
   // only reached for paths outside /engine.io/ (engine.attach intercepts the rest)
   res.writeHead(404, { "Content-Type": "text/plain" });
   res.end("not found");
