@@ -24,7 +24,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -88,10 +87,11 @@ func (n *Node) EnsureDeps(logw io.Writer) error {
 		return fmt.Errorf("open %s: %w", lockPath, err)
 	}
 	defer f.Close()
-	if err := flockWithTimeout(f, 10*time.Minute); err != nil {
+	unlock, err := lockFile(f, 10*time.Minute)
+	if err != nil {
 		return err
 	}
-	defer syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	defer unlock()
 
 	why, err := n.depsStale()
 	if err != nil {
@@ -115,23 +115,6 @@ func (n *Node) EnsureDeps(logw io.Writer) error {
 		return fmt.Errorf("after npm ci, test/node/node_modules is still not usable: %s %v", why, err)
 	}
 	return nil
-}
-
-func flockWithTimeout(f *os.File, d time.Duration) error {
-	deadline := time.Now().Add(d)
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
-			return fmt.Errorf("lock %s: %w", f.Name(), err)
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("lock %s: still held by another process after %v", f.Name(), d)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 // depsStale says why node_modules needs `npm ci`, or "" if it does not.
