@@ -15,6 +15,7 @@ var node *Node
 // any test runs. A missing toolchain is a failure, not a skip: these tests
 // are how compatibility with the official clients is judged.
 func TestMain(m *testing.M) {
+	execWithNofileLimit() // when re-executed as a wrapper (fdlimit_test.go)
 	n, err := FindNode()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "integration: FAIL:", err)
