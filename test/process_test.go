@@ -53,10 +53,11 @@ func goBuild(t *testing.T, dir, pkg string, env ...string) string {
 
 // proc is a server process under test.
 type proc struct {
-	cmd  *exec.Cmd
-	addr string // host:port it printed
-	out  *tailBuffer
-	done chan error
+	cmd      *exec.Cmd
+	addr     string // host:port it printed
+	out      *tailBuffer
+	done     chan error
+	readDone chan struct{} // all of its output is in out
 }
 
 // startProc starts a server process and waits (20 s at most) for a line of
@@ -65,7 +66,7 @@ type proc struct {
 // runs.
 func startProc(t *testing.T, addrRE *regexp.Regexp, env []string, bin string, args ...string) *proc {
 	t.Helper()
-	p := &proc{out: &tailBuffer{max: 256 << 10}, done: make(chan error, 1)}
+	p := &proc{out: &tailBuffer{max: 256 << 10}, done: make(chan error, 1), readDone: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Env = append(os.Environ(), env...)
 	pr, pw := io.Pipe()
@@ -79,6 +80,7 @@ func startProc(t *testing.T, addrRE *regexp.Regexp, env []string, bin string, ar
 	}()
 	found := make(chan string, 1)
 	go func() {
+		defer close(p.readDone)
 		sc := bufio.NewScanner(pr)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
@@ -112,7 +114,8 @@ func startProc(t *testing.T, addrRE *regexp.Regexp, env []string, bin string, ar
 	return p
 }
 
-// stop sends SIGTERM and waits for the process to exit (15 s at most).
+// stop sends SIGTERM and waits for the process to exit (15 s at most) and
+// for all of its output.
 func (p *proc) stop(t *testing.T) error {
 	t.Helper()
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -120,6 +123,8 @@ func (p *proc) stop(t *testing.T) error {
 	}
 	select {
 	case err := <-p.done:
+		p.done <- err
+		<-p.readDone
 		return err
 	case <-time.After(15 * time.Second):
 		p.cmd.Process.Kill()
