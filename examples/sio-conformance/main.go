@@ -11,6 +11,8 @@
 // Run it with:
 //
 //	go run ./examples/sio-conformance -addr 127.0.0.1:3000
+//
+// With -mount it is served as an http.Handler on a net/http server.
 package main
 
 import (
@@ -18,6 +20,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -28,6 +31,7 @@ import (
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:3000", "listen address")
+	mount := flag.Bool("mount", false, "serve mounted on a net/http server instead of on the server's own listener")
 	flag.Parse()
 
 	srv := sio.NewServer(sio.Options{
@@ -51,11 +55,21 @@ func main() {
 	srv.Of("/custom").OnConnection(func(s *sio.Socket) {
 		_ = s.Emit("auth", s.Handshake().Auth)
 	})
-	if err := srv.Start(*addr); err != nil {
-		fmt.Fprintln(os.Stderr, "sio-conformance:", err)
-		os.Exit(1)
+	if *mount {
+		mux := http.NewServeMux()
+		mux.Handle("/socket.io/", srv)
+		go func() {
+			fmt.Fprintln(os.Stderr, "sio-conformance:", http.ListenAndServe(*addr, mux))
+			os.Exit(1)
+		}()
+		slog.Info("sio-conformance listening (mounted on net/http)", "addr", *addr)
+	} else {
+		if err := srv.Start(*addr); err != nil {
+			fmt.Fprintln(os.Stderr, "sio-conformance:", err)
+			os.Exit(1)
+		}
+		slog.Info("sio-conformance listening", "addr", srv.Addr())
 	}
-	slog.Info("sio-conformance listening", "addr", srv.Addr())
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	<-sig
