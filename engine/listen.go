@@ -13,8 +13,9 @@ import (
 
 // Start listens on addr ("host:port"; port 0 picks a free one) and serves
 // in the background; it returns once the listener is bound. If the server
-// later stops for a reason other than Shutdown, the reason is logged and
-// Done is closed (Err says why); ListenAndServe is the blocking form.
+// later stops for a reason other than Shutdown (its listener failed for
+// good, its event loops died), the reason is logged, Done is closed and Err
+// says why; ListenAndServe is the blocking form.
 func (s *Server) Start(addr string) error {
 	ln, err := listen(addr)
 	if err != nil {
@@ -24,6 +25,7 @@ func (s *Server) Start(addr string) error {
 	go func() {
 		if err := s.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			s.opts.Logger.Error("engine: the server stopped", "err", err)
+			s.loop.Fail(err)
 		}
 	}()
 	return nil

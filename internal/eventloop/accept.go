@@ -120,7 +120,7 @@ func (s *Server) stoppedAccepting() bool {
 func (s *Server) take(nc net.Conn) {
 	s.conns.Add(1)
 	if tc, ok := nc.(*net.TCPConn); ok && s.Reactor() {
-		if err := s.reactor.enroll(tc, nil); err != nil {
+		if err := s.enroll(tc, nil); err != nil {
 			s.conns.Add(-1)
 			nc.Close()
 			s.acceptErrs.Add(1)

@@ -150,6 +150,11 @@ type Server struct {
 	reactorOnce sync.Once
 	reactor     *reactor // nil when it could not start, or on platforms without one
 	reactorErr  error
+	// enrollMu is held (read) while a connection is being handed to a loop:
+	// a hand-off waits for the loop to run it, which a stopped loop never
+	// does, so Stop takes it (write) before stopping the loops.
+	enrollMu sync.RWMutex
+	noEnroll bool
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -209,7 +214,7 @@ func (s *Server) Adopt(nc net.Conn, prefix []byte) error {
 	}
 	s.conns.Add(1)
 	if tc, ok := nc.(*net.TCPConn); ok && s.Reactor() {
-		if err := s.reactor.enroll(tc, prefix); err != nil {
+		if err := s.enroll(tc, prefix); err != nil {
 			s.conns.Add(-1)
 			nc.Close()
 			return fmt.Errorf("eventloop: adopt: %w", err)
@@ -219,6 +224,20 @@ func (s *Server) Adopt(nc net.Conn, prefix []byte) error {
 	s.servePortable(nc, prefix)
 	return nil
 }
+
+// enroll hands nc to a reactor loop (the caller counted it).
+func (s *Server) enroll(nc *net.TCPConn, prefix []byte) error {
+	s.enrollMu.RLock()
+	defer s.enrollMu.RUnlock()
+	if s.noEnroll {
+		return ErrServerClosed
+	}
+	return s.reactor.enroll(nc, prefix)
+}
+
+// Fail ends the server with err, as a failure of its own would: Done is
+// closed, Err returns err, Serve returns it (its listeners are closed).
+func (s *Server) Fail(err error) { s.fail(err) }
 
 // Done is closed when the server can no longer serve: after Stop, or when
 // its reactor failed (Err says why).
@@ -296,6 +315,9 @@ func (s *Server) Stop(ctx context.Context) error {
 	}
 	var err error
 	s.reactorOnce.Do(func() { s.reactorErr = errors.New("eventloop: stopped before start") })
+	s.enrollMu.Lock() // hand-offs in flight end first
+	s.noEnroll = true
+	s.enrollMu.Unlock()
 	if s.reactor != nil {
 		done := make(chan struct{})
 		go func() {
