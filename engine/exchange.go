@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"net"
 
 	"github.com/fanio/fanio/internal/codec"
@@ -52,14 +53,31 @@ type loopHandler struct{ s *Server }
 // ServeRequest implements eventloop.Handler.
 func (h loopHandler) ServeRequest(c *eventloop.Conn, req *codec.Request, body []byte) {
 	s := h.s
+	var x exchange = loopExchange{c}
+	if bytes.Equal(req.Method, methodHead) {
+		x = headExchange{x}
+	}
 	if !s.onPath(req.Path) {
 		// Diverted to net/http when there is a NotFound handler; here when
 		// there is none.
-		s.respondNotFound(loopExchange{c}, req)
+		s.respondNotFound(x, req)
 		return
 	}
-	s.serve(loopExchange{c}, c, req, body)
+	s.serve(x, c, req, body)
 }
+
+// headExchange answers a HEAD request: the answer's header, without its
+// body (RFC 9110 section 9.3.2). net/http does this itself.
+type headExchange struct{ exchange }
+
+func (x headExchange) respond(bb *pool.Buffer, closeAfter bool) {
+	if i := bytes.Index(bb.B, headerEnd); i >= 0 {
+		bb.B = bb.B[:i+len(headerEnd)]
+	}
+	x.exchange.respond(bb, closeAfter)
+}
+
+var headerEnd = []byte("\r\n\r\n")
 
 // RejectBody implements eventloop.BodyRejecter.
 func (h loopHandler) RejectBody(c *eventloop.Conn, req *codec.Request) {

@@ -578,3 +578,38 @@ func TestListenAndServeShutdown(t *testing.T) {
 		t.Fatal("Done not closed")
 	}
 }
+
+// A HEAD request gets its answer's header and no body, on the server's own
+// listener as on net/http.
+func TestHeadGetsNoBody(t *testing.T) {
+	_, standalone, _ := start(t, Options{})
+	_, hs, _ := mounted(t, Options{}, false)
+	for _, base := range []string{standalone, hs.URL} {
+		for _, path := range []string{"/engine.io/?EIO=4&transport=polling", "/elsewhere"} {
+			addr := strings.TrimPrefix(base, "http://")
+			conn, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+			// then a GET on the same connection: a body after the HEAD answer
+			// would be read as the start of the GET's answer
+			io.WriteString(conn, "HEAD "+path+" HTTP/1.1\r\nHost: "+addr+"\r\n\r\nGET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: "+addr+"\r\n\r\n")
+			br := bufio.NewReader(conn)
+			head, err := http.ReadResponse(br, &http.Request{Method: "HEAD"})
+			if err != nil {
+				t.Fatalf("%s HEAD %s: %v", base, path, err)
+			}
+			head.Body.Close()
+			get, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("%s HEAD %s, then GET: %v", base, path, err)
+			}
+			b, _ := io.ReadAll(get.Body)
+			if get.StatusCode != 200 || len(b) == 0 || b[0] != '0' {
+				t.Fatalf("%s: the GET after HEAD %s got %d %q", base, path, get.StatusCode, b)
+			}
+			conn.Close()
+		}
+	}
+}

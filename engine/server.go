@@ -352,7 +352,7 @@ func (s *Server) respondStatus(x exchange, req *codec.Request, status int) {
 }
 
 // respondNotFound answers 404 to a request outside Path when there is no
-// NotFound handler (with no body to a HEAD request).
+// NotFound handler.
 func (s *Server) respondNotFound(x exchange, req *codec.Request) {
 	text := "404 page not found\n" // net/http's text
 	bb := pool.Get()
@@ -363,9 +363,7 @@ func (s *Server) respondNotFound(x exchange, req *codec.Request) {
 		b = codec.AppendHeader(b, "Connection", "close")
 	}
 	b = append(b, "\r\n"...)
-	if !bytes.Equal(req.Method, methodHead) {
-		b = append(b, text...)
-	}
+	b = append(b, text...)
 	bb.B = b
 	x.respond(bb, !req.KeepAlive)
 }
