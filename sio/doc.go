@@ -149,7 +149,9 @@
 //
 //	socket.io (Node.js)                      fanio
 //	new Server({pingInterval, cors, ...})    sio.NewServer(sio.Options{PingInterval: ..., CORS: &sio.CORS{...}})
-//	httpServer.listen(3000)                  srv.Start(":3000") (fanio owns its listener)
+//	new Server(3000) / httpServer.listen()   srv.ListenAndServe(":3000") (blocks; Start does not)
+//	new Server(httpServer), io.attach(app)   mux.Handle("/socket.io/", srv) (an http.Handler)
+//	https.createServer({key, cert})          srv.ListenAndServeTLS(":443", "cert.pem", "key.pem")
 //	io.on("connection", s => ...)            srv.OnConnection(func(s *sio.Socket) {...})
 //	s.on("ev", (a, b, cb) => ...)            s.On("ev", func(s *sio.Socket, args sio.Args, ack sio.Ack) {...})
 //	                                         a, err := sio.Arg[string](args, 0); if ack != nil { ack(...) }
@@ -177,9 +179,6 @@
 //	adapter: createAdapter(...)              sio.Options{Adapter: func(nsp *sio.Namespace) sio.Adapter {...}}
 //	serveClient: true (the default)          sio.Options{ServeClient: os.DirFS("node_modules/socket.io-client/dist")}
 //
-// Not there (yet): attaching to an existing http.Server or framework
-// (fanio owns its listener; Options.NotFound serves other paths), TLS
-// (terminate it in a proxy: Handshake.Secure is always false), the
-// msgpack parser, s.off(ev, fn) for one listener (Off removes all of an
-// event's), prependAny, io.on("new_namespace").
+// Not there (yet): the msgpack parser, s.off(ev, fn) for one listener (Off
+// removes all of an event's), prependAny, io.on("new_namespace").
 package sio

@@ -16,8 +16,10 @@ type Handshake struct {
 	Time    time.Time // when the socket was created
 	Address string    // the client's IP address
 	XDomain bool      // an Origin header was sent
-	// Secure is always false for now: fanio serves plain TCP and does not
-	// read X-Forwarded-Proto; terminate TLS in a proxy.
+	// Secure: the handshake came over TLS, served by this server
+	// (ListenAndServeTLS) or by the net/http server it is mounted in. TLS
+	// ended by a proxy in front does not count (X-Forwarded-Proto is not
+	// read).
 	Secure bool
 	Issued int64  // Time in milliseconds since the epoch
 	URL    string // the request URI of the Engine.IO handshake
