@@ -613,3 +613,64 @@ func TestHeadGetsNoBody(t *testing.T) {
 		}
 	}
 }
+
+// Where there is no reactor (Windows), every connection is served on
+// goroutines by the same code: the server's own listener hands them to its
+// net/http server with the engine mounted, whose WebSocket upgrades run on
+// the goroutine fallback. The same flows as with the reactor, here on any
+// platform.
+func TestWithoutReactor(t *testing.T) {
+	noReactor = true
+	defer func() { noReactor = false }()
+	srv, base, h := start(t, Options{NotFound: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "other route")
+	})})
+	if srv.loop.Reactor() {
+		t.Fatal("the reactor runs")
+	}
+	if _, body := do(t, "GET", base+"/other", "", nil); body != "other route" {
+		t.Fatalf("other route: %q", body)
+	}
+	op, _ := handshake(t, base, nil)
+	u := base + "/engine.io/?EIO=4&transport=polling&sid=" + op.SID
+	if resp, body := do(t, "POST", u, "4polled", nil); resp.StatusCode != 200 || body != "ok" {
+		t.Fatalf("post: %d %q", resp.StatusCode, body)
+	}
+	if _, body := do(t, "GET", u, "", nil); body != "4polled" {
+		t.Fatalf("poll: %q", body)
+	}
+	wsURL := "ws" + strings.TrimPrefix(base, "http") + "/engine.io/?EIO=4&transport=websocket"
+	c := wsDial(t, wsURL+"&sid="+op.SID, nil)
+	c.send(t, "2probe")
+	if f := c.recv(t); string(f.Payload) != "3probe" {
+		t.Fatalf("probe: %q", f.Payload)
+	}
+	c.send(t, "5")
+	c.send(t, "4upgraded")
+	if f := c.recv(t); string(f.Payload) != "4upgraded" {
+		t.Fatalf("echo after upgrade: %q", f.Payload)
+	}
+	d := wsDial(t, wsURL, nil)
+	d.open(t)
+	big := strings.Repeat("z", 200_000) // several reads and writes
+	d.send(t, "4"+big)
+	if f := d.recv(t); string(f.Payload) != "4"+big {
+		t.Fatalf("big echo: %d bytes", len(f.Payload))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, cl := range []*wsc{c, d} {
+		if f := cl.recv(t); f.Header.OpCode != ws.OpClose {
+			t.Fatalf("after Shutdown: %v", f.Header.OpCode)
+		}
+	}
+	h.mu.Lock()
+	n := len(h.msgs)
+	h.mu.Unlock()
+	if n != 3 {
+		t.Errorf("server saw %d messages", n)
+	}
+}

@@ -50,6 +50,10 @@ type Server struct {
 	addr   net.Addr // of the first listener served
 }
 
+// noReactor makes new servers serve every connection on goroutines, as on
+// platforms without epoll/kqueue (Windows): the tests run that path here.
+var noReactor bool
+
 // NewServer returns a server with opts; call OnConnection, then serve
 // (Start, ListenAndServe, Serve, or mount it as an http.Handler).
 func NewServer(opts Options) *Server {
@@ -66,6 +70,7 @@ func NewServer(opts Options) *Server {
 		MaxConns:         opts.MaxConnections,
 		Timers:           s.timers,
 		SpareProc:        opts.SpareProc,
+		NoReactor:        noReactor,
 		Logger:           opts.Logger,
 	}, loopHandler{s})
 	for _, t := range opts.Transports {

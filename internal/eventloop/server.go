@@ -93,6 +93,10 @@ type Options struct {
 	// (measured: +30–50% CPU per operation, from thread switches), little
 	// where CPUs are idle.
 	SpareProc bool
+	// NoReactor serves every connection on goroutines (netLink), as where
+	// there is no epoll/kqueue: the tests of the layers above run that path
+	// on any platform with it.
+	NoReactor bool
 	Logger    *slog.Logger
 }
 
@@ -189,6 +193,10 @@ func (s *Server) Options() Options { return s.cfg }
 // reactor cannot run (connections are then served on goroutines).
 func (s *Server) Start() error {
 	s.reactorOnce.Do(func() {
+		if s.cfg.NoReactor {
+			s.reactorErr = errors.New("eventloop: no reactor (Options.NoReactor)")
+			return
+		}
 		s.reactor, s.reactorErr = startReactor(s)
 		if s.reactorErr != nil {
 			s.cfg.Logger.Warn("eventloop: no reactor; connections are served on goroutines", "err", s.reactorErr)
