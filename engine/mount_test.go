@@ -674,3 +674,52 @@ func TestWithoutReactor(t *testing.T) {
 		t.Errorf("server saw %d messages", n)
 	}
 }
+
+// Bytes a client sends right behind its upgrade request (before the 101)
+// are read by net/http's buffer with the request; taken over, they reach
+// the WebSocket as if they had come after it, on plain TCP and over TLS.
+func TestMountedTakeOverCarriesBufferedBytes(t *testing.T) {
+	for _, useTLS := range []bool{false, true} {
+		_, hs, h := mounted(t, Options{}, useTLS)
+		addr := strings.TrimPrefix(strings.TrimPrefix(hs.URL, "http://"), "https://")
+		var conn net.Conn
+		var err error
+		if useTLS {
+			conn, err = tls.Dial("tcp", addr, hs.Client().Transport.(*http.Transport).TLSClientConfig)
+		} else {
+			conn, err = net.Dial("tcp", addr)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+		var early bytes.Buffer
+		io.WriteString(&early, "GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: "+addr+
+			"\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+		for _, m := range []string{"4early", "4bird"} {
+			_ = ws.WriteFrame(&early, ws.MaskFrameInPlace(ws.NewTextFrame([]byte(m))))
+		}
+		if _, err := conn.Write(early.Bytes()); err != nil { // one write: request and frames
+			t.Fatal(err)
+		}
+		br := bufio.NewReader(conn)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil || resp.StatusCode != 101 {
+			t.Fatalf("upgrade: %v %v", resp, err)
+		}
+		c := &wsc{conn: conn, br: br}
+		c.open(t)
+		for _, want := range []string{"4early", "4bird"} {
+			if f := c.recv(t); string(f.Payload) != want {
+				t.Fatalf("tls=%v: got %q, want %q", useTLS, f.Payload, want)
+			}
+		}
+		h.mu.Lock()
+		n := len(h.msgs)
+		h.mu.Unlock()
+		if n != 2 {
+			t.Fatalf("server saw %d messages", n)
+		}
+	}
+}
