@@ -723,3 +723,49 @@ func TestMountedTakeOverCarriesBufferedBytes(t *testing.T) {
 		}
 	}
 }
+
+// Static files (the client bundle's mechanism) are answered mounted as on
+// the server's own listener: the same body, ETag, encoding and 304, for a
+// small file and one larger than what a reactor connection copies.
+func TestMountedStaticFiles(t *testing.T) {
+	big := bytes.Repeat([]byte("var x = 1; // a line of a big bundle\n"), 2000) // 74 KB
+	opts := Options{StaticFiles: []StaticFile{
+		{Name: "small.js", Data: []byte("console.log('small')")},
+		{Name: "big.js", Data: big},
+	}}
+	_, standalone, _ := start(t, opts)
+	_, hs, _ := mounted(t, opts, false)
+	plain := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableCompression: true}}
+	for _, name := range []string{"small.js", "big.js"} {
+		var got [2]string
+		for i, base := range []string{standalone, hs.URL} {
+			req, _ := http.NewRequest("GET", base+"/engine.io/"+name, nil)
+			req.Header.Set("Accept-Encoding", "gzip")
+			resp, err := plain.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			etag := resp.Header.Get("ETag")
+			got[i] = fmt.Sprintf("%d %s %s %d", resp.StatusCode, resp.Header.Get("Content-Encoding"), etag, len(b))
+			req, _ = http.NewRequest("GET", base+"/engine.io/"+name, nil)
+			req.Header.Set("If-None-Match", etag)
+			resp, err = plain.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 304 {
+				t.Errorf("%s%s with its ETag: %d, want 304", base, name, resp.StatusCode)
+			}
+		}
+		want := "200 " // a tiny file is not worth compressing
+		if name == "big.js" {
+			want = "200 gzip"
+		}
+		if got[0] != got[1] || !strings.HasPrefix(got[0], want) {
+			t.Errorf("%s: standalone %s, mounted %s", name, got[0], got[1])
+		}
+	}
+}
