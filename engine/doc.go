@@ -17,7 +17,10 @@
 // A Session is the unit users (the sio package) program against: it sends
 // messages from any goroutine and reports inbound messages and its close to a
 // Handler on the event loop. Prepared encodes messages once per transport
-// form so a broadcast writes the same bytes to every member.
+// form so a broadcast writes the same bytes to every member. A session keeps
+// the request that opened it as one compact string (RequestHead: the target
+// and header fields, no maps), read on demand, so an idle session holds no
+// parsed request.
 //
 // It must not know Socket.IO: packet semantics above Engine.IO MESSAGE
 // belong to sio. It imports codec, pool, timer and eventloop, never sio;

@@ -199,7 +199,7 @@ func (s *Server) handshake(x exchange, ws *eventloop.Conn, req *codec.Request, i
 	sess := &Session{
 		srv:     s,
 		id:      newSessionID(),
-		raw:     rawRequest(req),
+		raw:     compactRequest(req),
 		remote:  x.remoteAddr(),
 		secure:  x.secure(),
 		created: time.Now().UnixNano(),
@@ -265,26 +265,6 @@ func newSessionID() string {
 	var b [15]byte
 	_, _ = rand.Read(b[:])
 	return base64.RawURLEncoding.EncodeToString(b[:])
-}
-
-// rawRequest keeps a compact copy of the request line and headers.
-func rawRequest(req *codec.Request) []byte {
-	n := len(req.Method) + len(req.URI) + 16
-	for _, h := range req.Headers {
-		n += len(h.Name) + len(h.Value) + 4
-	}
-	b := make([]byte, 0, n)
-	b = append(b, req.Method...)
-	b = append(b, ' ')
-	b = append(b, req.URI...)
-	b = append(b, " HTTP/1.1\r\n"...)
-	for _, h := range req.Headers {
-		b = append(b, h.Name...)
-		b = append(b, ": "...)
-		b = append(b, h.Value...)
-		b = append(b, "\r\n"...)
-	}
-	return append(b, "\r\n"...)
 }
 
 func (s *Server) cookieHeader(sid string) []byte {

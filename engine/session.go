@@ -1,11 +1,7 @@
 package engine
 
 import (
-	"bufio"
-	"bytes"
 	"net"
-	"net/http"
-	"net/url"
 	"sync"
 	"time"
 
@@ -46,16 +42,16 @@ type outMsg struct {
 type Session struct {
 	srv     *Server
 	id      string
-	raw     []byte // request line and headers of the handshake, for Request
+	raw     string // compact copy of the handshake request (request.go)
 	remote  net.Addr
 	created int64 // unix nanoseconds
-	secure  bool  // the handshake came over TLS
 
 	mu       sync.Mutex
 	state    sessionState
 	kind     transportKind
 	waitPong bool
 	deflate  bool // permessage-deflate negotiated on ws
+	secure   bool // the handshake came over TLS (set once, before the session is shared)
 	handler  Handler
 	hb       timer.Timer
 	ws       *eventloop.Conn // the WebSocket, once it is the transport
@@ -121,21 +117,6 @@ func (s *Session) RemoteAddr() net.Addr { return s.remote }
 
 // Created is when the handshake happened.
 func (s *Session) Created() time.Time { return time.Unix(0, s.created) }
-
-// Request rebuilds the handshake request. It is parsed on each call from a
-// compact copy kept by the session, so idle sessions don't hold maps.
-func (s *Session) Request() *HandshakeRequest {
-	r := &HandshakeRequest{RemoteAddr: s.remote, Secure: s.secure, Time: s.Created(), Header: http.Header{}}
-	req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(s.raw)))
-	if err != nil {
-		r.URL = &url.URL{}
-		return r
-	}
-	r.Method = req.Method
-	r.URL = req.URL
-	r.Header = req.Header
-	return r
-}
 
 // SetHandler sets who receives messages and the close. Call it from the
 // server's connection callback, before any message can arrive.

@@ -37,7 +37,10 @@ type session interface {
 	ID() string
 	Transport() string
 	RemoteAddr() net.Addr
-	Request() *engine.HandshakeRequest
+	// RequestHead is the handshake request (the session's compact copy),
+	// read by HandshakeView on demand.
+	RequestHead() engine.RequestHead
+	Secure() bool
 	// Writable reports whether a packet sent now would go out at once;
 	// volatile packets are dropped when it is false.
 	Writable() bool

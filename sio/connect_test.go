@@ -10,12 +10,12 @@ import (
 func TestConnectMiddlewareAndNamespaces(t *testing.T) {
 	srv := newTestServer(t, Options{})
 	srv.Use(func(s *Socket) error {
-		if !strings.Contains(string(s.Handshake().Auth), `"token":"ok"`) {
+		if !strings.Contains(string(s.Handshake().Auth()), `"token":"ok"`) {
 			return &ConnectError{Message: "unauthorized", Data: map[string]any{"code": 401}}
 		}
 		return nil
 	})
-	srv.OnConnection(func(s *Socket) { _ = s.Emit("auth", s.Handshake().Auth) })
+	srv.OnConnection(func(s *Socket) { _ = s.Emit("auth", s.Handshake().Auth()) })
 	srv.Of("custom").OnConnection(func(s *Socket) { _ = s.Emit("hello", s.Namespace().Name()) })
 	srv.Of("/plain").Use(func(s *Socket) error { return errors.New("nope") })
 

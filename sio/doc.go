@@ -169,7 +169,8 @@
 //	io.of(/^\/x-\d+$/), io.of(fn)            srv.OfRegexp(re), srv.OfFunc(fn)
 //	s.use(([ev, ...args], next) => ...)      s.Use(func(s *sio.Socket, event string, args sio.Args) error {...})
 //	s.onAny / s.onAnyOutgoing                s.OnAny / s.OnAnyOutgoing
-//	s.data / s.handshake / s.recovered       s.Data() and SetData / s.Handshake() / s.Recovered()
+//	s.data / s.recovered                     s.Data() and SetData / s.Recovered()
+//	s.handshake.auth / .headers[k] / .query  s.Handshake().Auth() / .Header(k) / .Query(k) (parsed on demand; .Full() for the maps)
 //	s.on("disconnecting"|"disconnect")       s.OnDisconnecting / s.OnDisconnect (reason sio.DisconnectReason)
 //	s.disconnect(close)                      s.Disconnect(close)
 //	io.fetchSockets() / socketsJoin(r)       srv.FetchSockets() / srv.SocketsJoin(r)

@@ -2,9 +2,11 @@ package sio_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"regexp"
 	"strings"
 	"time"
@@ -217,7 +219,7 @@ func ExampleNamespace_Use() {
 	srv := sio.NewServer(sio.Options{})
 	admin := srv.Of("/admin")
 	admin.Use(func(s *sio.Socket) error {
-		if !strings.Contains(string(s.Handshake().Auth), `"token":"secret"`) {
+		if !strings.Contains(string(s.Handshake().Auth()), `"token":"secret"`) {
 			return &sio.ConnectError{Message: "unauthorized", Data: map[string]any{"code": 401}}
 		}
 		return nil
@@ -233,6 +235,39 @@ func ExampleNamespace_Use() {
 	// Output:
 	// 4/admin,{"message":"unauthorized","data":{"code":401}}
 	// 0/admin,{"sid":"…"}
+}
+
+// Middleware reads the handshake: the auth payload, a header, a query
+// parameter. Each is parsed from the connection's compact copy of the
+// request when asked; nothing stays behind on the socket.
+func ExampleSocket_Handshake() {
+	srv := sio.NewServer(sio.Options{})
+	srv.Use(func(s *sio.Socket) error {
+		hs := s.Handshake()
+		var auth struct {
+			Token string `json:"token"`
+		}
+		if err := json.Unmarshal(hs.Auth(), &auth); err != nil || auth.Token == "" {
+			return errors.New("unauthorized")
+		}
+		s.SetData(auth.Token)
+		return nil
+	})
+	srv.OnConnection(func(s *sio.Socket) {
+		hs := s.Handshake()
+		_ = s.Emit("hello", sio.DataAs[string](s), hs.Header("X-Client"), hs.Query("room"), hs.Address())
+	})
+	start(srv)
+	defer stop(srv)
+
+	c := siotest.DialWith(nil, srv.Addr().String(), siotest.DialOptions{
+		Query:  "room=lobby",
+		Header: http.Header{"X-Client": {"demo/1.0"}},
+	})
+	c.Connect("/", `{"token":"t-42"}`)
+	fmt.Println(c.Next().Text)
+	// Output:
+	// 2["hello","t-42","demo/1.0","lobby","127.0.0.1"]
 }
 
 // Dynamic namespaces: every namespace whose name matches is created on

@@ -4,8 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net"
-	"net/http"
-	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -99,13 +97,12 @@ type fakeSession struct {
 	notWritable atomic.Bool
 }
 
-func (f *fakeSession) ID() string           { return f.id }
-func (f *fakeSession) Transport() string    { return engine.TransportWebSocket }
-func (f *fakeSession) RemoteAddr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1} }
-func (f *fakeSession) Writable() bool       { return !f.closed.Load() && !f.notWritable.Load() }
-func (f *fakeSession) Request() *engine.HandshakeRequest {
-	return &engine.HandshakeRequest{Method: "GET", URL: &url.URL{Path: "/socket.io/"}, Header: http.Header{}}
-}
+func (f *fakeSession) ID() string                      { return f.id }
+func (f *fakeSession) Transport() string               { return engine.TransportWebSocket }
+func (f *fakeSession) RemoteAddr() net.Addr            { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1} }
+func (f *fakeSession) Writable() bool                  { return !f.closed.Load() && !f.notWritable.Load() }
+func (f *fakeSession) RequestHead() engine.RequestHead { return engine.RequestHead{} }
+func (f *fakeSession) Secure() bool                    { return false }
 
 func (f *fakeSession) Send(data []byte, binary bool) error {
 	if f.closed.Load() {

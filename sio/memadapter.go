@@ -379,7 +379,7 @@ func (a *InMemoryAdapter) FetchSockets(opts *BroadcastOptions) ([]SocketDetails,
 	socks := a.collect(opts)
 	out := make([]SocketDetails, len(socks))
 	for i, s := range socks {
-		out[i] = SocketDetails{ID: s.id, Handshake: s.Handshake(), Rooms: s.Rooms(), Data: s.Data(), Local: s}
+		out[i] = SocketDetails{ID: s.id, Handshake: s.Handshake().Full(), Rooms: s.Rooms(), Data: s.Data(), Local: s}
 	}
 	return out, nil
 }

@@ -15,10 +15,9 @@ type Socket struct {
 	pid string
 	nsp *Namespace
 	c   *client
-	// The handshake is built on first use from the engine session's compact
-	// copy of the request: most sockets never ask, and a parsed one costs
-	// ~800 B (header and query maps).
-	hs        atomic.Pointer[Handshake]
+	// The handshake is read on demand (HandshakeView) from the engine
+	// session's compact copy of the request and these two fields: a
+	// parsed one would cost ~1-2.5 KB (header and query maps) per socket.
 	hsAuth    string // the CONNECT payload (aliases the packet's own copy: a string header is 8 B smaller)
 	hsTime    int64  // unix nanoseconds of the socket's creation
 	recovered bool

@@ -22,6 +22,9 @@ package integration
 //     .emitWithAck("question"), then ack({responses}) or ack({error,
 //     responses}) (responses: each client's first argument, sorted);
 //   - "disconnect-me" (close): socket.disconnect(close);
+//   - "handshake" (names, ack): ack({headers, query, auth, address,
+//     xdomain, secure, url, issued}) from socket.handshake, headers being
+//     each of names (any case) with its value, or null when absent;
 //   - "stream" ({room, count, interval}): emit "n" i to room for i <
 //     count, one every interval ms;
 //   - "/custom": emits "auth" on connection;
@@ -175,14 +178,14 @@ func startSIOFanio(t *testing.T, recovery bool) *sioFanio {
 		var a struct {
 			Reject *string `json:"reject"`
 		}
-		if json.Unmarshal(s.Handshake().Auth, &a) == nil && a.Reject != nil {
+		if json.Unmarshal(s.Handshake().Auth(), &a) == nil && a.Reject != nil {
 			return &sio.ConnectError{Message: "rejected", Data: map[string]any{"reason": *a.Reject}}
 		}
 		return nil
 	})
 	srv.OnConnection(func(s *sio.Socket) {
 		track(s)
-		_ = s.Emit("auth", s.Handshake().Auth)
+		_ = s.Emit("auth", s.Handshake().Auth())
 		s.On("echo", func(s *sio.Socket, args sio.Args, ack sio.Ack) {
 			_ = s.Emit("echo-back", args.Any()...)
 			if ack != nil {
@@ -262,6 +265,33 @@ func startSIOFanio(t *testing.T, recovery bool) *sioFanio {
 			}
 			_ = ack(map[string]any{"responses": list})
 		})
+		s.On("handshake", func(s *sio.Socket, args sio.Args, ack sio.Ack) {
+			var names []string
+			_ = args.Decode(0, &names)
+			hs := s.Handshake()
+			headers := map[string]any{}
+			for _, n := range names {
+				if hs.HeaderValues(n) == nil {
+					headers[n] = nil
+				} else {
+					headers[n] = hs.Header(n)
+				}
+			}
+			// The reference's query object: a string per parameter, an
+			// array for one sent several times.
+			query := map[string]any{}
+			for k, v := range hs.Full().Query {
+				if len(v) == 1 {
+					query[k] = v[0]
+				} else {
+					query[k] = v
+				}
+			}
+			_ = ack(map[string]any{
+				"headers": headers, "query": query, "auth": hs.Auth(), "address": hs.Address(),
+				"xdomain": hs.XDomain(), "secure": hs.Secure(), "url": hs.URL(), "issued": hs.Issued(),
+			})
+		})
 		s.On("disconnect-me", func(s *sio.Socket, args sio.Args, _ sio.Ack) {
 			closeAll, _ := sio.Arg[bool](args, 0)
 			s.Disconnect(closeAll)
@@ -287,7 +317,7 @@ func startSIOFanio(t *testing.T, recovery bool) *sioFanio {
 	})
 	srv.Of("/custom").OnConnection(func(s *sio.Socket) {
 		track(s)
-		_ = s.Emit("auth", s.Handshake().Auth)
+		_ = s.Emit("auth", s.Handshake().Auth())
 	})
 	if err := srv.Start("127.0.0.1:0"); err != nil {
 		t.Fatalf("sio Start: %v", err)

@@ -30,6 +30,19 @@ func TestSIOEvents(t *testing.T) {
 	}
 }
 
+// The handshake as socket.handshake shows it (headers, query, auth,
+// address, xdomain, secure, url, issued), the same for fanio's
+// HandshakeView as for the reference.
+func TestSIOHandshake(t *testing.T) {
+	for _, transport := range []string{"polling", "websocket"} {
+		t.Run(transport, func(t *testing.T) {
+			s := startSIO(t, false)
+			res := runSIO(t, s, "sio/handshake.mjs", "--transport", transport)
+			expectSIODisconnect(t, s, res.Str("sid"), "client namespace disconnect")
+		})
+	}
+}
+
 func TestSIOAcks(t *testing.T) {
 	for _, transport := range []string{"polling", "websocket"} {
 		t.Run(transport, func(t *testing.T) {

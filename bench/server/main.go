@@ -118,7 +118,7 @@ func main() {
 		var auth struct {
 			Token string `json:"token"`
 		}
-		if err := json.Unmarshal(hs.Auth, &auth); err != nil || auth.Token == "" || hs.Headers.Get("User-Agent") == "" {
+		if err := json.Unmarshal(hs.Auth(), &auth); err != nil || auth.Token == "" || hs.Header("User-Agent") == "" {
 			return errors.New("unauthorized")
 		}
 		s.SetData(auth.Token)

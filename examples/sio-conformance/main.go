@@ -42,7 +42,7 @@ func main() {
 		ConnectTimeout: time.Second,
 	})
 	srv.OnConnection(func(s *sio.Socket) {
-		_ = s.Emit("auth", s.Handshake().Auth)
+		_ = s.Emit("auth", s.Handshake().Auth())
 		s.On("message", func(s *sio.Socket, args sio.Args, _ sio.Ack) {
 			_ = s.Emit("message-back", args.Any()...)
 		})
@@ -53,7 +53,7 @@ func main() {
 		})
 	})
 	srv.Of("/custom").OnConnection(func(s *sio.Socket) {
-		_ = s.Emit("auth", s.Handshake().Auth)
+		_ = s.Emit("auth", s.Handshake().Auth())
 	})
 	if *mount {
 		mux := http.NewServeMux()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -22,7 +23,24 @@ func Dial(tb testing.TB, addr string) *Client {
 	if tb != nil {
 		tb.Helper()
 	}
-	conn, err := dialEngineIO(addr)
+	return DialWith(tb, addr, DialOptions{})
+}
+
+// DialOptions shape the handshake request of DialWith.
+type DialOptions struct {
+	// Query is appended to the handshake URL's query ("a=1&b=2"), after
+	// EIO and transport.
+	Query string
+	// Header holds extra header fields (each value its own field line).
+	Header http.Header
+}
+
+// DialWith is Dial with a handshake request shaped by o.
+func DialWith(tb testing.TB, addr string, o DialOptions) *Client {
+	if tb != nil {
+		tb.Helper()
+	}
+	conn, err := dialEngineIO(addr, o)
 	if err != nil {
 		if tb == nil {
 			panic(err)
@@ -78,10 +96,18 @@ func Dial(tb testing.TB, addr string) *Client {
 
 // dialEngineIO opens an Engine.IO v4 WebSocket session and reads its open
 // packet.
-func dialEngineIO(addr string) (net.Conn, error) {
+func dialEngineIO(addr string, o DialOptions) (net.Conn, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	raw, br, _, err := ws.Dial(ctx, "ws://"+addr+"/socket.io/?EIO=4&transport=websocket")
+	u := "ws://" + addr + "/socket.io/?EIO=4&transport=websocket"
+	if o.Query != "" {
+		u += "&" + o.Query
+	}
+	d := ws.Dialer{}
+	if o.Header != nil {
+		d.Header = ws.HandshakeHeaderHTTP(o.Header)
+	}
+	raw, br, _, err := d.Dial(ctx, u)
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +146,7 @@ type Counter struct {
 
 // DialCounter connects a Counter to the server at addr (path /socket.io/).
 func DialCounter(addr string) (*Counter, error) {
-	conn, err := dialEngineIO(addr)
+	conn, err := dialEngineIO(addr, DialOptions{})
 	if err != nil {
 		return nil, err
 	}

@@ -101,6 +101,15 @@ io.on("connection", (socket) => {
     }
   });
   socket.on("disconnect-me", (close) => socket.disconnect(close));
+  socket.on("handshake", (names, ack) => {
+    const h = socket.handshake;
+    const headers = {};
+    for (const n of names) headers[n] = h.headers[n.toLowerCase()] ?? null;
+    ack({
+      headers, query: h.query, auth: h.auth, address: h.address, xdomain: h.xdomain,
+      secure: h.secure, url: h.url, issued: h.issued,
+    });
+  });
   socket.on("stream", (o) => {
     let i = 0;
     const send = () => {
