@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -17,10 +18,19 @@ type hub struct {
 	srv   *sio.Server
 	token string
 	log   *slog.Logger
+	debug bool // log connects and disconnects (the logger's level is fixed at start)
+
+	// The event handlers, as func values made once: a closure or method
+	// value registered per socket would cost an allocation per socket and
+	// handler, kept for the socket's life.
+	join, leave, publish sio.EventHandler
+	logDisconnect        func(*sio.Socket, sio.DisconnectReason)
 }
 
 func newHub(opts sio.Options, token string, log *slog.Logger) *hub {
-	h := &hub{token: token, log: log}
+	h := &hub{token: token, log: log, debug: log.Enabled(context.Background(), slog.LevelDebug)}
+	h.join, h.leave, h.publish = h.onJoin, h.onLeave, h.onPublish
+	h.logDisconnect = h.onDisconnect
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/publish", h.publishHTTP)
 	opts.NotFound = mux
@@ -30,46 +40,54 @@ func newHub(opts sio.Options, token string, log *slog.Logger) *hub {
 }
 
 func (h *hub) onConnection(s *sio.Socket) {
-	h.log.Debug("connect", "sid", s.ID(), "addr", s.Handshake().Address, "transport", s.Transport())
-	s.OnDisconnect(func(s *sio.Socket, reason sio.DisconnectReason) {
-		h.log.Debug("disconnect", "sid", s.ID(), "reason", reason)
-	})
-	s.On("join", func(s *sio.Socket, args sio.Args, ack sio.Ack) {
-		room, err := sio.Arg[string](args, 0)
-		if err != nil || room == "" {
-			h.reply(ack, map[string]any{"error": "join needs a room name"})
-			return
-		}
-		s.Join(room)
-		h.reply(ack, s.Rooms())
-	})
-	s.On("leave", func(s *sio.Socket, args sio.Args, ack sio.Ack) {
-		room, err := sio.Arg[string](args, 0)
-		if err != nil {
-			h.reply(ack, map[string]any{"error": "leave needs a room name"})
-			return
-		}
-		s.Leave(room)
-		h.reply(ack, s.Rooms())
-	})
-	s.On("publish", func(s *sio.Socket, args sio.Args, ack sio.Ack) {
-		room, err1 := sio.Arg[string](args, 0)
-		event, err2 := sio.Arg[string](args, 1)
-		if err := errors.Join(err1, err2); err != nil || room == "" || event == "" {
-			h.reply(ack, map[string]any{"error": "publish needs (room, event, data)"})
-			return
-		}
-		var data any
-		if len(args) > 2 {
-			data = args[2]
-		}
-		if err := s.To(room).Emit(event, data); err != nil {
-			h.reply(ack, map[string]any{"error": err.Error()})
-			return
-		}
-		ids, _ := s.Namespace().To(room).AllSockets()
-		h.reply(ack, len(ids))
-	})
+	if h.debug {
+		h.log.Debug("connect", "sid", s.ID(), "addr", s.Handshake().Address(), "transport", s.Transport())
+		s.OnDisconnect(h.logDisconnect)
+	}
+	s.On("join", h.join).On("leave", h.leave).On("publish", h.publish)
+}
+
+func (h *hub) onDisconnect(s *sio.Socket, reason sio.DisconnectReason) {
+	h.log.Debug("disconnect", "sid", s.ID(), "reason", reason)
+}
+
+func (h *hub) onJoin(s *sio.Socket, args sio.Args, ack sio.Ack) {
+	room, err := sio.Arg[string](args, 0)
+	if err != nil || room == "" {
+		h.reply(ack, map[string]any{"error": "join needs a room name"})
+		return
+	}
+	s.Join(room)
+	h.reply(ack, s.Rooms())
+}
+
+func (h *hub) onLeave(s *sio.Socket, args sio.Args, ack sio.Ack) {
+	room, err := sio.Arg[string](args, 0)
+	if err != nil {
+		h.reply(ack, map[string]any{"error": "leave needs a room name"})
+		return
+	}
+	s.Leave(room)
+	h.reply(ack, s.Rooms())
+}
+
+func (h *hub) onPublish(s *sio.Socket, args sio.Args, ack sio.Ack) {
+	room, err1 := sio.Arg[string](args, 0)
+	event, err2 := sio.Arg[string](args, 1)
+	if err := errors.Join(err1, err2); err != nil || room == "" || event == "" {
+		h.reply(ack, map[string]any{"error": "publish needs (room, event, data)"})
+		return
+	}
+	var data any
+	if len(args) > 2 {
+		data = args[2]
+	}
+	if err := s.To(room).Emit(event, data); err != nil {
+		h.reply(ack, map[string]any{"error": err.Error()})
+		return
+	}
+	ids, _ := s.Namespace().To(room).AllSockets()
+	h.reply(ack, len(ids))
 }
 
 func (h *hub) reply(ack sio.Ack, v any) {
