@@ -109,10 +109,15 @@ func TestBroadcastWithAck(t *testing.T) {
 // answered-with-error: EmitWithAck returns at once, without a Timeout.
 func TestBroadcastAckMemberLeaves(t *testing.T) {
 	srv := newTestServer(t, Options{})
-	srv.OnConnection(func(s *Socket) { s.Join("r") })
+	// The connection handler runs after the client has its CONNECT answer:
+	// wait for both joins before broadcasting from this goroutine.
+	joined := make(chan struct{}, 2)
+	srv.OnConnection(func(s *Socket) { s.Join("r"); joined <- struct{}{} })
 	a, b := fakeDial(t, srv), fakeDial(t, srv)
 	a.Connect("/", "")
 	b.Connect("/", "")
+	<-joined
+	<-joined
 	type result struct {
 		res []Args
 		err error
@@ -186,10 +191,15 @@ func TestBroadcastAckFuncHoldsNoGoroutine(t *testing.T) {
 // that came; an ack placed wrongly is refused.
 func TestBroadcastAckFuncTimeout(t *testing.T) {
 	srv := newTestServer(t, Options{})
-	srv.OnConnection(func(s *Socket) { s.Join("r") })
+	// The connection handler runs after the client has its CONNECT answer:
+	// wait for both joins before broadcasting from this goroutine.
+	joined := make(chan struct{}, 2)
+	srv.OnConnection(func(s *Socket) { s.Join("r"); joined <- struct{}{} })
 	a, b := fakeDial(t, srv), fakeDial(t, srv)
 	a.Connect("/", "")
 	b.Connect("/", "")
+	<-joined
+	<-joined
 	got := make(chan error, 1)
 	var answers []Args
 	err := srv.To("r").Timeout(200*time.Millisecond).Emit("q", BroadcastAckFunc(func(res []Args, err error) {

@@ -77,9 +77,9 @@ func (c *client) connect(p *inPacket) {
 	payload := make([]byte, 0, 64)
 	payload = append(payload, `{"sid":`...)
 	payload = codec.AppendJSONString(payload, s.id)
-	if s.pid != "" {
+	if pid := s.privateID(); pid != "" {
 		payload = append(payload, `,"pid":`...)
-		payload = codec.AppendJSONString(payload, s.pid)
+		payload = codec.AppendJSONString(payload, pid)
 	}
 	payload = append(payload, '}')
 	_ = c.sendRaw(codec.SIOConnect, n.name, payload)

@@ -61,9 +61,11 @@ func (s *Socket) onClose(reason DisconnectReason) {
 // session for recovery, leaves the rooms, and runs the disconnect
 // handlers.
 func (s *Socket) finish(reason DisconnectReason) {
-	var disconnecting []func(*Socket, DisconnectReason)
+	var disconnecting, disconnect []func(*Socket, DisconnectReason)
 	s.mu.Lock()
-	disconnect := s.onDisconnect
+	if s.lst != nil {
+		disconnect = s.lst.disconnect
+	}
 	if s.hooks != nil {
 		disconnecting = s.hooks.onDisconnecting
 	}
@@ -74,7 +76,7 @@ func (s *Socket) finish(reason DisconnectReason) {
 	n := s.nsp
 	if n.srv.opts.ConnectionStateRecovery != nil && recoverable[reason] {
 		n.adapter.PersistSession(&PersistedSession{
-			SID: s.id, PID: s.pid, Rooms: s.Rooms(), Data: s.Data(), DisconnectedAt: time.Now(),
+			SID: s.id, PID: s.privateID(), Rooms: s.Rooms(), Data: s.Data(), DisconnectedAt: time.Now(),
 		})
 	}
 	n.adapter.DelAll(s.id)

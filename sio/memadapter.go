@@ -9,21 +9,24 @@ import (
 const roomShards = 64
 
 // InMemoryAdapter is the single-node Adapter: a room registry sharded by
-// room hash (one RWMutex per shard, no global lock), and a member registry
-// sharded by socket id. A broadcast takes each target room's shard lock in
-// read mode and writes the packet's prepared bytes to each member without
-// allocating per member.
+// room hash (one RWMutex per shard, no global lock). A broadcast takes
+// each target room's shard lock in read mode and writes the packet's
+// prepared bytes to each member without allocating per member.
+//
+// Its members are the namespace's sockets themselves: each Socket carries
+// the adapter's state of it (whether it joined, its rooms), and sockets
+// are found by id through the namespace's registry, so the adapter keeps
+// no registry of its own (~110 B per socket). One InMemoryAdapter serves
+// one namespace (its Options.Adapter; a multi-node adapter embeds it):
+// two over the same namespace would share that state.
 //
 // With connection state recovery enabled it also keeps the recent
 // broadcasts and the sessions of disconnected sockets (see recovery.go).
-//
-// Multi-node adapters embed it for the local part.
 type InMemoryAdapter struct {
-	nsp     *Namespace
-	seed    maphash.Seed
-	rooms   [roomShards]roomShard
-	members [socketShards]memberShard
-	rec     *recoveryStore // nil unless recovery is enabled
+	nsp   *Namespace
+	seed  maphash.Seed
+	rooms [roomShards]roomShard
+	rec   *recoveryStore // nil unless recovery is enabled
 }
 
 type roomShard struct {
@@ -31,43 +34,30 @@ type roomShard struct {
 	rooms map[Room]*memberSet
 }
 
-type memberShard struct {
-	mu sync.RWMutex
-	m  map[SocketID]*member
-}
-
-// member is a socket as the adapter knows it, with its rooms. The room
+// inRoomLocked reports whether s is in room r; s.mu must be held. The room
 // named after the socket's id, which every socket joins, is not stored in
-// the room registry: self says whether the socket is in it, and a broadcast
-// to a room finds that member through the member registry. Keeping it out
-// saves a map entry and a memberSet per socket.
-type member struct {
-	s     *Socket
-	mu    sync.Mutex
-	self  bool // in its own room (mu)
-	rooms roomSet
-}
-
-// hasLocked reports whether m is in room r; m.mu must be held.
-func (m *member) hasLocked(r Room) bool {
-	if r == m.s.id {
-		return m.self
+// the room registry: s.self says whether the socket is in it, and a
+// broadcast to a room finds that socket through the namespace's registry.
+// Keeping it out saves a map entry and a memberSet per socket.
+func (s *Socket) inRoomLocked(r Room) bool {
+	if r == s.id {
+		return s.self
 	}
-	return m.rooms.has(r)
+	return s.rooms.has(r)
 }
 
-// appendRoomsLocked appends m's rooms to dst, its own first; m.mu must be
+// appendRoomsLocked appends s's rooms to dst, its own first; s.mu must be
 // held.
-func (m *member) appendRoomsLocked(dst []Room) []Room {
-	if m.self {
-		dst = append(dst, m.s.id)
+func (s *Socket) appendRoomsLocked(dst []Room) []Room {
+	if s.self {
+		dst = append(dst, s.id)
 	}
-	return m.rooms.appendTo(dst)
+	return s.rooms.appendTo(dst)
 }
 
-func (m *member) roomCountLocked() int {
-	n := m.rooms.len()
-	if m.self {
+func (s *Socket) roomCountLocked() int {
+	n := s.rooms.len()
+	if s.self {
 		n++
 	}
 	return n
@@ -78,9 +68,6 @@ func NewInMemoryAdapter(nsp *Namespace) *InMemoryAdapter {
 	a := &InMemoryAdapter{nsp: nsp, seed: maphash.MakeSeed()}
 	for i := range a.rooms {
 		a.rooms[i].rooms = make(map[Room]*memberSet)
-	}
-	for i := range a.members {
-		a.members[i].m = make(map[SocketID]*member)
 	}
 	if r := nsp.srv.opts.ConnectionStateRecovery; r != nil {
 		a.rec = newRecoveryStore(r.MaxDisconnectionDuration, &nsp.srv.offsets)
@@ -101,33 +88,30 @@ func (a *InMemoryAdapter) roomShard(r Room) *roomShard {
 	return &a.rooms[maphash.String(a.seed, r)%roomShards]
 }
 
-func (a *InMemoryAdapter) memberShard(id SocketID) *memberShard {
-	return &a.members[maphash.String(a.seed, id)%socketShards]
-}
-
-func (a *InMemoryAdapter) member(id SocketID) *member {
-	sh := a.memberShard(id)
-	sh.mu.RLock()
-	m := sh.m[id]
-	sh.mu.RUnlock()
-	return m
+// member returns the socket id if it is one of the adapter's members.
+func (a *InMemoryAdapter) member(id SocketID) *Socket {
+	s := a.nsp.Socket(id)
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	joined := s.joined
+	s.mu.Unlock()
+	if !joined {
+		return nil
+	}
+	return s
 }
 
 // AddAll implements Adapter. The socket must be connected to the namespace.
 func (a *InMemoryAdapter) AddAll(id SocketID, rooms []Room) {
-	sh := a.memberShard(id)
-	sh.mu.Lock()
-	m := sh.m[id]
+	m := a.nsp.Socket(id)
 	if m == nil {
-		s := a.nsp.Socket(id)
-		if s == nil {
-			sh.mu.Unlock()
-			return
-		}
-		m = &member{s: s}
-		sh.m[id] = m
+		return
 	}
-	sh.mu.Unlock()
+	m.mu.Lock()
+	m.joined = true
+	m.mu.Unlock()
 	for _, r := range rooms {
 		m.mu.Lock()
 		if r == id {
@@ -171,7 +155,7 @@ func (a *InMemoryAdapter) Del(id SocketID, room Room) {
 	}
 }
 
-func (a *InMemoryAdapter) delFromRoom(m *member, r Room) {
+func (a *InMemoryAdapter) delFromRoom(m *Socket, r Room) {
 	rs := a.roomShard(r)
 	rs.mu.Lock()
 	if set := rs.rooms[r]; set != nil && set.remove(m) {
@@ -182,18 +166,19 @@ func (a *InMemoryAdapter) delFromRoom(m *member, r Room) {
 
 // DelAll implements Adapter.
 func (a *InMemoryAdapter) DelAll(id SocketID) {
-	sh := a.memberShard(id)
-	sh.mu.Lock()
-	m := sh.m[id]
-	delete(sh.m, id)
-	sh.mu.Unlock()
+	m := a.nsp.Socket(id)
 	if m == nil {
 		return
 	}
 	m.mu.Lock()
+	if !m.joined {
+		m.mu.Unlock()
+		return
+	}
 	rooms := m.rooms.appendTo(make([]Room, 0, m.rooms.len()))
 	m.rooms.reset()
 	m.self = false
+	m.joined = false
 	m.mu.Unlock()
 	for _, r := range rooms {
 		a.delFromRoom(m, r)
@@ -211,15 +196,15 @@ func (a *InMemoryAdapter) SocketRooms(id SocketID) []Room {
 	return m.appendRoomsLocked(make([]Room, 0, m.roomCountLocked()))
 }
 
-// inAny reports whether m is in one of rooms.
-func (m *member) inAny(rooms []Room) bool {
+// inAny reports whether s is in one of rooms.
+func (s *Socket) inAny(rooms []Room) bool {
 	if len(rooms) == 0 {
 		return false
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for _, r := range rooms {
-		if m.hasLocked(r) {
+		if s.inRoomLocked(r) {
 			return true
 		}
 	}
@@ -228,7 +213,7 @@ func (m *member) inAny(rooms []Room) bool {
 
 // visitor is called for each selected member, under a shard's read lock:
 // it must not call back into the adapter.
-type visitor interface{ visit(m *member) }
+type visitor interface{ visit(m *Socket) }
 
 // apply calls v for each member selected by opts, once each: members of
 // any of opts.Rooms (all members when empty) not in opts.Except. A member
@@ -236,21 +221,18 @@ type visitor interface{ visit(m *member) }
 // against its own room set, so concurrent broadcasts don't interfere).
 func (a *InMemoryAdapter) apply(opts *BroadcastOptions, v visitor) {
 	if len(opts.Rooms) == 0 {
-		for i := range a.members {
-			sh := &a.members[i]
-			sh.mu.RLock()
-			for _, m := range sh.m {
-				if !m.inAny(opts.Except) {
-					v.visit(m)
-				}
+		a.nsp.eachSocketLocked(func(m *Socket) {
+			m.mu.Lock()
+			joined := m.joined
+			m.mu.Unlock()
+			if joined && !m.inAny(opts.Except) {
+				v.visit(m)
 			}
-			sh.mu.RUnlock()
-		}
+		})
 		return
 	}
 	for i, r := range opts.Rooms {
-		rs := a.roomShard(r)
-		consider := func(m *member) {
+		consider := func(m *Socket) {
 			if i > 0 && m.inAny(opts.Rooms[:i]) {
 				return
 			}
@@ -258,6 +240,7 @@ func (a *InMemoryAdapter) apply(opts *BroadcastOptions, v visitor) {
 				v.visit(m)
 			}
 		}
+		rs := a.roomShard(r)
 		rs.mu.RLock()
 		if set := rs.rooms[r]; set != nil {
 			if set.many == nil {
@@ -271,18 +254,15 @@ func (a *InMemoryAdapter) apply(opts *BroadcastOptions, v visitor) {
 			}
 		}
 		rs.mu.RUnlock()
-		// The socket whose own room r is (see member).
-		sh := a.memberShard(r)
-		sh.mu.RLock()
-		if m := sh.m[r]; m != nil {
+		// The socket whose own room r is (see inRoomLocked).
+		if m := a.nsp.Socket(r); m != nil {
 			m.mu.Lock()
-			self := m.self
+			self := m.self && m.joined
 			m.mu.Unlock()
 			if self {
 				consider(m)
 			}
 		}
-		sh.mu.RUnlock()
 	}
 }
 
@@ -296,9 +276,9 @@ func (a *InMemoryAdapter) collect(opts *BroadcastOptions) []*Socket {
 
 type collector struct{ out []*Socket }
 
-func (c *collector) visit(m *member) {
-	if m.s.Connected() {
-		c.out = append(c.out, m.s)
+func (c *collector) visit(m *Socket) {
+	if m.Connected() {
+		c.out = append(c.out, m)
 	}
 }
 
@@ -311,7 +291,7 @@ type sender struct {
 	count    int // members the broadcast expects an answer from (with ack)
 }
 
-func (x *sender) visit(m *member) { x.send(m.s) }
+func (x *sender) visit(m *Socket) { x.send(m) }
 
 func (x *sender) send(s *Socket) {
 	if !s.Connected() {

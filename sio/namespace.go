@@ -21,14 +21,15 @@ type Namespace struct {
 	onConnection       []func(*Socket)
 	serverSideHandlers map[string][]func(args Args)
 
+	lists listTree // the sockets' shared handler lists
+
 	seed    maphash.Seed
 	shards  [socketShards]socketShard
 	count   atomic.Int64
 	outHook atomic.Int32 // sockets with OnAnyOutgoing listeners
 }
 
-// socketShards is the number of shards of a namespace's socket registry and
-// of InMemoryAdapter's member registry (both keyed by socket id).
+// socketShards is the number of shards of a namespace's socket registry.
 const socketShards = 32
 
 type socketShard struct {
@@ -38,6 +39,7 @@ type socketShard struct {
 
 func newNamespace(srv *Server, name string, parent *ParentNamespace) *Namespace {
 	n := &Namespace{srv: srv, name: name, parent: parent, seed: maphash.MakeSeed()}
+	n.lists.root.node = &listNode{}
 	for i := range n.shards {
 		n.shards[i].m = make(map[SocketID]*Socket)
 	}
@@ -146,6 +148,20 @@ func (n *Namespace) EachSocket(fn func(*Socket) bool) {
 				return
 			}
 		}
+	}
+}
+
+// eachSocketLocked calls fn for every socket of the registry under its
+// shards' read locks, one shard at a time (fn must not touch the
+// registry).
+func (n *Namespace) eachSocketLocked(fn func(*Socket)) {
+	for i := range n.shards {
+		sh := &n.shards[i]
+		sh.mu.RLock()
+		for _, s := range sh.m {
+			fn(s)
+		}
+		sh.mu.RUnlock()
 	}
 }
 

@@ -3,24 +3,24 @@ package sio
 // memberSet is a room's members. Many rooms have one member: it is kept
 // without a map.
 type memberSet struct {
-	one  *member
-	many map[*member]struct{}
+	one  *Socket
+	many map[*Socket]struct{}
 }
 
-func (ms *memberSet) add(m *member) {
+func (ms *memberSet) add(m *Socket) {
 	switch {
 	case ms.many != nil:
 		ms.many[m] = struct{}{}
 	case ms.one == nil || ms.one == m:
 		ms.one = m
 	default:
-		ms.many = map[*member]struct{}{ms.one: {}, m: {}}
+		ms.many = map[*Socket]struct{}{ms.one: {}, m: {}}
 		ms.one = nil
 	}
 }
 
 // remove reports whether the set is empty afterwards.
-func (ms *memberSet) remove(m *member) bool {
+func (ms *memberSet) remove(m *Socket) bool {
 	if ms.many != nil {
 		delete(ms.many, m)
 		return len(ms.many) == 0

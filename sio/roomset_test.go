@@ -45,7 +45,7 @@ func TestRoomSetSmallAndLarge(t *testing.T) {
 }
 
 func TestMemberSetOneAndMany(t *testing.T) {
-	a, b := &member{}, &member{}
+	a, b := &Socket{}, &Socket{}
 	var ms memberSet
 	ms.add(a)
 	ms.add(a)

@@ -10,9 +10,14 @@ import (
 )
 
 // Socket is a client's connection to one namespace.
+//
+// Every connected socket costs its size, so it is kept at 160 bytes (a Go
+// size class; TestSocketSize): what few sockets use lives out of line
+// (socketHooks), the handlers are shared between sockets that register the
+// same ones (listeners), and the in-memory adapter's per-socket state is
+// kept here rather than in a registry of its own.
 type Socket struct {
 	id  SocketID
-	pid string
 	nsp *Namespace
 	c   *client
 	// The handshake is read on demand (HandshakeView) from the engine
@@ -20,24 +25,34 @@ type Socket struct {
 	// parsed one would cost ~1-2.5 KB (header and query maps) per socket.
 	hsAuth    string // the CONNECT payload (aliases the packet's own copy: a string header is 8 B smaller)
 	hsTime    int64  // unix nanoseconds of the socket's creation
-	recovered bool
 	connected atomic.Bool
 	closing   atomic.Bool // the disconnect has started (serverDisconnect, onClose)
 	ended     atomic.Bool // the disconnect is known: Context is cancelled
+	recovered bool
 
-	mu           sync.Mutex
-	handlers     []eventHandler // in registration order; copy-on-write on Off
-	onDisconnect []func(*Socket, DisconnectReason)
-	hooks        *socketHooks // rarely used listeners, allocated on first use
-	acks         map[int64]ackEntry
+	// InMemoryAdapter's state of the socket (mu): joined is set from its
+	// first AddAll to its DelAll (the adapter's members are the joined
+	// sockets of the namespace); self says whether it is in its own room,
+	// which is not stored in the room registry (a broadcast to a room also
+	// looks for the socket of that id); rooms are its other rooms.
+	joined bool
+	self   bool
+
+	mu    sync.Mutex
+	lst   *listeners   // On and OnDisconnect handlers (immutable, often shared)
+	hooks *socketHooks // rarely used listeners, allocated on first use
+	acks  map[int64]ackEntry
+	rooms roomSet // InMemoryAdapter's (mu)
 
 	dataMu sync.Mutex
 	data   any
 }
 
-// socketHooks holds the listeners few sockets have; keeping them out of line
-// keeps every Socket small.
+// socketHooks holds what few sockets have; keeping it out of line keeps
+// every Socket small.
 type socketHooks struct {
+	pid string // private session id (connection state recovery)
+
 	anyIn           []AnyHandler
 	anyOut          []AnyHandler
 	middlewares     []EventMiddleware
@@ -61,18 +76,29 @@ func newSocket(n *Namespace, c *client, auth json.RawMessage, restored *Restored
 	s := &Socket{nsp: n, c: c}
 	if restored != nil {
 		s.id = restored.SID
-		s.pid = restored.PID
+		s.hooks = &socketHooks{pid: restored.PID}
 		s.data = restored.Data
 		s.recovered = true
 	} else {
 		s.id = newID()
 		if n.srv.opts.ConnectionStateRecovery != nil {
-			s.pid = newID()
+			s.hooks = &socketHooks{pid: newID()}
 		}
 	}
 	s.hsAuth = unsafe.String(unsafe.SliceData(auth), len(auth))
 	s.hsTime = time.Now().UnixNano()
 	return s
+}
+
+// privateID is the socket's private session id ("" without connection
+// state recovery).
+func (s *Socket) privateID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.hooks == nil {
+		return ""
+	}
+	return s.hooks.pid
 }
 
 // ID is the socket's id (random; not the Engine.IO id).

@@ -96,8 +96,11 @@ func main() {
 			}
 		})
 		s.On("pub", func(s *sio.Socket, args sio.Args, _ sio.Ack) {
+			// (s.Namespace() rather than srv: a closure without captures is
+			// one func value for every socket, so the sockets share their
+			// handler list)
 			if len(args) > 0 {
-				_ = srv.To("r").Emit("msg", args[0])
+				_ = s.Namespace().To("r").Emit("msg", args[0])
 			}
 		})
 		s.On("echo", func(s *sio.Socket, args sio.Args, ack sio.Ack) {
