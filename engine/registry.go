@@ -3,24 +3,29 @@ package engine
 import (
 	"hash/maphash"
 	"sync"
+
+	"github.com/fanio/fanio/internal/idtable"
 )
 
 const registryShards = 32
 
 // registry maps session ids to sessions, sharded so that lookups from many
-// loops do not contend on one lock.
+// loops do not contend on one lock. Each shard is an idtable.Table (about
+// 14 bytes per session, a Go map ~44).
 type registry struct {
 	seed   maphash.Seed
 	shards [registryShards]struct {
 		mu sync.RWMutex
-		m  map[string]*Session
+		t  *idtable.Table[Session]
 	}
 }
+
+func sessionID(s *Session) string { return s.id }
 
 func newRegistry() *registry {
 	r := &registry{seed: maphash.MakeSeed()}
 	for i := range r.shards {
-		r.shards[i].m = make(map[string]*Session)
+		r.shards[i].t = idtable.New(sessionID)
 	}
 	return r
 }
@@ -29,27 +34,29 @@ func (r *registry) shard(id []byte) int {
 	return int(maphash.Bytes(r.seed, id) % registryShards)
 }
 
+func (r *registry) shardOf(id string) int {
+	return int(maphash.String(r.seed, id) % registryShards)
+}
+
 func (r *registry) get(id []byte) *Session {
 	sh := &r.shards[r.shard(id)]
 	sh.mu.RLock()
-	s := sh.m[string(id)]
+	s := sh.t.GetBytes(id)
 	sh.mu.RUnlock()
 	return s
 }
 
 func (r *registry) add(s *Session) {
-	sh := &r.shards[r.shard([]byte(s.id))]
+	sh := &r.shards[r.shardOf(s.id)]
 	sh.mu.Lock()
-	sh.m[s.id] = s
+	sh.t.Put(s)
 	sh.mu.Unlock()
 }
 
 func (r *registry) remove(s *Session) {
-	sh := &r.shards[r.shard([]byte(s.id))]
+	sh := &r.shards[r.shardOf(s.id)]
 	sh.mu.Lock()
-	if sh.m[s.id] == s {
-		delete(sh.m, s.id)
-	}
+	sh.t.Delete(s)
 	sh.mu.Unlock()
 }
 
@@ -58,7 +65,7 @@ func (r *registry) count() int {
 	for i := range r.shards {
 		sh := &r.shards[i]
 		sh.mu.RLock()
-		n += len(sh.m)
+		n += sh.t.Len()
 		sh.mu.RUnlock()
 	}
 	return n
@@ -70,9 +77,10 @@ func (r *registry) all() []*Session {
 	for i := range r.shards {
 		sh := &r.shards[i]
 		sh.mu.RLock()
-		for _, s := range sh.m {
+		sh.t.All(func(s *Session) bool {
 			out = append(out, s)
-		}
+			return true
+		})
 		sh.mu.RUnlock()
 	}
 	return out

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/fanio/fanio/internal/idtable"
 )
 
 // Namespace is a communication channel: sockets connect to it, and it has
@@ -34,14 +36,16 @@ const socketShards = 32
 
 type socketShard struct {
 	mu sync.RWMutex
-	m  map[SocketID]*Socket
+	t  *idtable.Table[Socket] // ~14 B per socket (a Go map: ~44)
 }
+
+func socketID(s *Socket) string { return s.id }
 
 func newNamespace(srv *Server, name string, parent *ParentNamespace) *Namespace {
 	n := &Namespace{srv: srv, name: name, parent: parent, seed: maphash.MakeSeed()}
 	n.lists.root.node = &listNode{}
 	for i := range n.shards {
-		n.shards[i].m = make(map[SocketID]*Socket)
+		n.shards[i].t = idtable.New(socketID)
 	}
 	if parent != nil {
 		parent.mu.RLock()
@@ -123,7 +127,7 @@ func (n *Namespace) ServerSideEmit(event string, args ...any) error {
 func (n *Namespace) Socket(id SocketID) *Socket {
 	sh := &n.shards[maphash.String(n.seed, id)%socketShards]
 	sh.mu.RLock()
-	s := sh.m[id]
+	s := sh.t.Get(id)
 	sh.mu.RUnlock()
 	return s
 }
@@ -139,9 +143,10 @@ func (n *Namespace) EachSocket(fn func(*Socket) bool) {
 		sh := &n.shards[i]
 		sh.mu.RLock()
 		buf = buf[:0]
-		for _, s := range sh.m {
+		sh.t.All(func(s *Socket) bool {
 			buf = append(buf, s)
-		}
+			return true
+		})
 		sh.mu.RUnlock()
 		for _, s := range buf {
 			if !fn(s) {
@@ -158,9 +163,10 @@ func (n *Namespace) eachSocketLocked(fn func(*Socket)) {
 	for i := range n.shards {
 		sh := &n.shards[i]
 		sh.mu.RLock()
-		for _, s := range sh.m {
+		sh.t.All(func(s *Socket) bool {
 			fn(s)
-		}
+			return true
+		})
 		sh.mu.RUnlock()
 	}
 }
@@ -168,7 +174,7 @@ func (n *Namespace) eachSocketLocked(fn func(*Socket)) {
 func (n *Namespace) addSocket(s *Socket) {
 	sh := &n.shards[maphash.String(n.seed, s.id)%socketShards]
 	sh.mu.Lock()
-	sh.m[s.id] = s
+	sh.t.Put(s)
 	sh.mu.Unlock()
 	n.count.Add(1)
 }
@@ -176,10 +182,7 @@ func (n *Namespace) addSocket(s *Socket) {
 func (n *Namespace) removeSocket(s *Socket) {
 	sh := &n.shards[maphash.String(n.seed, s.id)%socketShards]
 	sh.mu.Lock()
-	removed := sh.m[s.id] == s
-	if removed {
-		delete(sh.m, s.id)
-	}
+	removed := sh.t.Delete(s)
 	sh.mu.Unlock()
 	if removed && n.count.Add(-1) == 0 && n.parent != nil && n.srv.opts.CleanupEmptyChildNamespaces {
 		n.srv.removeNamespace(n)

@@ -1,6 +1,7 @@
 package timer
 
 import (
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -9,11 +10,16 @@ import (
 // Timer is an intrusive timing-wheel entry: embed it in the object it times,
 // so arming it allocates nothing. The zero Timer is unusable; call
 // Wheel.Init once.
+//
+// It is 40 bytes (one is embedded in every Engine.IO session and kept by
+// every connection being set up): its shard is an index, and its
+// generation a uint32 (it only tells whether the timer was re-armed or
+// stopped between the tick that collected it and its callback).
 type Timer struct {
 	next, prev *Timer
-	shard      *shard
 	expire     int64 // tick at which it fires
-	gen        uint64
+	gen        uint32
+	shard      uint16 // index+1 in Wheel.shards; 0 before Init
 	armed      bool
 	fn         func()
 }
@@ -41,7 +47,7 @@ type shard struct {
 
 type firing struct {
 	t   *Timer
-	gen uint64
+	gen uint32
 }
 
 const wheelSlots = 512 // power of two
@@ -49,9 +55,7 @@ const wheelSlots = 512 // power of two
 // NewWheel starts a wheel of n shards with the given resolution (tick).
 // Close releases it.
 func NewWheel(n int, tick time.Duration) *Wheel {
-	if n < 1 {
-		n = 1
-	}
+	n = min(max(n, 1), math.MaxUint16)
 	if tick <= 0 {
 		tick = 10 * time.Millisecond
 	}
@@ -72,7 +76,7 @@ func NewWheel(n int, tick time.Duration) *Wheel {
 // runs on the wheel's goroutine: it must be short and must not block; it may
 // re-arm t.
 func (ts *Wheel) Init(t *Timer, fn func()) {
-	t.shard = ts.shards[int(ts.next.Add(1))%len(ts.shards)]
+	t.shard = uint16(int(ts.next.Add(1))%len(ts.shards)) + 1
 	t.fn = fn
 }
 
@@ -81,7 +85,7 @@ func (ts *Wheel) Init(t *Timer, fn func()) {
 // deadline is not overshot by the wheel's resolution.
 func (ts *Wheel) Reset(t *Timer, d time.Duration) {
 	target := int64((time.Since(ts.start) + d) / ts.tick)
-	w := t.shard
+	w := ts.shards[t.shard-1]
 	w.mu.Lock()
 	if t.armed {
 		t.unlink()
@@ -103,10 +107,10 @@ func (ts *Wheel) Reset(t *Timer, d time.Duration) {
 // Stop disarms t. A callback already collected for firing is suppressed
 // unless it has started.
 func (ts *Wheel) Stop(t *Timer) {
-	w := t.shard
-	if w == nil {
+	if t.shard == 0 {
 		return
 	}
+	w := ts.shards[t.shard-1]
 	w.mu.Lock()
 	if t.armed {
 		t.unlink()

@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // Order is guaranteed within one shard (timers on different shards may fire
@@ -120,5 +121,13 @@ func BenchmarkTimerReset(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		ts.Reset(&tms[i&1023], time.Minute)
+	}
+}
+
+// A Timer is embedded in every Engine.IO session and allocated for every
+// connection being set up.
+func TestTimerSize(t *testing.T) {
+	if got := unsafe.Sizeof(Timer{}); got > 40 {
+		t.Errorf("Timer is %d bytes, want at most 40", got)
 	}
 }
