@@ -138,6 +138,7 @@ func (c *client) dispatch(p *inPacket) {
 	switch p.typ {
 	case codec.SIOAck, codec.SIOBinaryAck:
 		if s := c.socket(p.nsp); s != nil && s.ackDirect(p) {
+			p.release()
 			return
 		}
 	case codec.SIODisconnect:

@@ -1,6 +1,10 @@
 package sio
 
-import "github.com/fanio/fanio/internal/codec"
+import (
+	"sync"
+
+	"github.com/fanio/fanio/internal/codec"
+)
 
 // reservedEvents may not be received nor emitted as event names.
 var reservedEvents = map[string]bool{
@@ -24,6 +28,19 @@ type inPacket struct {
 	size            int // bytes accounted to the client's queue
 }
 
+// inPackets recycles inPackets: one is parsed for every inbound packet
+// (a CONNECT included, so every connection), and a 256-byte object of
+// garbage per packet sits in the size class of long-lived connection
+// state. Nothing refers to a packet once it ran: its data, elements and
+// attachments, which handlers may keep, are allocations of their own.
+var inPackets = sync.Pool{New: func() any { return new(inPacket) }}
+
+// release returns p to inPackets; p must not be used afterwards.
+func (p *inPacket) release() {
+	*p = inPacket{}
+	inPackets.Put(p)
+}
+
 // parseInbound decodes and validates one text message. It copies data.
 func parseInbound(c *client, data []byte, maxAttachments int, intern func([]byte) string) (*inPacket, error) {
 	h, err := codec.DecodeSIOPacket(data, maxAttachments)
@@ -33,7 +50,8 @@ func parseInbound(c *client, data []byte, maxAttachments int, intern func([]byte
 	if h.Type.IsBinary() && h.Attachments < 1 {
 		return nil, protocolError(ErrIllegalAttachments, data)
 	}
-	p := &inPacket{c: c, typ: h.Type, ackID: h.AckID, wantAttachments: h.Attachments, size: len(data)}
+	p := inPackets.Get().(*inPacket)
+	*p = inPacket{c: c, typ: h.Type, ackID: h.AckID, wantAttachments: h.Attachments, size: len(data)}
 	p.nsp = intern(h.Namespace)
 	body := h.Data
 	if len(body) > 0 {
@@ -41,7 +59,10 @@ func parseInbound(c *client, data []byte, maxAttachments int, intern func([]byte
 		body = append(make([]byte, 0, len(body)), body...)
 	}
 	p.data = body
-	bad := func() (*inPacket, error) { return nil, protocolError(ErrInvalidPayload, data) }
+	bad := func() (*inPacket, error) {
+		p.release()
+		return nil, protocolError(ErrInvalidPayload, data)
+	}
 	switch h.Type {
 	case codec.SIOConnect:
 		if len(body) > 0 && (body[0] != '{' || !codec.ValidJSON(body)) {
@@ -96,6 +117,7 @@ func parseInbound(c *client, data []byte, maxAttachments int, intern func([]byte
 			})
 		}
 		if !ok {
+			p.release()
 			return nil, protocolError(ErrIllegalAttachments, data)
 		}
 		p.attachments = make([][]byte, 0, p.wantAttachments)
@@ -136,8 +158,10 @@ func (p *inPacket) args() Args {
 	return out
 }
 
-// Run implements pool.Task: the packet's handling on the mailbox.
+// Run implements pool.Task: the packet's handling on the mailbox. It
+// releases p.
 func (p *inPacket) Run() {
+	defer p.release()
 	c := p.c
 	c.queued.Add(-int64(p.size))
 	// Packets that arrived before the connection closed are still handled
