@@ -9,26 +9,28 @@ import (
 	"github.com/fanio/fanio/engine"
 	"github.com/fanio/fanio/internal/codec"
 	"github.com/fanio/fanio/internal/pool"
-	"github.com/fanio/fanio/internal/timer"
 )
 
 // client is one Engine.IO connection and the sockets (one per namespace)
 // it carries. Its mailbox serializes every handler of those sockets.
+//
+// One exists per connection: it is kept at 128 bytes (a size class;
+// TestClientSize).
 type client struct {
 	srv    *Server
 	sess   session
 	mb     pool.Mailbox
-	timer  *timer.Timer // connect timeout (mu); nil once stopped, to not keep 56 B per connection
-	queued atomic.Int64 // bytes waiting for the handlers
+	queued atomic.Int32 // bytes waiting for the handlers (at most 2×MaxQueuedBytes <= 2 GiB)
+	closed bool         // (mu)
+	wait   uint8        // its bucket+1 in the server's connectWatch while it joined no namespace (the watch's lock)
 
 	// inMu serializes OnMessage: a polling session's POSTs and an
 	// upgrading WebSocket may be served by different event loops.
 	inMu sync.Mutex
 	pend *inPacket // a binary packet waiting for its attachments (inMu)
 
-	mu     sync.Mutex
-	socks  []*Socket // connected sockets
-	closed bool
+	mu    sync.Mutex
+	socks []*Socket // connected sockets
 }
 
 // session is what sio uses of an Engine.IO session: an *engine.Session
@@ -66,25 +68,15 @@ func (s *Server) onSession(sess *engine.Session) {
 }
 
 func (s *Server) newClient(sess session) *client {
-	c := &client{srv: s, sess: sess, timer: new(timer.Timer)}
+	c := &client{srv: s, sess: sess}
 	c.mb.Init(s.workers, s.opts.MaxQueuedPackets+8)
-	timers := s.timers
-	timers.Init(c.timer, c.onConnectTimeout)
-	timers.Reset(c.timer, s.opts.ConnectTimeout)
+	s.connects.add(c)
 	return c
 }
 
 // stopConnectTimer stops the connect timeout (a namespace was joined, or
-// the connection ended) and drops the timer.
-func (c *client) stopConnectTimer() {
-	c.mu.Lock()
-	t := c.timer
-	c.timer = nil
-	c.mu.Unlock()
-	if t != nil {
-		c.srv.timers.Stop(t)
-	}
-}
+// the connection ended).
+func (c *client) stopConnectTimer() { c.srv.connects.remove(c) }
 
 // onConnectTimeout runs on the timers goroutine.
 func (c *client) onConnectTimeout() {
@@ -146,13 +138,20 @@ func (c *client) dispatch(p *inPacket) {
 			s.markEnded(false) // see OnClose
 		}
 	}
-	if c.queued.Add(int64(p.size)) > int64(c.srv.opts.MaxQueuedBytes) {
-		c.queued.Add(-int64(p.size))
+	// A packet and what is queued are each at most MaxQueuedBytes (<= 1
+	// GiB) when they are added: the sum fits queued's int32.
+	limit := c.srv.opts.MaxQueuedBytes
+	if p.size > limit {
+		c.overflow()
+		return
+	}
+	if int(c.queued.Add(int32(p.size))) > limit {
+		c.queued.Add(-int32(p.size))
 		c.overflow()
 		return
 	}
 	if err := c.mb.Submit(p); err != nil {
-		c.queued.Add(-int64(p.size))
+		c.queued.Add(-int32(p.size))
 		if errors.Is(err, pool.ErrMailboxFull) {
 			c.overflow()
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/fanio/fanio/internal/siotest"
 )
@@ -47,6 +48,55 @@ func TestConnectTimeoutClosesIdleConnections(t *testing.T) {
 	c2 := fakeDial(t, srv)
 	c2.Connect("/", "")
 	c2.ExpectNothing(400 * time.Millisecond)
+}
+
+// Connections opened over several buckets of the connect watch: those
+// that never join are closed once the timeout passed (not before), those
+// that join stay, and the watch keeps none of them afterwards.
+func TestConnectWatch(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	srv := newTestServer(t, Options{ConnectTimeout: timeout})
+	type conn struct {
+		c      *siotest.Client
+		opened time.Time
+	}
+	var idle, joined []conn
+	for i := range 40 {
+		c := fakeDial(t, srv)
+		if i%2 == 0 {
+			c.Connect("/", "")
+			joined = append(joined, conn{c, time.Now()})
+		} else {
+			idle = append(idle, conn{c, time.Now()})
+		}
+		time.Sleep(timeout / 40) // spread over the buckets (a tenth of the timeout each)
+	}
+	for _, x := range idle {
+		x.c.WaitClosed()
+		if d := time.Since(x.opened); d < timeout-10*time.Millisecond {
+			t.Fatalf("an idle connection closed after %v, before the timeout %v", d, timeout)
+		}
+	}
+	for _, x := range joined {
+		x.c.ExpectNothing(10 * time.Millisecond)
+	}
+	for i := range srv.connects.shards {
+		sh := &srv.connects.shards[i]
+		sh.mu.Lock()
+		for slot, m := range sh.buckets {
+			if len(m) != 0 {
+				t.Errorf("shard %d bucket %d still holds %d clients", i, slot, len(m))
+			}
+		}
+		sh.mu.Unlock()
+	}
+}
+
+// One client exists per connection: keep it in its size class.
+func TestClientSize(t *testing.T) {
+	if got := unsafe.Sizeof(client{}); got > 128 {
+		t.Errorf("client is %d bytes, want at most 128", got)
+	}
 }
 
 // The whole stack over loopback WebSockets: packets, binary attachments,

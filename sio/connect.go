@@ -74,7 +74,8 @@ func (c *client) connect(p *inPacket) {
 			_ = c.send(mp, false)
 		}
 	}
-	payload := make([]byte, 0, 64)
+	var buf [96]byte
+	payload := buf[:0]
 	payload = append(payload, `{"sid":`...)
 	payload = codec.AppendJSONString(payload, s.id)
 	if pid := s.privateID(); pid != "" {

@@ -163,7 +163,7 @@ func (p *inPacket) args() Args {
 func (p *inPacket) Run() {
 	defer p.release()
 	c := p.c
-	c.queued.Add(-int64(p.size))
+	c.queued.Add(-int32(p.size))
 	// Packets that arrived before the connection closed are still handled
 	// (the close is queued after them), as with the reference; only a
 	// CONNECT on a closed connection is pointless.

@@ -120,8 +120,9 @@ type Options struct {
 	// work take turns on the workers there are (see the package doc).
 	MaxWorkers int
 	// MaxQueuedPackets and MaxQueuedBytes bound what one connection may
-	// have waiting for its handlers (defaults 1024 and 16 MiB); past them
-	// the connection is closed (see the package doc).
+	// have waiting for its handlers (defaults 1024 and 16 MiB;
+	// MaxQueuedBytes at most 1 GiB); past them the connection is closed
+	// (see the package doc).
 	MaxQueuedPackets int
 	MaxQueuedBytes   int
 	// Adapter creates each namespace's adapter ("adapter"); default
@@ -149,6 +150,11 @@ type ConnectionStateRecovery struct {
 	SkipMiddlewares bool
 }
 
+// maxQueuedBytes bounds Options.MaxQueuedBytes: a connection's count of
+// queued bytes is an int32 (it keeps the per-connection state in a
+// smaller size class).
+const maxQueuedBytes = 1 << 30
+
 // setDefaults fills in sio's own defaults; engine fills in its own (see
 // withEngine).
 func (o *Options) setDefaults() {
@@ -170,6 +176,7 @@ func (o *Options) setDefaults() {
 	if o.MaxQueuedBytes <= 0 {
 		o.MaxQueuedBytes = 16 << 20
 	}
+	o.MaxQueuedBytes = min(o.MaxQueuedBytes, maxQueuedBytes)
 	if o.Adapter == nil {
 		o.Adapter = func(nsp *Namespace) Adapter { return NewInMemoryAdapter(nsp) }
 	}

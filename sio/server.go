@@ -23,12 +23,13 @@ import (
 
 // Server is a Socket.IO server: an Engine.IO server plus namespaces.
 type Server struct {
-	opts    Options
-	eng     *engine.Server
-	workers *pool.Workers
-	timers  *timer.Wheel // connect and acknowledgement timeouts
-	log     *slog.Logger
-	closed  atomic.Bool
+	opts     Options
+	eng      *engine.Server
+	workers  *pool.Workers
+	timers   *timer.Wheel // connect and acknowledgement timeouts
+	connects connectWatch // connections that joined no namespace yet
+	log      *slog.Logger
+	closed   atomic.Bool
 
 	nspMu   sync.RWMutex
 	nsps    map[string]*Namespace
@@ -45,6 +46,7 @@ func NewServer(opts Options) *Server {
 	s := &Server{opts: opts, log: opts.Logger, nsps: make(map[string]*Namespace)}
 	s.offsets.init()
 	s.timers = timer.NewWheel(max(2, runtime.GOMAXPROCS(0)), 5*time.Millisecond)
+	s.connects.init(opts.ConnectTimeout, s.timers)
 	s.workers = pool.NewWorkers(pool.WorkersOptions{
 		MaxWorkers: opts.MaxWorkers,
 		OnPanic: func(v any) {
