@@ -27,6 +27,8 @@ type InMemoryAdapter struct {
 	seed  maphash.Seed
 	rooms [roomShards]roomShard
 	rec   *recoveryStore // nil unless recovery is enabled
+	// listener hears of rooms created and deleted (cluster.go).
+	listener RoomListener
 }
 
 type roomShard struct {
@@ -115,7 +117,11 @@ func (a *InMemoryAdapter) AddAll(id SocketID, rooms []Room) {
 	for _, r := range rooms {
 		m.mu.Lock()
 		if r == id {
+			created := !m.self
 			m.self = true
+			if created {
+				a.roomCreated(r)
+			}
 			m.mu.Unlock()
 			continue
 		}
@@ -130,6 +136,7 @@ func (a *InMemoryAdapter) AddAll(id SocketID, rooms []Room) {
 		if set == nil {
 			set = &memberSet{}
 			rs.rooms[r] = set
+			a.roomCreated(r)
 		}
 		set.add(m)
 		rs.mu.Unlock()
@@ -144,6 +151,9 @@ func (a *InMemoryAdapter) Del(id SocketID, room Room) {
 	}
 	m.mu.Lock()
 	if room == id {
+		if m.self {
+			a.roomDeleted(room)
+		}
 		m.self = false
 		m.mu.Unlock()
 		return
@@ -160,6 +170,7 @@ func (a *InMemoryAdapter) delFromRoom(m *Socket, r Room) {
 	rs.mu.Lock()
 	if set := rs.rooms[r]; set != nil && set.remove(m) {
 		delete(rs.rooms, r)
+		a.roomDeleted(r)
 	}
 	rs.mu.Unlock()
 }
@@ -177,6 +188,9 @@ func (a *InMemoryAdapter) DelAll(id SocketID) {
 	}
 	rooms := m.rooms.appendTo(make([]Room, 0, m.rooms.len()))
 	m.rooms.reset()
+	if m.self {
+		a.roomDeleted(id)
+	}
 	m.self = false
 	m.joined = false
 	m.mu.Unlock()

@@ -21,7 +21,7 @@ type Namespace struct {
 	mu                 sync.RWMutex
 	middlewares        []Middleware
 	onConnection       []func(*Socket)
-	serverSideHandlers map[string][]func(args Args)
+	serverSideHandlers map[string][]ServerSideHandler
 
 	lists listTree // the sockets' shared handler lists
 
@@ -88,11 +88,12 @@ func (n *Namespace) OnConnection(fn func(*Socket)) *Namespace {
 }
 
 // OnServerSideEmit adds a handler for events other nodes send with
-// ServerSideEmit (the reference's namespace.on(event) for those).
-func (n *Namespace) OnServerSideEmit(event string, fn func(args Args)) *Namespace {
+// ServerSideEmit or ServerSideEmitWithAck (the reference's
+// namespace.on(event) for those).
+func (n *Namespace) OnServerSideEmit(event string, fn ServerSideHandler) *Namespace {
 	n.mu.Lock()
 	if n.serverSideHandlers == nil {
-		n.serverSideHandlers = make(map[string][]func(Args))
+		n.serverSideHandlers = make(map[string][]ServerSideHandler)
 	}
 	n.serverSideHandlers[event] = append(n.serverSideHandlers[event], fn)
 	n.mu.Unlock()
@@ -100,14 +101,14 @@ func (n *Namespace) OnServerSideEmit(event string, fn func(args Args)) *Namespac
 }
 
 // DeliverServerSideEmit runs the OnServerSideEmit handlers of event: an
-// adapter calls it with what another node sent. It runs them on the
-// calling goroutine.
-func (n *Namespace) DeliverServerSideEmit(event string, args Args) {
+// adapter calls it with what another node sent (ack nil unless that node
+// waits for an answer). It runs them on the calling goroutine.
+func (n *Namespace) DeliverServerSideEmit(event string, args Args, ack Ack) {
 	n.mu.RLock()
 	hs := n.serverSideHandlers[event]
 	n.mu.RUnlock()
 	for _, h := range hs {
-		h(args)
+		h(args, ack)
 	}
 }
 

@@ -141,5 +141,12 @@ func (o BroadcastOperator) DisconnectSockets(close bool) {
 }
 
 // AllSockets returns the ids of the selected sockets (rooms only; Except
-// does not apply, as in the reference).
-func (o BroadcastOperator) AllSockets() ([]SocketID, error) { return o.nsp.adapter.Sockets(o.rooms) }
+// does not apply, as in the reference): on every node, or with Local on
+// this one.
+func (o BroadcastOperator) AllSockets() ([]SocketID, error) {
+	a := o.nsp.adapter
+	if o.flags.Local {
+		a = localPart(a)
+	}
+	return a.Sockets(o.rooms)
+}
