@@ -6,8 +6,9 @@ require (
 	github.com/gobwas/ws v1.5.0
 	github.com/klauspost/compress v1.20.3
 	github.com/panjf2000/gnet/v2 v2.10.0
+	github.com/redis/rueidis v1.0.79
 	github.com/valyala/bytebufferpool v1.0.0
-	golang.org/x/sys v0.30.0
+	golang.org/x/sys v0.47.0
 )
 
 require (

@@ -1,6 +1,6 @@
 module github.com/fanio/fanio/bench
 
-go 1.26.0
+go 1.26
 
 require (
 	github.com/fanio/fanio v0.0.0

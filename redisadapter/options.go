@@ -1,0 +1,98 @@
+package redisadapter
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/redis/rueidis"
+)
+
+// SubscriptionMode says which channels a node subscribes to in sharded
+// mode, as the subscriptionMode option of createShardedAdapter.
+type SubscriptionMode string
+
+const (
+	// Dynamic (the default): the main channel of each namespace, and the
+	// channel of each room that has a member on this node, except the
+	// sockets' own rooms. A broadcast to one such room is published on
+	// the room's channel, so only the nodes serving the room receive it.
+	Dynamic SubscriptionMode = "dynamic"
+	// DynamicPrivate: as Dynamic, the sockets' own rooms included (a
+	// subscription per connected socket).
+	DynamicPrivate SubscriptionMode = "dynamic-private"
+	// Static: the main channel only; every node receives every broadcast.
+	Static SubscriptionMode = "static"
+)
+
+// Options configure a Client. The zero value of each field is its default.
+type Options struct {
+	// URL of the Redis server: redis://[[user]:password@]host[:port][/db]
+	// (rediss:// for TLS, unix:///path/to/socket), as rueidis.ParseURL
+	// reads it. Ignored when Redis is set. Default redis://127.0.0.1:6379.
+	URL string
+	// Redis is a rueidis client to use instead of dialing URL (for
+	// Sentinel, TLS settings or shared connections). Client.Close does
+	// not close it. Redis Cluster is not supported (see the package doc).
+	Redis rueidis.Client
+
+	// Key prefixes every channel name: Node's `key` option (classic) or
+	// `channelPrefix` (sharded). Default "socket.io".
+	Key string
+	// Sharded selects the protocol of createShardedAdapter (SPUBLISH and
+	// SSUBSCRIBE, Redis 7.0 or later) instead of createAdapter's. Every
+	// node of a cluster must use the same.
+	Sharded bool
+	// SubscriptionMode applies to sharded mode (default Dynamic).
+	SubscriptionMode SubscriptionMode
+	// PublishOnSpecificResponseChannel (classic mode): answer a request on
+	// the requesting node's own response channel instead of the common
+	// one, as the option of the same name.
+	PublishOnSpecificResponseChannel bool
+
+	// RequestsTimeout bounds how long a request waits for the other
+	// nodes' answers (FetchSockets, AllRooms, Sockets, ServerSideEmitWithAck;
+	// FetchSockets with a Timeout flag uses that). Default 5 s, as Node.
+	RequestsTimeout time.Duration
+	// PublishTimeout bounds one PUBLISH: a broadcast whose publish takes
+	// longer (Redis unreachable) returns an error. Default 3 s.
+	PublishTimeout time.Duration
+	// DialTimeout bounds connecting to Redis, at start and on each
+	// reconnection attempt. Default 5 s.
+	DialTimeout time.Duration
+	// MaxQueuedResponses bounds the answers (acknowledgements, fetch
+	// results) waiting to be published; past it they are dropped and
+	// counted as publish errors. Default 65536.
+	MaxQueuedResponses int
+
+	// Logger receives the adapter's logs: lost and regained connections,
+	// publish failures (at most one line per 10 s with how many were
+	// left out), undecodable messages. Default slog.Default().
+	Logger *slog.Logger
+}
+
+func (o *Options) setDefaults() {
+	if o.URL == "" {
+		o.URL = "redis://127.0.0.1:6379"
+	}
+	if o.Key == "" {
+		o.Key = "socket.io"
+	}
+	if o.SubscriptionMode == "" {
+		o.SubscriptionMode = Dynamic
+	}
+	if o.RequestsTimeout <= 0 {
+		o.RequestsTimeout = 5 * time.Second
+	}
+	if o.PublishTimeout <= 0 {
+		o.PublishTimeout = 3 * time.Second
+	}
+	if o.DialTimeout <= 0 {
+		o.DialTimeout = 5 * time.Second
+	}
+	if o.MaxQueuedResponses <= 0 {
+		o.MaxQueuedResponses = 65536
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}

@@ -1,0 +1,36 @@
+package redisadapter
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// Stats are a Client's counters since it was created, for metrics.
+type Stats struct {
+	// Published counts the messages published to Redis (broadcasts,
+	// requests and answers); PublishErrors those that failed (Redis
+	// unreachable, timeout, answer queue full).
+	Published, PublishErrors uint64
+	// Received counts the messages received from Redis; ReceiveErrors
+	// those that could not be decoded and were dropped.
+	Received, ReceiveErrors uint64
+	// Reconnects counts the times the subscription connection was
+	// established again after it was lost.
+	Reconnects uint64
+	// RequestTimeouts counts the requests (FetchSockets, AllRooms, ...)
+	// that ended at their timeout without every node's answer.
+	RequestTimeouts uint64
+	// Connected reports whether the subscription connection is up, and
+	// Subscriptions how many channels and patterns it holds.
+	Connected     bool
+	Subscriptions int
+	// Since is when the subscription connection last went up or down.
+	Since time.Time
+}
+
+type counters struct {
+	published, publishErrors atomic.Uint64
+	received, receiveErrors  atomic.Uint64
+	reconnects               atomic.Uint64
+	requestTimeouts          atomic.Uint64
+}
