@@ -18,6 +18,9 @@ var modes = []struct {
 	opts Options
 }{
 	{"classic", Options{}},
+	{"sharded-dynamic", Options{Sharded: true}},
+	{"sharded-static", Options{Sharded: true, SubscriptionMode: Static}},
+	{"sharded-dynamic-private", Options{Sharded: true, SubscriptionMode: DynamicPrivate}},
 }
 
 func forModes(t *testing.T, fn func(t *testing.T, opts Options)) {

@@ -125,6 +125,9 @@ func redactURL(u string) string {
 // The adapter's uid (the node id on the wire) is new for each namespace,
 // as in Node.
 func (c *Client) Adapter(nsp *sio.Namespace) sio.Adapter {
+	if c.opts.Sharded {
+		return newShardedAdapter(c, nsp)
+	}
 	return newClassicAdapter(c, nsp)
 }
 
