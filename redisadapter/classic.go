@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"github.com/fanio/fanio/internal/msgpack"
+	"github.com/fanio/fanio/internal/rediswire"
 	"github.com/fanio/fanio/sio"
 )
 
@@ -132,22 +133,11 @@ func (a *classicAdapter) Broadcast(p *sio.Packet, opts *sio.BroadcastOptions) er
 func (a *classicAdapter) appendBroadcast(dst []byte, p *sio.Packet, opts *sio.BroadcastOptions) ([]byte, error) {
 	dst = msgpack.AppendArrayHeader(dst, 3)
 	dst = msgpack.AppendString(dst, a.uid)
-	dst, err := appendPacketData(appendPacketStart(dst), p)
+	dst, err := rediswire.AppendClassicPacket(dst, p, a.nsp.Name())
 	if err != nil {
 		return dst, err
 	}
-	dst = msgpack.AppendString(dst, "nsp")
-	dst = msgpack.AppendString(dst, a.nsp.Name())
-	return appendOpts(dst, opts, true), nil
-}
-
-// appendPacketStart starts the packet map {type: 2, data: (the caller
-// appends it), nsp: (and this)}.
-func appendPacketStart(dst []byte) []byte {
-	dst = msgpack.AppendMapHeader(dst, 3)
-	dst = msgpack.AppendString(dst, "type")
-	dst = msgpack.AppendInt(dst, 2)
-	return msgpack.AppendString(dst, "data")
+	return rediswire.AppendOpts(dst, opts, true), nil
 }
 
 // onBroadcast handles a message of the broadcast pattern, on the

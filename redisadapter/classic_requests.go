@@ -8,21 +8,8 @@ import (
 
 	"github.com/fanio/fanio/internal/codec"
 	"github.com/fanio/fanio/internal/msgpack"
+	"github.com/fanio/fanio/internal/rediswire"
 	"github.com/fanio/fanio/sio"
-)
-
-// Request types of the classic protocol (RequestType in Node's adapter).
-const (
-	reqTypeSockets              = 0
-	reqTypeAllRooms             = 1
-	reqTypeRemoteJoin           = 2
-	reqTypeRemoteLeave          = 3
-	reqTypeRemoteDisconnect     = 4
-	reqTypeRemoteFetch          = 5
-	reqTypeServerSideEmit       = 6
-	reqTypeBroadcast            = 7
-	reqTypeBroadcastClientCount = 8
-	reqTypeBroadcastAck         = 9
 )
 
 // classicRequest is a request as received (JSON, or MessagePack turned
@@ -84,26 +71,26 @@ func (a *classicAdapter) onRequest(_ string, msg []byte) {
 	}
 	local := a.InMemoryAdapter
 	switch req.Type {
-	case reqTypeSockets:
+	case rediswire.ReqSockets:
 		if a.requests.has(req.id()) {
 			return
 		}
 		ids, _ := local.Sockets(req.Rooms)
 		out := append([]byte(`{"requestId":`), codec.AppendJSONString(nil, req.id())...)
 		out = append(out, `,"sockets":`...)
-		out = appendRoomsJSON(out, ids)
+		out = rediswire.AppendRoomsJSON(out, ids)
 		a.respond(&req, append(out, '}'))
-	case reqTypeAllRooms:
+	case rediswire.ReqAllRooms:
 		if a.requests.has(req.id()) {
 			return
 		}
 		out := append([]byte(`{"requestId":`), codec.AppendJSONString(nil, req.id())...)
 		out = append(out, `,"rooms":`...)
-		out = appendRoomsJSON(out, local.Rooms())
+		out = rediswire.AppendRoomsJSON(out, local.Rooms())
 		a.respond(&req, append(out, '}'))
-	case reqTypeRemoteJoin, reqTypeRemoteLeave, reqTypeRemoteDisconnect:
+	case rediswire.ReqRemoteJoin, rediswire.ReqRemoteLeave, rediswire.ReqRemoteDisconnect:
 		a.onSocketsRequest(&req)
-	case reqTypeRemoteFetch:
+	case rediswire.ReqRemoteFetch:
 		if a.requests.has(req.id()) || req.Opts == nil {
 			return
 		}
@@ -117,12 +104,12 @@ func (a *classicAdapter) onRequest(_ string, msg []byte) {
 			out = appendSocketJSON(out, &socks[i])
 		}
 		a.respond(&req, append(out, "]}"...))
-	case reqTypeServerSideEmit:
+	case rediswire.ReqServerSideEmit:
 		if req.UID == a.uid {
 			return
 		}
 		a.onServerSideEmit(&req)
-	case reqTypeBroadcast:
+	case rediswire.ReqBroadcast:
 		if a.acks.get(req.id()) != nil || req.Packet == nil {
 			return // our own
 		}
@@ -156,9 +143,9 @@ func (a *classicAdapter) onSocketsRequest(req *classicRequest) {
 		}
 		opts := req.Opts.options()
 		switch req.Type {
-		case reqTypeRemoteJoin:
+		case rediswire.ReqRemoteJoin:
 			local.AddSockets(opts, req.Rooms)
-		case reqTypeRemoteLeave:
+		case rediswire.ReqRemoteLeave:
 			local.DelSockets(opts, req.Rooms)
 		default:
 			local.DisconnectSockets(opts, req.Close)
@@ -171,9 +158,9 @@ func (a *classicAdapter) onSocketsRequest(req *classicRequest) {
 		return
 	}
 	switch req.Type {
-	case reqTypeRemoteJoin:
+	case rediswire.ReqRemoteJoin:
 		s.Join(roomOf(req.Room))
-	case reqTypeRemoteLeave:
+	case rediswire.ReqRemoteLeave:
 		s.Leave(roomOf(req.Room))
 	default:
 		s.Disconnect(req.Close)
@@ -253,7 +240,7 @@ func (a *classicAdapter) onBroadcastWithAck(req *classicRequest, atts [][]byte) 
 			return
 		}
 		out := msgpack.AppendMapHeader(nil, 2+min(len(args), 1))
-		out = msgpack.AppendInt(msgpack.AppendString(out, "type"), reqTypeBroadcastAck)
+		out = msgpack.AppendInt(msgpack.AppendString(out, "type"), rediswire.ReqBroadcastAck)
 		out = msgpack.AppendString(msgpack.AppendString(out, "requestId"), id)
 		if len(args) > 0 {
 			var err error
@@ -290,7 +277,7 @@ func (a *classicAdapter) onResponse(_ string, msg []byte) {
 		return
 	}
 	if r := a.acks.get(res.RequestID); r != nil {
-		if res.Type == reqTypeBroadcastClientCount {
+		if res.Type == rediswire.ReqBroadcastClientCount {
 			r.clientCount(res.ClientCount)
 		}
 		return
@@ -359,7 +346,7 @@ func (a *classicAdapter) onAckResponse(msg []byte) {
 			return
 		}
 	}
-	if typ != reqTypeBroadcastAck {
+	if typ != rediswire.ReqBroadcastAck {
 		return
 	}
 	if req := a.acks.get(string(id)); req != nil {
@@ -412,9 +399,9 @@ func (a *classicAdapter) FetchSockets(opts *sio.BroadcastOptions) ([]sio.SocketD
 		return local, err
 	}
 	p, err := a.request(context.Background(), reqFetch, others, func(id string) []byte {
-		out := a.requestHead(reqTypeRemoteFetch, id)
+		out := a.requestHead(rediswire.ReqRemoteFetch, id)
 		out = append(out, `,"opts":`...)
-		return append(appendOptsJSON(out, opts, false), '}')
+		return append(rediswire.AppendOptsJSON(out, opts, false), '}')
 	})
 	return append(local, p.sockets...), err
 }
@@ -428,9 +415,9 @@ func (a *classicAdapter) Sockets(rooms []sio.Room) ([]sio.SocketID, error) {
 		return local, err
 	}
 	p, err := a.request(context.Background(), reqSockets, others, func(id string) []byte {
-		out := a.requestHead(reqTypeSockets, id)
+		out := a.requestHead(rediswire.ReqSockets, id)
 		out = append(out, `,"rooms":`...)
-		return append(appendRoomsJSON(out, rooms), '}')
+		return append(rediswire.AppendRoomsJSON(out, rooms), '}')
 	})
 	return dedupe(append(local, p.ids...)), err
 }
@@ -443,7 +430,7 @@ func (a *classicAdapter) AllRooms() ([]sio.Room, error) {
 		return local, err
 	}
 	p, err := a.request(context.Background(), reqAllRooms, others, func(id string) []byte {
-		return append(a.requestHead(reqTypeAllRooms, id), '}')
+		return append(a.requestHead(rediswire.ReqAllRooms, id), '}')
 	})
 	return dedupe(append(local, p.rooms...)), err
 }
@@ -457,7 +444,7 @@ func dedupe(s []string) []string {
 func (a *classicAdapter) AddSockets(opts *sio.BroadcastOptions, rooms []sio.Room) {
 	a.InMemoryAdapter.AddSockets(opts, rooms)
 	if !opts.Flags.Local {
-		a.publishSockets(reqTypeRemoteJoin, opts, rooms, false)
+		a.publishSockets(rediswire.ReqRemoteJoin, opts, rooms, false)
 	}
 }
 
@@ -465,7 +452,7 @@ func (a *classicAdapter) AddSockets(opts *sio.BroadcastOptions, rooms []sio.Room
 func (a *classicAdapter) DelSockets(opts *sio.BroadcastOptions, rooms []sio.Room) {
 	a.InMemoryAdapter.DelSockets(opts, rooms)
 	if !opts.Flags.Local {
-		a.publishSockets(reqTypeRemoteLeave, opts, rooms, false)
+		a.publishSockets(rediswire.ReqRemoteLeave, opts, rooms, false)
 	}
 }
 
@@ -473,7 +460,7 @@ func (a *classicAdapter) DelSockets(opts *sio.BroadcastOptions, rooms []sio.Room
 func (a *classicAdapter) DisconnectSockets(opts *sio.BroadcastOptions, close bool) {
 	a.InMemoryAdapter.DisconnectSockets(opts, close)
 	if !opts.Flags.Local {
-		a.publishSockets(reqTypeRemoteDisconnect, opts, nil, close)
+		a.publishSockets(rediswire.ReqRemoteDisconnect, opts, nil, close)
 	}
 }
 
@@ -482,18 +469,18 @@ func (a *classicAdapter) DisconnectSockets(opts *sio.BroadcastOptions, close boo
 func (a *classicAdapter) publishSockets(typ int, opts *sio.BroadcastOptions, rooms []sio.Room, close bool) {
 	out := a.requestHead(typ, "")
 	out = append(out, `,"opts":`...)
-	out = appendOptsJSON(out, opts, false)
-	if typ == reqTypeRemoteDisconnect {
+	out = rediswire.AppendOptsJSON(out, opts, false)
+	if typ == rediswire.ReqRemoteDisconnect {
 		out = strconv.AppendBool(append(out, `,"close":`...), close)
 	} else {
-		out = appendRoomsJSON(append(out, `,"rooms":`...), rooms)
+		out = rediswire.AppendRoomsJSON(append(out, `,"rooms":`...), rooms)
 	}
 	_ = a.c.publish(a.requestChannel, append(out, '}'))
 }
 
 // ServerSideEmit sends an event to the other nodes.
 func (a *classicAdapter) ServerSideEmit(event string, args []any) error {
-	out := a.requestHead(reqTypeServerSideEmit, "")
+	out := a.requestHead(rediswire.ReqServerSideEmit, "")
 	out = append(out, `,"data":`...)
 	out, err := argsJSON(out, event, args)
 	if err != nil {
@@ -513,7 +500,7 @@ func (a *classicAdapter) ServerSideEmitWithAck(ctx context.Context, event string
 		return nil, err
 	}
 	p, err := a.request(ctx, reqServerSideEmit, others, func(id string) []byte {
-		out := a.requestHead(reqTypeServerSideEmit, id)
+		out := a.requestHead(rediswire.ReqServerSideEmit, id)
 		out = append(append(out, `,"data":`...), data...)
 		return append(out, '}')
 	})
@@ -531,13 +518,12 @@ func (a *classicAdapter) BroadcastWithAck(p *sio.Packet, opts *sio.BroadcastOpti
 	out := msgpack.AppendMapHeader(nil, 5)
 	out = msgpack.AppendString(msgpack.AppendString(out, "uid"), a.uid)
 	out = msgpack.AppendString(msgpack.AppendString(out, "requestId"), id)
-	out = msgpack.AppendInt(msgpack.AppendString(out, "type"), reqTypeBroadcast)
-	out, err := appendPacketData(appendPacketStart(msgpack.AppendString(out, "packet")), p)
+	out = msgpack.AppendInt(msgpack.AppendString(out, "type"), rediswire.ReqBroadcast)
+	out, err := rediswire.AppendClassicPacket(msgpack.AppendString(out, "packet"), p, a.nsp.Name())
 	if err != nil {
 		return err
 	}
-	out = msgpack.AppendString(msgpack.AppendString(out, "nsp"), a.nsp.Name())
-	out = appendOpts(msgpack.AppendString(out, "opts"), opts, true)
+	out = rediswire.AppendOpts(msgpack.AppendString(out, "opts"), opts, true)
 	a.acks.add(id, &ackRequest{clientCount: clientCount, ack: ack}, ackRetention(opts, a.c))
 	_ = a.InMemoryAdapter.BroadcastWithAck(p, opts, clientCount, ack)
 	if err := a.c.publish(a.requestChannel, out); err != nil {

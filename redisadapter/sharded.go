@@ -6,26 +6,11 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
-	"unicode/utf16"
 
 	"github.com/fanio/fanio/internal/codec"
 	"github.com/fanio/fanio/internal/msgpack"
+	"github.com/fanio/fanio/internal/rediswire"
 	"github.com/fanio/fanio/sio"
-)
-
-// Message types of ClusterAdapter (socket.io-adapter), the protocol of
-// createShardedAdapter.
-const (
-	msgBroadcast              = 3
-	msgSocketsJoin            = 4
-	msgSocketsLeave           = 5
-	msgDisconnectSockets      = 6
-	msgFetchSockets           = 7
-	msgFetchSocketsResponse   = 8
-	msgServerSideEmit         = 9
-	msgServerSideEmitResponse = 10
-	msgBroadcastClientCount   = 11
-	msgBroadcastAck           = 12
 )
 
 // shardedAdapter speaks createShardedAdapter's protocol
@@ -126,18 +111,6 @@ func (a *shardedAdapter) separate(r sio.Room) bool {
 
 func (a *shardedAdapter) roomChannel(r sio.Room) string { return a.channel + r + "#" }
 
-// looksLikeSocketID is Node's test: a string of 20 (UTF-16) characters.
-func looksLikeSocketID(r sio.Room) bool {
-	n := 0
-	for _, c := range r {
-		n += len(utf16.AppendRune(nil, c))
-		if n > 20 {
-			return false
-		}
-	}
-	return n == 20
-}
-
 // ServerCount is PUBSUB SHARDNUMSUB of the main channel.
 func (a *shardedAdapter) ServerCount() (int, error) {
 	if a.closed.Load() {
@@ -148,34 +121,10 @@ func (a *shardedAdapter) ServerCount() (int, error) {
 
 // ---- publishing ----
 
-// message builds a ClusterMessage {type, data, uid, nsp} as JSON around
-// data (which writes the data object); with attachments (binary) it is
-// sent as MessagePack instead, as Node does.
+// message builds a ClusterMessage of this node (see
+// rediswire.AppendClusterMessage).
 func (a *shardedAdapter) message(dst []byte, typ int, atts [][]byte, data func([]byte) []byte) ([]byte, error) {
-	dst = strconv.AppendInt(append(dst, `{"type":`...), int64(typ), 10)
-	if data != nil {
-		dst = data(append(dst, `,"data":`...))
-	}
-	dst = codec.AppendJSONString(append(dst, `,"uid":`...), a.uid)
-	dst = codec.AppendJSONString(append(dst, `,"nsp":`...), a.nsp.Name())
-	dst = append(dst, '}')
-	if len(atts) == 0 {
-		return dst, nil
-	}
-	return msgpack.AppendFromJSON(nil, dst, func(num int) ([]byte, bool) {
-		if num < len(atts) {
-			return atts[num], true
-		}
-		return nil, false
-	})
-}
-
-// appendPacketJSON writes {"type":2,"data":[...]} (no nsp, as
-// ClusterAdapter publishes it).
-func appendPacketJSON(dst []byte, p *sio.Packet) []byte {
-	dst = append(dst, `{"type":2,"data":`...)
-	dst = append(dst, p.Data...)
-	return append(dst, '}')
+	return rediswire.AppendClusterMessage(dst, typ, a.uid, a.nsp.Name(), atts, data)
 }
 
 // Broadcast delivers p locally and publishes it: on the room's own
@@ -187,9 +136,9 @@ func (a *shardedAdapter) Broadcast(p *sio.Packet, opts *sio.BroadcastOptions) er
 	}
 	buf := getBuf()
 	defer putBuf(buf)
-	msg, err := a.message(*buf, msgBroadcast, p.Attachments, func(d []byte) []byte {
-		d = appendPacketJSON(append(d, `{"packet":`...), p)
-		d = appendOptsJSON(append(d, `,"opts":`...), opts, true)
+	msg, err := a.message(*buf, rediswire.MsgBroadcast, p.Attachments, func(d []byte) []byte {
+		d = rediswire.AppendPacketJSON(append(d, `{"packet":`...), p)
+		d = rediswire.AppendOptsJSON(append(d, `,"opts":`...), opts, true)
 		return append(d, '}')
 	})
 	if err != nil {
@@ -197,7 +146,7 @@ func (a *shardedAdapter) Broadcast(p *sio.Packet, opts *sio.BroadcastOptions) er
 	}
 	*buf = msg
 	channel := a.channel
-	if len(opts.Rooms) == 1 && (a.mode == DynamicPrivate || (a.mode == Dynamic && !looksLikeSocketID(opts.Rooms[0]))) {
+	if len(opts.Rooms) == 1 && (a.mode == DynamicPrivate || (a.mode == Dynamic && !rediswire.LooksLikeSocketID(opts.Rooms[0]))) {
 		channel = a.roomChannel(opts.Rooms[0])
 	}
 	_ = a.InMemoryAdapter.Broadcast(p, opts)
@@ -214,10 +163,10 @@ func (a *shardedAdapter) BroadcastWithAck(p *sio.Packet, opts *sio.BroadcastOpti
 		return a.InMemoryAdapter.BroadcastWithAck(p, opts, clientCount, ack)
 	}
 	id := randomID()
-	msg, err := a.message(nil, msgBroadcast, p.Attachments, func(d []byte) []byte {
-		d = appendPacketJSON(append(d, `{"packet":`...), p)
+	msg, err := a.message(nil, rediswire.MsgBroadcast, p.Attachments, func(d []byte) []byte {
+		d = rediswire.AppendPacketJSON(append(d, `{"packet":`...), p)
 		d = codec.AppendJSONString(append(d, `,"requestId":`...), id)
-		d = appendOptsJSON(append(d, `,"opts":`...), opts, true)
+		d = rediswire.AppendOptsJSON(append(d, `,"opts":`...), opts, true)
 		return append(d, '}')
 	})
 	if err != nil {
@@ -235,7 +184,7 @@ func (a *shardedAdapter) BroadcastWithAck(p *sio.Packet, opts *sio.BroadcastOpti
 // AddSockets publishes SOCKETS_JOIN, then applies it here (as ClusterAdapter).
 func (a *shardedAdapter) AddSockets(opts *sio.BroadcastOptions, rooms []sio.Room) {
 	if !opts.Flags.Local {
-		a.publishSockets(msgSocketsJoin, opts, rooms, false)
+		a.publishSockets(rediswire.MsgSocketsJoin, opts, rooms, false)
 	}
 	a.InMemoryAdapter.AddSockets(opts, rooms)
 }
@@ -243,7 +192,7 @@ func (a *shardedAdapter) AddSockets(opts *sio.BroadcastOptions, rooms []sio.Room
 // DelSockets publishes SOCKETS_LEAVE, then applies it here.
 func (a *shardedAdapter) DelSockets(opts *sio.BroadcastOptions, rooms []sio.Room) {
 	if !opts.Flags.Local {
-		a.publishSockets(msgSocketsLeave, opts, rooms, false)
+		a.publishSockets(rediswire.MsgSocketsLeave, opts, rooms, false)
 	}
 	a.InMemoryAdapter.DelSockets(opts, rooms)
 }
@@ -251,18 +200,18 @@ func (a *shardedAdapter) DelSockets(opts *sio.BroadcastOptions, rooms []sio.Room
 // DisconnectSockets publishes DISCONNECT_SOCKETS, then applies it here.
 func (a *shardedAdapter) DisconnectSockets(opts *sio.BroadcastOptions, close bool) {
 	if !opts.Flags.Local {
-		a.publishSockets(msgDisconnectSockets, opts, nil, close)
+		a.publishSockets(rediswire.MsgDisconnectSockets, opts, nil, close)
 	}
 	a.InMemoryAdapter.DisconnectSockets(opts, close)
 }
 
 func (a *shardedAdapter) publishSockets(typ int, opts *sio.BroadcastOptions, rooms []sio.Room, close bool) {
 	msg, _ := a.message(nil, typ, nil, func(d []byte) []byte {
-		d = appendOptsJSON(append(d, `{"opts":`...), opts, true)
-		if typ == msgDisconnectSockets {
+		d = rediswire.AppendOptsJSON(append(d, `{"opts":`...), opts, true)
+		if typ == rediswire.MsgDisconnectSockets {
 			d = strconv.AppendBool(append(d, `,"close":`...), close)
 		} else {
-			d = appendRoomsJSON(append(d, `,"rooms":`...), rooms)
+			d = rediswire.AppendRoomsJSON(append(d, `,"rooms":`...), rooms)
 		}
 		return append(d, '}')
 	})
@@ -275,7 +224,7 @@ func (a *shardedAdapter) ServerSideEmit(event string, args []any) error {
 	if err != nil {
 		return err
 	}
-	msg, err := a.message(nil, msgServerSideEmit, p.Attachments, func(d []byte) []byte {
+	msg, err := a.message(nil, rediswire.MsgServerSideEmit, p.Attachments, func(d []byte) []byte {
 		return append(append(append(d, `{"packet":`...), p.Data...), '}')
 	})
 	if err != nil {
@@ -295,7 +244,7 @@ func (a *shardedAdapter) ServerSideEmitWithAck(ctx context.Context, event string
 		return nil, err
 	}
 	req, err := a.request(ctx, reqServerSideEmit, others, a.c.opts.RequestsTimeout, func(id string) ([]byte, error) {
-		return a.message(nil, msgServerSideEmit, p.Attachments, func(d []byte) []byte {
+		return a.message(nil, rediswire.MsgServerSideEmit, p.Attachments, func(d []byte) []byte {
 			d = codec.AppendJSONString(append(d, `{"requestId":`...), id)
 			return append(append(append(d, `,"packet":`...), p.Data...), '}')
 		})
@@ -337,8 +286,8 @@ func (a *shardedAdapter) fetch(kind requestKind, opts *sio.BroadcastOptions) (*p
 		timeout = opts.Flags.Timeout
 	}
 	return a.request(context.Background(), kind, others, timeout, func(id string) ([]byte, error) {
-		return a.message(nil, msgFetchSockets, nil, func(d []byte) []byte {
-			d = appendOptsJSON(append(d, `{"opts":`...), opts, true)
+		return a.message(nil, rediswire.MsgFetchSockets, nil, func(d []byte) []byte {
+			d = rediswire.AppendOptsJSON(append(d, `{"opts":`...), opts, true)
 			d = codec.AppendJSONString(append(d, `,"requestId":`...), id)
 			return append(d, '}')
 		})
@@ -452,7 +401,7 @@ type clusterData struct {
 }
 
 func (a *shardedAdapter) onMessage(typ int, uid, data []byte, atts [][]byte) error {
-	if typ == msgBroadcast {
+	if typ == rediswire.MsgBroadcast {
 		return a.onBroadcast(uid, data, atts)
 	}
 	var d clusterData
@@ -463,25 +412,25 @@ func (a *shardedAdapter) onMessage(typ int, uid, data []byte, atts [][]byte) err
 	}
 	local := a.InMemoryAdapter
 	switch typ {
-	case msgSocketsJoin, msgSocketsLeave, msgDisconnectSockets:
+	case rediswire.MsgSocketsJoin, rediswire.MsgSocketsLeave, rediswire.MsgDisconnectSockets:
 		if d.Opts == nil {
 			return errMalformed
 		}
 		opts := d.Opts.options()
 		switch typ {
-		case msgSocketsJoin:
+		case rediswire.MsgSocketsJoin:
 			local.AddSockets(opts, d.Rooms)
-		case msgSocketsLeave:
+		case rediswire.MsgSocketsLeave:
 			local.DelSockets(opts, d.Rooms)
 		default:
 			local.DisconnectSockets(opts, d.Close)
 		}
-	case msgFetchSockets:
+	case rediswire.MsgFetchSockets:
 		if d.Opts == nil || d.RequestID == nil {
 			return errMalformed
 		}
 		socks, _ := local.FetchSockets(d.Opts.options())
-		a.respond(string(uid), msgFetchSocketsResponse, nil, func(out []byte) []byte {
+		a.respond(string(uid), rediswire.MsgFetchSocketsResponse, nil, func(out []byte) []byte {
 			out = codec.AppendJSONString(append(out, `{"requestId":`...), *d.RequestID)
 			out = append(out, `,"sockets":[`...)
 			for i := range socks {
@@ -492,7 +441,7 @@ func (a *shardedAdapter) onMessage(typ int, uid, data []byte, atts [][]byte) err
 			}
 			return append(out, "]}"...)
 		})
-	case msgServerSideEmit:
+	case rediswire.MsgServerSideEmit:
 		event, args, err := eventOf(d.Packet, atts)
 		if err != nil {
 			return err
@@ -509,12 +458,12 @@ func (a *shardedAdapter) onMessage(typ int, uid, data []byte, atts [][]byte) err
 				if err != nil {
 					return err
 				}
-				a.respondValue(requester, msgServerSideEmitResponse, id, v, ok)
+				a.respondValue(requester, rediswire.MsgServerSideEmitResponse, id, v, ok)
 				return nil
 			}
 		}
 		runHandler(a.c, func() { a.nsp.DeliverServerSideEmit(event, args, ack) })
-	case msgFetchSocketsResponse, msgServerSideEmitResponse, msgBroadcastClientCount, msgBroadcastAck:
+	case rediswire.MsgFetchSocketsResponse, rediswire.MsgServerSideEmitResponse, rediswire.MsgBroadcastClientCount, rediswire.MsgBroadcastAck:
 		a.onResponse(typ, data, atts)
 	}
 	return nil
@@ -570,7 +519,7 @@ func (a *shardedAdapter) onBroadcast(uid, data []byte, atts [][]byte) error {
 	}
 	id, requester := string(requestID), string(uid)
 	return a.InMemoryAdapter.BroadcastWithAck(p, &opts, func(n int) {
-		a.respond(requester, msgBroadcastClientCount, nil, func(out []byte) []byte {
+		a.respond(requester, rediswire.MsgBroadcastClientCount, nil, func(out []byte) []byte {
 			out = codec.AppendJSONString(append(out, `{"requestId":`...), id)
 			return append(strconv.AppendInt(append(out, `,"clientCount":`...), int64(n), 10), '}')
 		})
@@ -579,7 +528,7 @@ func (a *shardedAdapter) onBroadcast(uid, data []byte, atts [][]byte) error {
 		if len(args) > 0 {
 			v = args[0]
 		}
-		a.respondValue(requester, msgBroadcastAck, id, v, len(args) > 0)
+		a.respondValue(requester, rediswire.MsgBroadcastAck, id, v, len(args) > 0)
 	})
 }
 
@@ -622,11 +571,11 @@ func (a *shardedAdapter) onResponse(typ int, data []byte, atts [][]byte) {
 	}
 	id := *d.RequestID
 	switch typ {
-	case msgBroadcastClientCount:
+	case rediswire.MsgBroadcastClientCount:
 		if r := a.acks.get(id); r != nil {
 			r.clientCount(d.ClientCount)
 		}
-	case msgBroadcastAck:
+	case rediswire.MsgBroadcastAck:
 		if r := a.acks.get(id); r != nil {
 			var args sio.Args
 			if len(d.Packet) > 0 {
@@ -634,13 +583,13 @@ func (a *shardedAdapter) onResponse(typ int, data []byte, atts [][]byte) {
 			}
 			r.ack(args)
 		}
-	case msgFetchSocketsResponse:
+	case rediswire.MsgFetchSocketsResponse:
 		a.requests.answer(id, func(p *pending) {
 			for i := range d.Sockets {
 				p.sockets = append(p.sockets, d.Sockets[i].details())
 			}
 		})
-	case msgServerSideEmitResponse:
+	case rediswire.MsgServerSideEmitResponse:
 		a.requests.answer(id, func(p *pending) {
 			var args sio.Args
 			if len(d.Packet) > 0 {

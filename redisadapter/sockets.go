@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/fanio/fanio/internal/codec"
+	"github.com/fanio/fanio/internal/rediswire"
 	"github.com/fanio/fanio/sio"
 )
 
@@ -28,7 +29,7 @@ func appendSocketJSON(dst []byte, d *sio.SocketDetails) []byte {
 	dst = append(dst, `,"handshake":`...)
 	dst = appendHandshakeJSON(dst, d.Handshake)
 	dst = append(dst, `,"rooms":`...)
-	dst = appendRoomsJSON(dst, d.Rooms)
+	dst = rediswire.AppendRoomsJSON(dst, d.Rooms)
 	dst = append(dst, `,"data":`...)
 	dst = appendDataJSON(dst, d.Data)
 	return append(dst, '}')
@@ -75,7 +76,7 @@ func appendHandshakeJSON(dst []byte, h *sio.Handshake) []byte {
 		vs := h.Headers[k]
 		switch {
 		case lk == "set-cookie":
-			dst = appendRoomsJSON(dst, vs) // Node keeps set-cookie an array
+			dst = rediswire.AppendRoomsJSON(dst, vs) // Node keeps set-cookie an array
 		case lk == "cookie":
 			dst = codec.AppendJSONString(dst, strings.Join(vs, "; "))
 		default:
@@ -110,7 +111,7 @@ func appendHandshakeJSON(dst []byte, h *sio.Handshake) []byte {
 		if vs := h.Query[k]; len(vs) == 1 {
 			dst = codec.AppendJSONString(dst, vs[0])
 		} else {
-			dst = appendRoomsJSON(dst, vs)
+			dst = rediswire.AppendRoomsJSON(dst, vs)
 		}
 	}
 	dst = append(dst, `},"auth":`...)

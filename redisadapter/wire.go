@@ -11,6 +11,7 @@ import (
 
 	"github.com/fanio/fanio/internal/codec"
 	"github.com/fanio/fanio/internal/msgpack"
+	"github.com/fanio/fanio/internal/rediswire"
 	"github.com/fanio/fanio/sio"
 )
 
@@ -41,75 +42,6 @@ func randomID() string {
 }
 
 // ---- MessagePack ----
-
-// appendPacketData appends p's [event, ...args] as MessagePack, its
-// attachments inline as bin.
-func appendPacketData(dst []byte, p *sio.Packet) ([]byte, error) {
-	return msgpack.AppendFromJSON(dst, p.Data, func(num int) ([]byte, bool) {
-		if num < len(p.Attachments) {
-			return p.Attachments[num], true
-		}
-		return nil, false
-	})
-}
-
-// appendOpts appends {rooms, except, flags} as MessagePack.
-func appendOpts(dst []byte, opts *sio.BroadcastOptions, withFlags bool) []byte {
-	n := 2
-	if withFlags {
-		n = 3
-	}
-	dst = msgpack.AppendMapHeader(dst, n)
-	dst = msgpack.AppendString(dst, "rooms")
-	dst = appendRoomArray(dst, opts.Rooms)
-	dst = msgpack.AppendString(dst, "except")
-	dst = appendRoomArray(dst, opts.Except)
-	if withFlags {
-		dst = msgpack.AppendString(dst, "flags")
-		dst = appendFlags(dst, &opts.Flags)
-	}
-	return dst
-}
-
-func appendRoomArray(dst []byte, rooms []sio.Room) []byte {
-	dst = msgpack.AppendArrayHeader(dst, len(rooms))
-	for _, r := range rooms {
-		dst = msgpack.AppendString(dst, r)
-	}
-	return dst
-}
-
-// appendFlags appends the flags a Node peer would have set: only those
-// that differ from the default (Local is never published).
-func appendFlags(dst []byte, f *sio.BroadcastFlags) []byte {
-	n := 0
-	if f.Volatile {
-		n++
-	}
-	if f.NoCompress {
-		n++
-	}
-	if f.Timeout > 0 {
-		n++
-	}
-	if f.ExpectSingleResponse {
-		n++
-	}
-	dst = msgpack.AppendMapHeader(dst, n)
-	if f.Volatile {
-		dst = msgpack.AppendBool(msgpack.AppendString(dst, "volatile"), true)
-	}
-	if f.NoCompress {
-		dst = msgpack.AppendBool(msgpack.AppendString(dst, "compress"), false)
-	}
-	if f.Timeout > 0 {
-		dst = msgpack.AppendInt(msgpack.AppendString(dst, "timeout"), f.Timeout.Milliseconds())
-	}
-	if f.ExpectSingleResponse {
-		dst = msgpack.AppendBool(msgpack.AppendString(dst, "expectSingleResponse"), true)
-	}
-	return dst
-}
 
 // readOpts reads {rooms, except, flags} (keys in any order, any missing).
 // The room names alias the message.
@@ -293,64 +225,12 @@ func argsJSON(dst []byte, event string, args []any) ([]byte, error) {
 	if len(p.Attachments) == 0 {
 		return append(dst, p.Data...), nil
 	}
-	mp, err := appendPacketData(nil, p)
+	mp, err := rediswire.AppendPacketData(nil, p)
 	if err != nil {
 		return dst, err
 	}
 	r := msgpack.NewReader(mp)
 	return r.AppendJSON(dst, nil)
-}
-
-// appendRoomsJSON appends rooms as a JSON array of strings.
-func appendRoomsJSON(dst []byte, rooms []sio.Room) []byte {
-	dst = append(dst, '[')
-	for i, r := range rooms {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = codec.AppendJSONString(dst, r)
-	}
-	return append(dst, ']')
-}
-
-// appendOptsJSON appends {"rooms":[...],"except":[...]} and, withFlags,
-// "flags":{...}.
-func appendOptsJSON(dst []byte, opts *sio.BroadcastOptions, withFlags bool) []byte {
-	dst = append(dst, `{"rooms":`...)
-	dst = appendRoomsJSON(dst, opts.Rooms)
-	dst = append(dst, `,"except":`...)
-	dst = appendRoomsJSON(dst, opts.Except)
-	if withFlags {
-		dst = append(dst, `,"flags":`...)
-		dst = appendFlagsJSON(dst, &opts.Flags)
-	}
-	return append(dst, '}')
-}
-
-func appendFlagsJSON(dst []byte, f *sio.BroadcastFlags) []byte {
-	dst = append(dst, '{')
-	sep := func() {
-		if dst[len(dst)-1] != '{' {
-			dst = append(dst, ',')
-		}
-	}
-	if f.Volatile {
-		sep()
-		dst = append(dst, `"volatile":true`...)
-	}
-	if f.NoCompress {
-		sep()
-		dst = append(dst, `"compress":false`...)
-	}
-	if f.Timeout > 0 {
-		sep()
-		dst = strconv.AppendInt(append(dst, `"timeout":`...), f.Timeout.Milliseconds(), 10)
-	}
-	if f.ExpectSingleResponse {
-		sep()
-		dst = append(dst, `"expectSingleResponse":true`...)
-	}
-	return append(dst, '}')
 }
 
 // roomList decodes a JSON array of room names: strings, or numbers written

@@ -20,6 +20,7 @@ import (
 
 	"github.com/fanio/fanio/internal/redistest"
 	"github.com/fanio/fanio/redisadapter"
+	"github.com/fanio/fanio/redisemitter"
 	"github.com/fanio/fanio/sio"
 )
 
@@ -182,6 +183,7 @@ func TestClusterInterop(t *testing.T) {
 				}
 				testClusterEmitter(t, e)
 			})
+			t.Run("goEmitter", func(t *testing.T) { testClusterGoEmitter(t, e) })
 			t.Run("fetchSockets", func(t *testing.T) { testClusterFetch(t, e) })
 			t.Run("socketsJoinLeaveDisconnect", func(t *testing.T) { testClusterSocketsOps(t, e) })
 			t.Run("serverSideEmit", func(t *testing.T) { testClusterServerSideEmit(t, e) })
@@ -298,6 +300,39 @@ func testClusterEmitter(t *testing.T, e *clusterEnv) {
 		t.Errorf("fx disconnected with %q", reason)
 	}
 	delete(e.sids, "fx")
+}
+
+// The Go emitter (redisemitter) reaches the Node node's sockets too, in
+// both protocols.
+func testClusterGoEmitter(t *testing.T, e *clusterEnv) {
+	em, err := redisemitter.New(context.Background(), redisemitter.Options{URL: e.redis.URL(), Sharded: e.mode == "sharded"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer em.Close()
+	if err := em.To("ra").Emit("goem", "hi", []byte{7}, map[string]any{"n": []byte{8}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := em.Except("ra").Emit("goem-except"); err != nil {
+		t.Fatal(err)
+	}
+	g := ev("goem", "hi", bin([]byte{7}), map[string]any{"n": bin([]byte{8})})
+	e.expectEvents(t, map[string][]any{"np": {g}, "fw": {g}, "nw": {ev("goem-except")}, "fp": {ev("goem-except")}})
+	if err := em.In("ra").SocketsJoin("gj"); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the Go emitter's socketsJoin on Node", func() bool { return slices.Contains(e.nodeRooms(t, "np"), "gj") })
+	waitUntil(t, "the Go emitter's socketsJoin on fanio", func() bool { return slices.Contains(e.fanioRooms("fw"), "gj") })
+	if err := em.SocketsLeave("gj"); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the Go emitter's socketsLeave on Node", func() bool { return !slices.Contains(e.nodeRooms(t, "np"), "gj") })
+	if err := em.ServerSideEmit("sse", "from-go-emitter"); err != nil {
+		t.Fatal(err)
+	}
+	e.nodeJS.waitEvent(t, "the Go emitter's serverSideEmit", func(m map[string]any) bool {
+		return m["event"] == "sse" && jsonString(m["args"]) == `["from-go-emitter"]`
+	})
 }
 
 type nodeSocket struct {
