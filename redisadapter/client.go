@@ -110,7 +110,10 @@ func (c *Client) serverVersion(ctx context.Context) (int, error) {
 }
 
 // redactURL hides a password in a Redis URL for error messages.
-func redactURL(u string) string {
+func redactURL(u string) string { return RedactURL(u) }
+
+// RedactURL hides the password of a Redis URL (for logs and errors).
+func RedactURL(u string) string {
 	scheme, rest, ok := strings.Cut(u, "://")
 	if !ok {
 		return u

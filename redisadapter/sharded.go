@@ -158,7 +158,7 @@ func (a *shardedAdapter) Broadcast(p *sio.Packet, opts *sio.BroadcastOptions) er
 
 // BroadcastWithAck publishes p with a request id on the main channel and
 // delivers it locally; the other nodes answer on this node's channel.
-func (a *shardedAdapter) BroadcastWithAck(p *sio.Packet, opts *sio.BroadcastOptions, clientCount func(int), ack func(sio.Args)) error {
+func (a *shardedAdapter) BroadcastWithAck(p *sio.Packet, opts *sio.BroadcastOptions, clientCount func(int), ack func(sio.Args, error)) error {
 	if opts.Flags.Local {
 		return a.InMemoryAdapter.BroadcastWithAck(p, opts, clientCount, ack)
 	}
@@ -523,7 +523,10 @@ func (a *shardedAdapter) onBroadcast(uid, data []byte, atts [][]byte) error {
 			out = codec.AppendJSONString(append(out, `{"requestId":`...), id)
 			return append(strconv.AppendInt(append(out, `,"clientCount":`...), int64(n), 10), '}')
 		})
-	}, func(args sio.Args) {
+	}, func(args sio.Args, err error) {
+		if err != nil {
+			return // the client left before answering (see classicAdapter)
+		}
 		var v sio.Value
 		if len(args) > 0 {
 			v = args[0]
@@ -581,7 +584,7 @@ func (a *shardedAdapter) onResponse(typ int, data []byte, atts [][]byte) {
 			if len(d.Packet) > 0 {
 				args = sio.Args{sio.MakeValue(d.Packet, atts)}
 			}
-			r.ack(args)
+			r.ack(args, nil)
 		}
 	case rediswire.MsgFetchSocketsResponse:
 		a.requests.answer(id, func(p *pending) {

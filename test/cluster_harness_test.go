@@ -19,7 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fanio/fanio/engine"
 	"github.com/fanio/fanio/internal/redistest"
 	"github.com/fanio/fanio/redisadapter"
 	"github.com/fanio/fanio/sio"
@@ -224,13 +223,14 @@ func startFanioNode(t testing.TB, redisURL string, opts redisadapter.Options) *f
 	f.srv = sio.NewServer(sio.Options{
 		Adapter: rc.Adapter,
 		Logger:  log,
-		Engine:  engine.Options{Path: sioPath, CORS: &engine.CORS{Origins: []string{"*"}}},
+		Path:    sioPath,
+		CORS:    &sio.CORS{Origins: []string{"*"}},
 	})
 	f.srv.OnConnection(func(s *sio.Socket) {
 		var auth struct {
 			Name *string `json:"name"`
 		}
-		_ = json.Unmarshal(s.Handshake().Auth, &auth)
+		_ = json.Unmarshal(s.Handshake().Auth(), &auth)
 		s.SetData(map[string]any{"name": auth.Name})
 		room := func(args sio.Args) string { r, _ := sio.Arg[string](args, 0); return r }
 		s.On("join", func(s *sio.Socket, args sio.Args, ack sio.Ack) {
@@ -274,7 +274,7 @@ func startFanioNode(t testing.TB, redisURL string, opts redisadapter.Options) *f
 	return f
 }
 
-func (f *fanioNode) URL() string { return "http://" + f.srv.Addr() }
+func (f *fanioNode) URL() string { return "http://" + f.srv.Addr().String() }
 
 func (f *fanioNode) sseSeen() [][]any {
 	f.mu.Lock()

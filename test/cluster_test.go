@@ -380,7 +380,7 @@ func testClusterFetch(t *testing.T, e *clusterEnv) {
 	waitUntil(t, "the remote join", func() bool { return slices.Contains(e.nodeRooms(t, "np"), "rj") })
 	np.Leave("rj")
 	waitUntil(t, "the remote leave", func() bool { return !slices.Contains(e.nodeRooms(t, "np"), "rj") })
-	res, err := np.EmitWithAck(context.Background(), 5*time.Second, "remote-ask")
+	res, err := np.Timeout(5*time.Second).EmitWithAck(context.Background(), "remote-ask")
 	if err != nil || len(res) != 1 || res[0].String() != `"ack:np"` {
 		t.Fatalf("remote EmitWithAck: %v %v", res, err)
 	}

@@ -86,7 +86,7 @@ func (h *hub) onPublish(s *sio.Socket, args sio.Args, ack sio.Ack) {
 		h.reply(ack, map[string]any{"error": err.Error()})
 		return
 	}
-	ids, _ := s.Namespace().To(room).AllSockets()
+	ids, _ := s.Namespace().Local().To(room).AllSockets()
 	h.reply(ack, len(ids))
 }
 
@@ -135,12 +135,20 @@ func (h *hub) publishHTTP(w http.ResponseWriter, r *http.Request) {
 	if len(req.Data) > 0 {
 		data = req.Data
 	}
-	op := h.srv.To(req.Room)
-	if err := op.Emit(req.Event, data); err != nil {
-		httpError(w, http.StatusBadRequest, err.Error())
+	if err := h.srv.To(req.Room).Emit(req.Event, data); err != nil {
+		if errors.Is(err, sio.ErrReservedEvent) {
+			httpError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		// The cluster adapter could not publish (Redis unreachable): the
+		// local members got it, the other nodes did not.
+		h.log.Warn("publish to the cluster failed", "room", req.Room, "err", err)
+		httpError(w, http.StatusServiceUnavailable, "delivered on this node only: "+err.Error())
 		return
 	}
-	ids, _ := op.AllSockets()
+	// Members on this node: counting the cluster's would cost a request
+	// to every node per publish.
+	ids, _ := h.srv.Local().To(req.Room).AllSockets()
 	h.log.Debug("publish", "room", req.Room, "event", req.Event, "count", len(ids))
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]int{"count": len(ids)})

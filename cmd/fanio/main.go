@@ -14,7 +14,8 @@
 //	{"room":"news","event":"headline","data":{...}}
 //
 // answered 200 {"count":N} (N: members of the room on this node), 400 for a
-// bad body, 401 without the token, 405 for other methods.
+// bad body, 401 without the token, 405 for other methods, 503 when the
+// cluster could not be reached (the members on this node got it).
 //
 // It runs with no flags (port 3000 on every interface, path /socket.io/, the
 // in-memory adapter) and shuts down gracefully on SIGINT or SIGTERM: every
@@ -27,6 +28,15 @@
 // the browser bundle, as the reference server's serveClient does:
 // /socket.io/socket.io.js, socket.io.min.js, socket.io.esm.min.js,
 // socket.io.msgpack.min.js and their .map files, with ETag/304 and gzip.
+//
+// With -redis redis://host:port[/db] (or $FANIO_REDIS_URL) it joins a
+// cluster through Redis (package redisadapter): broadcasts, room joins and
+// publishes reach every node — other fanio nodes, and Node.js servers
+// running @socket.io/redis-adapter with the same key — so the hub's rooms
+// span the cluster. -redis-sharded selects the sharded protocol
+// (createShardedAdapter; Redis 7+), -redis-key the channel prefix (Node's
+// key / channelPrefix option). If Redis cannot be reached at start, fanio
+// exits with an error; once running, it reconnects by itself.
 package main
 
 import (
@@ -45,6 +55,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/fanio/fanio/redisadapter"
 	"github.com/fanio/fanio/sio"
 )
 
@@ -73,6 +84,10 @@ func run(args []string) error {
 	tlsCert := fs.String("tls-cert", "", "TLS certificate (PEM) file: serve wss:// and https (with -tls-key)")
 	tlsKey := fs.String("tls-key", "", "TLS private key (PEM) file")
 	maxConns := fs.Int("max-connections", 0, "connections held at most; past it new ones are closed at once (0: the open-file limit minus a reserve; -1: no bound)")
+	redisURL := fs.String("redis", os.Getenv("FANIO_REDIS_URL"), "join a cluster through Redis at this URL, redis://host:port[/db] (default $FANIO_REDIS_URL; empty: a single node)")
+	redisSharded := fs.Bool("redis-sharded", false, "use the sharded Redis protocol (SPUBLISH, Redis 7+; Node's createShardedAdapter)")
+	redisKey := fs.String("redis-key", "socket.io", "prefix of the Redis channels (Node's key / channelPrefix)")
+	redisMode := fs.String("redis-subscription-mode", "dynamic", "sharded mode: dynamic, dynamic-private or static")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -104,6 +119,23 @@ func run(args []string) error {
 		if opts.ServeClient, err = clientBundle(*clientDir); err != nil {
 			return fmt.Errorf("-client-dir: %w", err)
 		}
+	}
+	if *redisURL != "" {
+		mode := redisadapter.SubscriptionMode(*redisMode)
+		if mode != redisadapter.Dynamic && mode != redisadapter.DynamicPrivate && mode != redisadapter.Static {
+			return fmt.Errorf("-redis-subscription-mode: %q is not dynamic, dynamic-private or static", *redisMode)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		rc, err := redisadapter.NewClient(ctx, redisadapter.Options{
+			URL: *redisURL, Sharded: *redisSharded, Key: *redisKey, SubscriptionMode: mode, Logger: log,
+		})
+		cancel()
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		opts.Adapter = rc.Adapter
+		log.Info("cluster", "redis", redisadapter.RedactURL(*redisURL), "sharded", *redisSharded, "key", *redisKey)
 	}
 	h := newHub(opts, *token, log)
 	ln, err := listen(*addr)
