@@ -255,3 +255,7 @@ func (n *node) socket(t testing.TB, c *client) *sio.Socket {
 func itoa(i int) string { return strconv.Itoa(i) }
 
 var _ = fmt.Sprint
+
+func slogTo(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
