@@ -111,10 +111,10 @@ func (a *classicAdapter) Broadcast(p *sio.Packet, opts *sio.BroadcastOptions) er
 		return a.InMemoryAdapter.Broadcast(p, opts)
 	}
 	buf := getBuf()
-	defer putBuf(buf)
 	msg, err := a.appendBroadcast(*buf, p, opts)
 	*buf = msg
 	if err != nil {
+		putBuf(buf)
 		return err
 	}
 	channel := a.channel
@@ -123,9 +123,10 @@ func (a *classicAdapter) Broadcast(p *sio.Packet, opts *sio.BroadcastOptions) er
 	}
 	_ = a.InMemoryAdapter.Broadcast(p, opts)
 	if a.closed.Load() {
+		putBuf(buf)
 		return ErrClosed
 	}
-	return a.c.publish(channel, msg)
+	return a.c.publishAsync(channel, msg, buf)
 }
 
 // appendBroadcast encodes [uid, {type, data, nsp}, {rooms, except, flags}]

@@ -129,7 +129,7 @@ func (a *classicAdapter) respond(req *classicRequest, payload []byte) {
 	if a.c.opts.PublishOnSpecificResponseChannel {
 		channel += req.UID + "#"
 	}
-	a.c.pub.send(channel, payload)
+	_ = a.c.publishAsync(channel, payload, nil)
 }
 
 // onSocketsRequest applies REMOTE_JOIN, REMOTE_LEAVE and
@@ -202,7 +202,7 @@ func (a *classicAdapter) onServerSideEmit(req *classicRequest) {
 			}
 			// Node answers these on the common channel, whatever its
 			// publishOnSpecificResponseChannel.
-			a.c.pub.send(a.responseChannel, append(out, '}'))
+			_ = a.c.publishAsync(a.responseChannel, append(out, '}'), nil)
 			return nil
 		}
 	}
@@ -475,7 +475,7 @@ func (a *classicAdapter) publishSockets(typ int, opts *sio.BroadcastOptions, roo
 	} else {
 		out = rediswire.AppendRoomsJSON(append(out, `,"rooms":`...), rooms)
 	}
-	_ = a.c.publish(a.requestChannel, append(out, '}'))
+	_ = a.c.publishAsync(a.requestChannel, append(out, '}'), nil)
 }
 
 // ServerSideEmit sends an event to the other nodes.
@@ -486,7 +486,7 @@ func (a *classicAdapter) ServerSideEmit(event string, args []any) error {
 	if err != nil {
 		return err
 	}
-	return a.c.publish(a.requestChannel, append(out, '}'))
+	return a.c.publishAsync(a.requestChannel, append(out, '}'), nil)
 }
 
 // ServerSideEmitWithAck implements sio.ServerSideAcker.
@@ -526,7 +526,7 @@ func (a *classicAdapter) BroadcastWithAck(p *sio.Packet, opts *sio.BroadcastOpti
 	out = rediswire.AppendOpts(msgpack.AppendString(out, "opts"), opts, true)
 	a.acks.add(id, &ackRequest{clientCount: clientCount, ack: ack}, ackRetention(opts, a.c))
 	_ = a.InMemoryAdapter.BroadcastWithAck(p, opts, clientCount, ack)
-	if err := a.c.publish(a.requestChannel, out); err != nil {
+	if err := a.c.publishAsync(a.requestChannel, out, nil); err != nil {
 		a.acks.remove(id)
 		return err
 	}

@@ -20,8 +20,8 @@ import (
 var ErrClosed = errors.New("redisadapter: closed")
 
 // Client is the connection to Redis shared by the adapters of a server's
-// namespaces: a pipelined connection that publishes (commands from every
-// goroutine are written together, see the package doc), and one
+// namespaces: a pipelined connection that publishes (one queue, sent in
+// batches: see publisher), and one
 // connection that holds every subscription, so that PUBSUB NUMSUB counts
 // each node once.
 //
@@ -37,7 +37,7 @@ type Client struct {
 	rc     rueidis.Client
 	ownsRC bool
 	sub    *subscriber
-	pub    *responder
+	pub    *publisher
 	stats  counters
 	logs   logLimiter
 	closed atomic.Bool
@@ -77,7 +77,7 @@ func NewClient(ctx context.Context, opts Options) (*Client, error) {
 		return nil, fmt.Errorf("redisadapter: sharded mode needs Redis 7.0 or later (SPUBLISH); %s runs %d.x", redactURL(opts.URL), version)
 	}
 	c.sub = newSubscriber(c)
-	c.pub = newResponder(c)
+	c.pub = newPublisher(c)
 	c.wg.Add(2)
 	go func() { defer c.wg.Done(); c.sub.run() }()
 	go func() { defer c.wg.Done(); c.pub.run() }()
@@ -166,19 +166,6 @@ func (c *Client) closeRC() {
 	if c.ownsRC {
 		c.rc.Close()
 	}
-}
-
-// publish publishes payload on channel and waits for Redis's answer
-// (bounded by PublishTimeout). payload may be reused once it returns.
-func (c *Client) publish(channel string, payload []byte) error {
-	if c.closed.Load() {
-		return ErrClosed
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), c.opts.PublishTimeout)
-	defer cancel()
-	err := c.rc.Do(ctx, c.publishCmd(channel, payload)).Error()
-	c.countPublish(err, channel)
-	return err
 }
 
 func (c *Client) publishCmd(channel string, payload []byte) rueidis.Completed {

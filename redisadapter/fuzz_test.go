@@ -14,11 +14,11 @@ import (
 // never connects: enough to feed their message handlers.
 func offlineAdapters(tb testing.TB) (*classicAdapter, *shardedAdapter) {
 	c := &Client{stop: make(chan struct{})}
-	c.opts = Options{DialTimeout: time.Millisecond, MaxQueuedResponses: 64, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	c.opts = Options{DialTimeout: time.Millisecond, MaxQueued: 64, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	c.opts.setDefaults()
 	c.logs.log = c.opts.Logger
 	c.sub = newSubscriber(c)
-	c.pub = newResponder(c)
+	c.pub = newPublisher(c)
 	var ca *classicAdapter
 	var sa *shardedAdapter
 	srv1 := sio.NewServer(sio.Options{Logger: c.opts.Logger, Adapter: func(n *sio.Namespace) sio.Adapter { ca = newClassicAdapter(c, n); return ca }})

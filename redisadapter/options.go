@@ -53,16 +53,17 @@ type Options struct {
 	// nodes' answers (FetchSockets, AllRooms, Sockets, ServerSideEmitWithAck;
 	// FetchSockets with a Timeout flag uses that). Default 5 s, as Node.
 	RequestsTimeout time.Duration
-	// PublishTimeout bounds one PUBLISH: a broadcast whose publish takes
-	// longer (Redis unreachable) returns an error. Default 3 s.
+	// PublishTimeout bounds one batch of PUBLISH commands: a request (or,
+	// while Redis is failing, a broadcast) whose publish takes longer
+	// returns an error. Default 3 s.
 	PublishTimeout time.Duration
 	// DialTimeout bounds connecting to Redis, at start and on each
 	// reconnection attempt. Default 5 s.
 	DialTimeout time.Duration
-	// MaxQueuedResponses bounds the answers (acknowledgements, fetch
-	// results) waiting to be published; past it they are dropped and
-	// counted as publish errors. Default 65536.
-	MaxQueuedResponses int
+	// MaxQueued bounds the messages waiting to be published (broadcasts,
+	// answers); past it a broadcast fails with ErrQueueFull and an answer
+	// is dropped, both counted as publish errors. Default 65536.
+	MaxQueued int
 
 	// Logger receives the adapter's logs: lost and regained connections,
 	// publish failures (at most one line per 10 s with how many were
@@ -89,8 +90,8 @@ func (o *Options) setDefaults() {
 	if o.DialTimeout <= 0 {
 		o.DialTimeout = 5 * time.Second
 	}
-	if o.MaxQueuedResponses <= 0 {
-		o.MaxQueuedResponses = 65536
+	if o.MaxQueued <= 0 {
+		o.MaxQueued = 65536
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

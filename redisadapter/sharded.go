@@ -135,13 +135,13 @@ func (a *shardedAdapter) Broadcast(p *sio.Packet, opts *sio.BroadcastOptions) er
 		return a.InMemoryAdapter.Broadcast(p, opts)
 	}
 	buf := getBuf()
-	defer putBuf(buf)
 	msg, err := a.message(*buf, rediswire.MsgBroadcast, p.Attachments, func(d []byte) []byte {
 		d = rediswire.AppendPacketJSON(append(d, `{"packet":`...), p)
 		d = rediswire.AppendOptsJSON(append(d, `,"opts":`...), opts, true)
 		return append(d, '}')
 	})
 	if err != nil {
+		putBuf(buf)
 		return err
 	}
 	*buf = msg
@@ -151,9 +151,10 @@ func (a *shardedAdapter) Broadcast(p *sio.Packet, opts *sio.BroadcastOptions) er
 	}
 	_ = a.InMemoryAdapter.Broadcast(p, opts)
 	if a.closed.Load() {
+		putBuf(buf)
 		return ErrClosed
 	}
-	return a.c.publish(channel, msg)
+	return a.c.publishAsync(channel, msg, buf)
 }
 
 // BroadcastWithAck publishes p with a request id on the main channel and
@@ -174,7 +175,7 @@ func (a *shardedAdapter) BroadcastWithAck(p *sio.Packet, opts *sio.BroadcastOpti
 	}
 	a.acks.add(id, &ackRequest{clientCount: clientCount, ack: ack}, ackRetention(opts, a.c))
 	_ = a.InMemoryAdapter.BroadcastWithAck(p, opts, clientCount, ack)
-	if err := a.c.publish(a.channel, msg); err != nil {
+	if err := a.c.publishAsync(a.channel, msg, nil); err != nil {
 		a.acks.remove(id)
 		return err
 	}
@@ -215,7 +216,7 @@ func (a *shardedAdapter) publishSockets(typ int, opts *sio.BroadcastOptions, roo
 		}
 		return append(d, '}')
 	})
-	_ = a.c.publish(a.channel, msg)
+	_ = a.c.publishAsync(a.channel, msg, nil)
 }
 
 // ServerSideEmit publishes SERVER_SIDE_EMIT.
@@ -230,7 +231,7 @@ func (a *shardedAdapter) ServerSideEmit(event string, args []any) error {
 	if err != nil {
 		return err
 	}
-	return a.c.publish(a.channel, msg)
+	return a.c.publishAsync(a.channel, msg, nil)
 }
 
 // ServerSideEmitWithAck implements sio.ServerSideAcker.
@@ -542,7 +543,7 @@ func (a *shardedAdapter) respond(requester string, typ int, atts [][]byte, data 
 		a.c.stats.publishErrors.Add(1)
 		return
 	}
-	a.c.pub.send(a.channel+requester+"#", msg)
+	_ = a.c.publishAsync(a.channel+requester+"#", msg, nil)
 }
 
 // respondValue answers with {requestId, packet: v} (no packet when !ok).

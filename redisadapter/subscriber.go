@@ -192,6 +192,9 @@ func (s *subscriber) run() {
 		s.mu.RUnlock()
 		if was {
 			s.setConnected(false)
+			// Publishing goes through the same Redis: until a publish
+			// succeeds again, broadcasts wait for theirs and report it.
+			s.c.pub.down.Store(true)
 			s.c.opts.Logger.Warn("redisadapter: subscription connection lost; reconnecting", "err", err)
 		} else {
 			s.c.logs.warn("subscribe", "redisadapter: cannot subscribe; retrying", "err", err, "retry_in", backoff)

@@ -3,6 +3,10 @@
 // same contract; keep the two in step.
 //
 //   node bench/node/server.mjs --port 3001 [--host 127.0.0.1]
+//        [--redis redis://127.0.0.1:6379 [--redis-mode classic|sharded]]
+//
+// With --redis it joins a cluster through @socket.io/redis-adapter
+// (createAdapter, or createShardedAdapter), for `fanio-bench cluster`.
 //
 // Contract (namespace "/"):
 //   join (room, ack)  -> socket.join(room); ack()            (ack has no arguments)
@@ -61,7 +65,20 @@ httpServer.headersTimeout = 120_000;
 httpServer.requestTimeout = 0;
 httpServer.maxConnections = Infinity;
 
+let adapter;
+const redisURL = arg("redis", "");
+if (redisURL) {
+  const { createClient } = await import("redis");
+  const { createAdapter, createShardedAdapter } = await import("@socket.io/redis-adapter");
+  const pub = createClient({ url: redisURL });
+  const sub = pub.duplicate();
+  for (const c of [pub, sub]) c.on("error", (e) => console.error(`fixture: redis: ${e.message}`));
+  await Promise.all([pub.connect(), sub.connect()]);
+  adapter = arg("redis-mode", "classic") === "sharded" ? createShardedAdapter(pub, sub) : createAdapter(pub, sub);
+}
+
 const io = new Server(httpServer, {
+  adapter,
   path: "/socket.io/",
   serveClient: false,
   pingInterval: 25_000,

@@ -20,6 +20,9 @@
 //   - GET /stats: {"server":"fanio","rss","heapUsed","sockets","cpuUser","cpuSystem"}
 //     (bytes and microseconds; sockets in / and /app); other paths outside
 //     /socket.io/ get 404.
+//
+// With -redis URL it joins a cluster through Redis (redisadapter; classic
+// protocol, or sharded with -redis-sharded), for `fanio-bench cluster`.
 package main
 
 import (
@@ -39,6 +42,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/fanio/fanio/redisadapter"
 	"github.com/fanio/fanio/sio"
 )
 
@@ -47,6 +51,8 @@ func main() {
 	cores := flag.Int("cores", 1, "event loops (and GOMAXPROCS unless -procs)")
 	procs := flag.Int("procs", 0, "GOMAXPROCS (0: -cores)")
 	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this address (profiling only; off in benchmark runs)")
+	redisURL := flag.String("redis", "", "join a cluster through Redis at this URL (redisadapter)")
+	redisSharded := flag.Bool("redis-sharded", false, "with -redis: the sharded protocol")
 	flag.Parse()
 	if *procs <= 0 {
 		*procs = *cores
@@ -76,7 +82,19 @@ func main() {
 			"cpuSystem": ru.Stime.Sec*1e6 + ru.Stime.Usec,
 		})
 	})
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	var adapter func(*sio.Namespace) sio.Adapter
+	if *redisURL != "" {
+		rc, err := redisadapter.NewClient(context.Background(), redisadapter.Options{URL: *redisURL, Sharded: *redisSharded, Logger: log})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "fanio bench server:", err)
+			os.Exit(1)
+		}
+		defer rc.Close()
+		adapter = rc.Adapter
+	}
 	srv = sio.NewServer(sio.Options{
+		Adapter:                  adapter,
 		PingInterval:             25 * time.Second,
 		PingTimeout:              20 * time.Second,
 		MaxPayload:               1e6,
@@ -84,7 +102,7 @@ func main() {
 		HTTPCompressionThreshold: -1,
 		EventLoops:               *cores,
 		NotFound:                 stats,
-		Logger:                   slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Logger:                   log,
 	})
 	srv.OnConnection(func(s *sio.Socket) {
 		s.On("join", func(s *sio.Socket, args sio.Args, ack sio.Ack) {

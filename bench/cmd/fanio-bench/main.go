@@ -10,6 +10,7 @@
 //	fanio-bench pollfanout -target ws://127.0.0.1:3001 [-subs 200 -rates 10,50]
 //	fanio-bench blocking   -target ws://127.0.0.1:3001 [-blockers 500 -hold 2s -rates 200]
 //	fanio-bench all [-quick] [-servers node,go-1core,go-2core]
+//	fanio-bench cluster [-quick] [-sharded] [-subs 1000 -rates 100,1000,5000]
 //
 // Every scenario writes a summary to stderr and, with -json, its results.
 package main
@@ -42,6 +43,7 @@ scenarios (against a running server, -target ws://127.0.0.1:3001):
   blocking    N handlers blocked (block(2000)); an unrelated client's ack round trip
 runner (starts the fixtures itself):
   all         every scenario against Node and fanio; results JSON, BENCHMARKS.md, plots
+  cluster     two fanio nodes vs two Node nodes on one Redis: cross-node fan-out
 
 run "fanio-bench <scenario> -h" for its flags.
 `)
@@ -63,6 +65,8 @@ func main() {
 		os.Exit(runScenario(cmd, args))
 	case "all":
 		os.Exit(runAll(args))
+	case "cluster":
+		os.Exit(runCluster(args))
 	case "-h", "--help", "help":
 		usage()
 	default:

@@ -1,0 +1,61 @@
+package clusterbench
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fanio/fanio/bench/runner"
+)
+
+// TestSmoke runs the whole instrument, tiny (a few seconds per kind),
+// against two fanio nodes and two Node nodes on a private Redis, in both
+// protocols, and checks every step delivered and the report renders.
+func TestSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test skipped in -short mode")
+	}
+	root := runner.FindRoot(".")
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Fatal("node is not installed")
+	}
+	for _, sharded := range []bool{false, true} {
+		res, err := Run(Options{Root: root, Sharded: sharded, Subscribers: 20, Rates: []float64{20}, Duration: 500 * time.Millisecond,
+			NoPin: true, InProc: true, IdleSample: 200 * time.Millisecond, Logf: t.Logf})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Servers) != 2 {
+			t.Fatalf("%d server kinds", len(res.Servers))
+		}
+		for _, s := range res.Servers {
+			if len(s.Errors) > 0 || len(s.Steps) != 2 {
+				t.Fatalf("%s: %d steps, errors %v", s.Server, len(s.Steps), s.Errors)
+			}
+			for _, st := range s.Steps {
+				if st.Sent == 0 || st.Delivered != st.Expected || st.Latency.Count == 0 {
+					t.Errorf("%s %s: %+v", s.Server, st.Path, st)
+				}
+			}
+		}
+		md := res.Markdown("x.json")
+		if !strings.Contains(md, "| 20 | cross |") || !strings.Contains(md, "Targets (cross path)") {
+			t.Errorf("markdown:\n%s", md)
+		}
+		f := filepath.Join(t.TempDir(), "B.md")
+		os.WriteFile(f, []byte("# x\n"), 0o644)
+		if err := UpdateMarkdown(f, md); err != nil {
+			t.Fatal(err)
+		}
+		if err := UpdateMarkdown(f, md); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := os.ReadFile(f)
+		if strings.Count(string(b), MarkBegin) != 1 {
+			t.Errorf("the section was not replaced in place:\n%s", b)
+		}
+	}
+}
