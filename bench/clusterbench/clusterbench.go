@@ -35,7 +35,8 @@ type Options struct {
 	Servers     []string  // fanio, node
 	Sharded     bool      // the sharded protocol instead of the classic one
 	Subscribers int       // WebSocket subscribers on node B
-	Rates       []float64 // offered pubs/s, each run local then cross
+	Rates       []float64 // offered pubs/s, each run cross then local
+	SatRate     float64   // the saturation step's publishing rate within a round (default 20000)
 	Duration    time.Duration
 	Warmup      time.Duration
 	Size        int // payload bytes
@@ -74,27 +75,29 @@ type ServerResult struct {
 
 // Step is one measured window.
 type Step struct {
-	Path        string          `json:"path"` // local | cross
-	OfferedRate float64         `json:"offered_pubs_per_sec"`
-	Sent        int64           `json:"pubs"`
-	Expected    int64           `json:"expected"`
-	Delivered   int64           `json:"delivered"`
-	Seconds     float64         `json:"seconds"`
-	PerSec      float64         `json:"deliveries_per_sec"`
-	BUser       float64         `json:"b_cpu_user_s"`
-	BSys        float64         `json:"b_cpu_sys_s"`
-	BUserPerM   float64         `json:"b_cpu_user_s_per_million"`
-	BSysPerM    float64         `json:"b_cpu_sys_s_per_million"`
-	BCPUPerM    float64         `json:"b_cpu_s_per_million"`
-	BUtil       float64         `json:"b_cpu_util"`
-	ACPU        float64         `json:"a_cpu_s"`
-	RedisCPU    float64         `json:"redis_cpu_s"`
-	RedisUsPub  float64         `json:"redis_cpu_us_per_pub"`
-	GenCPU      float64         `json:"generator_cpu_s"`
-	OtherCores  float64         `json:"other_cores"` // unrelated load meanwhile
-	Latency     loadgen.Latency `json:"latency"`
-	Stale       int64           `json:"stale"`
-	Errors      int64           `json:"errors"`
+	Path         string          `json:"path"` // local | cross
+	OfferedRate  float64         `json:"offered_pubs_per_sec"`
+	Saturation   bool            `json:"saturation"`    // closed loop: B flat out
+	StoppedEarly bool            `json:"stopped_early"` // fell more than 1 s of deliveries behind
+	Sent         int64           `json:"pubs"`
+	Expected     int64           `json:"expected"`
+	Delivered    int64           `json:"delivered"`
+	Seconds      float64         `json:"seconds"`
+	PerSec       float64         `json:"deliveries_per_sec"`
+	BUser        float64         `json:"b_cpu_user_s"`
+	BSys         float64         `json:"b_cpu_sys_s"`
+	BUserPerM    float64         `json:"b_cpu_user_s_per_million"`
+	BSysPerM     float64         `json:"b_cpu_sys_s_per_million"`
+	BCPUPerM     float64         `json:"b_cpu_s_per_million"`
+	BUtil        float64         `json:"b_cpu_util"`
+	ACPU         float64         `json:"a_cpu_s"`
+	RedisCPU     float64         `json:"redis_cpu_s"`
+	RedisUsPub   float64         `json:"redis_cpu_us_per_pub"`
+	GenCPU       float64         `json:"generator_cpu_s"`
+	OtherCores   float64         `json:"other_cores"` // unrelated load meanwhile
+	Latency      loadgen.Latency `json:"latency"`
+	Stale        int64           `json:"stale"`
+	Errors       int64           `json:"errors"`
 }
 
 func (o *Options) defaults() {
@@ -106,6 +109,9 @@ func (o *Options) defaults() {
 	}
 	if len(o.Rates) == 0 {
 		o.Rates = []float64{100, 1000, 5000}
+	}
+	if o.SatRate <= 0 {
+		o.SatRate = 20000
 	}
 	if o.Duration <= 0 {
 		o.Duration = 5 * time.Second
@@ -280,9 +286,14 @@ func runKind(o Options, kind string) (ServerResult, []string, error) {
 	o.Logf("%s: %d subscribers on B (%s), publisher on B (local) or A (%s), Redis %s", kind, ok, addrB, addrA, rs.Addr())
 	time.Sleep(500 * time.Millisecond) // let the room subscriptions settle (dynamic sharded mode)
 
-	step := func(path string, rate float64, dur time.Duration) (Step, error) {
-		st := Step{Path: path, OfferedRate: rate}
-		waitIdle(b.PID, 20*time.Second)
+	// step publishes at rate for dur in rounds. Open loop (fixed rate): a
+	// step that falls more than a second of deliveries behind stops early,
+	// so that an overloaded node does not build minutes of backlog.
+	// Closed loop (saturation): after each round it waits until B has
+	// delivered everything, so B runs flat out without a backlog.
+	step := func(path string, rate float64, dur time.Duration, closed bool) (Step, error) {
+		st := Step{Path: path, OfferedRate: rate, Saturation: closed}
+		waitIdle(b.PID, 30*time.Second)
 		for _, c := range []*loadgen.Cluster{subs, pubs["local"], pubs["cross"]} {
 			if err := c.Reset(); err != nil { // keeps the epochs in step
 				return st, err
@@ -291,9 +302,37 @@ func runKind(o Options, kind string) (ServerResult, []string, error) {
 		bu0, bs0, _ := loadgen.ProcCPU(b.PID)
 		a0 := loadgen.ProcCPUTotal(a.PID)
 		r0, m0, t0 := redisCPU(rs), loadgen.MachineBusy(), time.Now()
-		rep, err := pubs[path].One(0, loadgen.Command{Op: "publish", Rate: rate, DurationMs: int(dur / time.Millisecond), Size: o.Size}, dur+2*time.Minute)
-		st.Sent = rep.Sent
-		st.Expected = rep.Sent * int64(ok)
+		round := 500 * time.Millisecond
+		if closed {
+			round = 100 * time.Millisecond
+		}
+		var startNs, endNs int64
+		var err error
+		for time.Since(t0) < dur {
+			var rep loadgen.Reply
+			rep, err = pubs[path].One(0, loadgen.Command{Op: "publish", Rate: rate, DurationMs: int(round / time.Millisecond), Size: o.Size}, 2*time.Minute)
+			if startNs == 0 {
+				startNs = rep.StartNs
+			}
+			endNs = rep.EndNs
+			st.Sent += rep.Sent
+			if err != nil {
+				break
+			}
+			want := st.Sent * int64(ok)
+			if closed {
+				if got := waitDelivered(subs, want, 30*time.Second); got < want {
+					err = fmt.Errorf("saturation round: %d of %d delivered after 30 s", got, want)
+					break
+				}
+				continue
+			}
+			if s, _, _ := subs.Snapshot(); want-s.Recv > int64(rate*float64(ok)) {
+				st.StoppedEarly = true
+				break
+			}
+		}
+		st.Expected = st.Sent * int64(ok)
 		drain(subs, st.Expected, 3*time.Second, 20*time.Second)
 		s, _, _ := subs.Snapshot()
 		ps, _, _ := pubs[path].Snapshot()
@@ -305,8 +344,8 @@ func runKind(o Options, kind string) (ServerResult, []string, error) {
 		st.GenCPU = float64(s.CPUUserUs+s.CPUSysUs+ps.CPUUserUs+ps.CPUSysUs) / 1e6
 		st.OtherCores = max(loadgen.MachineBusy()-m0-st.BUser-st.BSys-st.ACPU-st.RedisCPU-st.GenCPU, 0) / wall
 		st.Delivered, st.Stale, st.Errors = s.Recv, s.Stale, s.Errors+ps.Errors
-		last := max(s.LastRecv, rep.EndNs)
-		st.Seconds = float64(last-rep.StartNs) / 1e9
+		last := max(s.LastRecv, endNs)
+		st.Seconds = float64(last-startNs) / 1e9
 		if st.Seconds > 0 {
 			st.PerSec = float64(s.Recv) / st.Seconds
 			st.BUtil = (st.BUser + st.BSys) / st.Seconds
@@ -322,42 +361,71 @@ func runKind(o Options, kind string) (ServerResult, []string, error) {
 		st.Latency = s.Hist.Summary()
 		return st, err
 	}
+	logStep := func(st Step) {
+		label := fmt.Sprintf("%5.0f pub/s", st.OfferedRate)
+		if st.Saturation {
+			label = "saturation "
+		}
+		o.Logf("%s %-5s %s: %d pubs, %d/%d delivered, %.0f deliveries/s, B %.2f+%.2f CPU-s/M (user+sys, %.0f%% core), p50 %.0f µs p99 %.0f µs, Redis %.1f µs/pub, A %.2f CPU-s, other load %.2f cores%s",
+			kind, st.Path, label, st.Sent, st.Delivered, st.Expected, st.PerSec, st.BUserPerM, st.BSysPerM, 100*st.BUtil,
+			st.Latency.P50Us, st.Latency.P99Us, st.RedisUsPub, st.ACPU, st.OtherCores, map[bool]string{true: " (fell behind: stopped early)"}[st.StoppedEarly])
+	}
 	if o.Warmup > 0 {
-		for _, path := range []string{"local", "cross"} {
-			if _, err := step(path, o.Rates[0], o.Warmup); err != nil {
+		for _, path := range []string{"cross", "local"} {
+			if _, err := step(path, o.Rates[0], o.Warmup, false); err != nil {
 				o.Logf("%s warmup: %v", kind, err)
 			}
 		}
 	}
 	for _, rate := range o.Rates {
-		saturated := false
-		for _, path := range []string{"local", "cross"} {
-			st, err := step(path, rate, o.Duration)
-			sr.Steps = append(sr.Steps, st)
-			o.Logf("%s %-5s %5.0f pub/s: %d pubs, %d/%d delivered, %.0f deliveries/s, B %.2f+%.2f CPU-s/M (user+sys, %.0f%% core), p50 %.0f µs p99 %.0f µs, Redis %.1f µs/pub, A %.2f CPU-s, other load %.2f cores",
-				kind, path, rate, st.Sent, st.Delivered, st.Expected, st.PerSec, st.BUserPerM, st.BSysPerM, 100*st.BUtil,
-				st.Latency.P50Us, st.Latency.P99Us, st.RedisUsPub, st.ACPU, st.OtherCores)
-			if err != nil {
-				sr.Errors = append(sr.Errors, err.Error())
-			}
-			if !a.Alive() || !b.Alive() {
-				return sr, cmds, fmt.Errorf("a node died: A %s / B %s", a.Log(), b.Log())
-			}
-			saturated = saturated || !st.KeptUp()
+		// cross first: it is what the targets are about; a rate the
+		// cross path cannot keep up with ends the fixed-rate steps.
+		st, err := step("cross", rate, o.Duration, false)
+		sr.Steps = append(sr.Steps, st)
+		logStep(st)
+		if err != nil {
+			sr.Errors = append(sr.Errors, err.Error())
 		}
-		if saturated {
-			// B could not keep up: this was its saturation step; higher
-			// rates would only queue more (minutes of backlog).
-			o.Logf("%s: B saturated at %.0f pubs/s; higher rates skipped", kind, rate)
+		if !st.KeptUp() {
+			o.Logf("%s: the cross path fell behind at %.0f pubs/s; higher rates skipped", kind, rate)
 			break
 		}
+		st, err = step("local", rate, o.Duration, false)
+		sr.Steps = append(sr.Steps, st)
+		logStep(st)
+		if err != nil {
+			sr.Errors = append(sr.Errors, err.Error())
+		}
+		if !a.Alive() || !b.Alive() {
+			return sr, cmds, fmt.Errorf("a node died: A %s / B %s", a.Log(), b.Log())
+		}
+	}
+	st, err := step("cross", o.SatRate, o.Duration, true)
+	sr.Steps = append(sr.Steps, st)
+	logStep(st)
+	if err != nil {
+		sr.Errors = append(sr.Errors, err.Error())
 	}
 	return sr, cmds, nil
 }
 
+// waitDelivered polls until the subscribers counted want deliveries (or
+// limit) and returns the count.
+func waitDelivered(cl *loadgen.Cluster, want int64, limit time.Duration) int64 {
+	deadline := time.Now().Add(limit)
+	for {
+		s, _, _ := cl.Snapshot()
+		if s.Recv >= want || time.Now().After(deadline) {
+			return s.Recv
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
 // KeptUp reports whether B delivered at (nearly) the offered rate.
 func (s *Step) KeptUp() bool {
-	return s.Expected > 0 && s.Delivered >= s.Expected*99/100 && s.PerSec >= 0.9*s.OfferedRate*float64(s.Expected/max(s.Sent, 1))
+	return !s.Saturation && !s.StoppedEarly && s.Expected > 0 && s.Delivered >= s.Expected*99/100 &&
+		s.PerSec >= 0.9*s.OfferedRate*float64(s.Expected/max(s.Sent, 1))
 }
 
 func redisCPU(rs *redistest.Server) float64 {

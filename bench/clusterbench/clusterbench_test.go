@@ -23,7 +23,7 @@ func TestSmoke(t *testing.T) {
 		t.Fatal("node is not installed")
 	}
 	for _, sharded := range []bool{false, true} {
-		res, err := Run(Options{Root: root, Sharded: sharded, Subscribers: 20, Rates: []float64{20}, Duration: 500 * time.Millisecond,
+		res, err := Run(Options{Root: root, Sharded: sharded, Subscribers: 20, Rates: []float64{20}, SatRate: 500, Duration: 500 * time.Millisecond,
 			NoPin: true, InProc: true, IdleSample: 200 * time.Millisecond, Logf: t.Logf})
 		if err != nil {
 			t.Fatal(err)
@@ -32,17 +32,17 @@ func TestSmoke(t *testing.T) {
 			t.Fatalf("%d server kinds", len(res.Servers))
 		}
 		for _, s := range res.Servers {
-			if len(s.Errors) > 0 || len(s.Steps) != 2 {
+			if len(s.Errors) > 0 || len(s.Steps) != 3 || s.saturation() == nil {
 				t.Fatalf("%s: %d steps, errors %v", s.Server, len(s.Steps), s.Errors)
 			}
 			for _, st := range s.Steps {
-				if st.Sent == 0 || st.Delivered != st.Expected || st.Latency.Count == 0 {
+				if st.Sent == 0 || st.Delivered != st.Expected || st.Latency.Count == 0 || st.BCPUPerM <= 0 {
 					t.Errorf("%s %s: %+v", s.Server, st.Path, st)
 				}
 			}
 		}
 		md := res.Markdown("x.json")
-		if !strings.Contains(md, "| 20 | cross |") || !strings.Contains(md, "Targets (cross path)") {
+		if !strings.Contains(md, "| 20 | cross |") || !strings.Contains(md, "| saturation | cross |") || !strings.Contains(md, "Targets (cross path)") {
 			t.Errorf("markdown:\n%s", md)
 		}
 		f := filepath.Join(t.TempDir(), "B.md")
