@@ -47,6 +47,7 @@ type Options struct {
 	GoServer    string        // prebuilt bench/server binary ("" = build)
 	NoPin       bool          // no taskset (tests)
 	IdleSample  time.Duration // how long Redis's idle CPU is sampled (default 2 s)
+	WaitQuiet   time.Duration // before each step, wait up to this long for other processes to go quiet (default 60 s; <0: no wait)
 	InProc      bool          // generator workers as goroutines of this process (tests)
 }
 
@@ -94,7 +95,8 @@ type Step struct {
 	RedisCPU     float64         `json:"redis_cpu_s"`
 	RedisUsPub   float64         `json:"redis_cpu_us_per_pub"`
 	GenCPU       float64         `json:"generator_cpu_s"`
-	OtherCores   float64         `json:"other_cores"` // unrelated load meanwhile
+	OtherCores   float64         `json:"other_cores"`        // unrelated load meanwhile
+	LoadBefore   float64         `json:"other_cores_before"` // unrelated load just before
 	Latency      loadgen.Latency `json:"latency"`
 	Stale        int64           `json:"stale"`
 	Errors       int64           `json:"errors"`
@@ -127,6 +129,9 @@ func (o *Options) defaults() {
 	}
 	if o.Srcs <= 0 {
 		o.Srcs = 4
+	}
+	if o.WaitQuiet == 0 {
+		o.WaitQuiet = 60 * time.Second
 	}
 	if o.IdleSample <= 0 {
 		o.IdleSample = 2 * time.Second
@@ -294,6 +299,12 @@ func runKind(o Options, kind string) (ServerResult, []string, error) {
 	step := func(path string, rate float64, dur time.Duration, closed bool) (Step, error) {
 		st := Step{Path: path, OfferedRate: rate, Saturation: closed}
 		waitIdle(b.PID, 30*time.Second)
+		st.LoadBefore = loadgen.ForeignLoad(time.Second)
+		for waited := time.Duration(0); st.LoadBefore > quietCores && waited < o.WaitQuiet; waited += 3 * time.Second {
+			o.Logf("%s: machine busy with other processes (%.2f cores): waiting for quiet (%v of %v)", kind, st.LoadBefore, waited, o.WaitQuiet)
+			time.Sleep(2 * time.Second)
+			st.LoadBefore = loadgen.ForeignLoad(time.Second)
+		}
 		for _, c := range []*loadgen.Cluster{subs, pubs["local"], pubs["cross"]} {
 			if err := c.Reset(); err != nil { // keeps the epochs in step
 				return st, err
@@ -421,6 +432,10 @@ func waitDelivered(cl *loadgen.Cluster, want int64, limit time.Duration) int64 {
 		time.Sleep(2 * time.Millisecond)
 	}
 }
+
+// quietCores is the load of unrelated processes (in cores) under which
+// the machine counts as quiet enough to start a step.
+const quietCores = 0.3
 
 // KeptUp reports whether B delivered at (nearly) the offered rate.
 func (s *Step) KeptUp() bool {

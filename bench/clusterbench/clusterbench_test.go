@@ -24,7 +24,7 @@ func TestSmoke(t *testing.T) {
 	}
 	for _, sharded := range []bool{false, true} {
 		res, err := Run(Options{Root: root, Sharded: sharded, Subscribers: 20, Rates: []float64{20}, SatRate: 500, Duration: 500 * time.Millisecond,
-			NoPin: true, InProc: true, IdleSample: 200 * time.Millisecond, Logf: t.Logf})
+			NoPin: true, InProc: true, IdleSample: 200 * time.Millisecond, WaitQuiet: -1, Logf: t.Logf})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -32,29 +32,38 @@ func TestSmoke(t *testing.T) {
 			t.Fatalf("%d server kinds", len(res.Servers))
 		}
 		for _, s := range res.Servers {
-			if len(s.Errors) > 0 || len(s.Steps) != 3 || s.saturation() == nil {
+			// On a loaded machine a fixed-rate step may fall behind and
+			// end the fixed rates; the saturation step always runs.
+			sat := s.saturation()
+			if len(s.Errors) > 0 || len(s.Steps) < 2 || sat == nil {
 				t.Fatalf("%s: %d steps, errors %v", s.Server, len(s.Steps), s.Errors)
 			}
 			for _, st := range s.Steps {
-				if st.Sent == 0 || st.Delivered != st.Expected || st.Latency.Count == 0 || st.BCPUPerM <= 0 {
+				if st.Sent == 0 || st.Delivered == 0 || st.Latency.Count == 0 || st.BCPUPerM <= 0 {
 					t.Errorf("%s %s: %+v", s.Server, st.Path, st)
 				}
 			}
+			if sat.Delivered != sat.Expected {
+				t.Errorf("%s saturation: %d of %d delivered", s.Server, sat.Delivered, sat.Expected)
+			}
 		}
 		md := res.Markdown("x.json")
-		if !strings.Contains(md, "| 20 | cross |") || !strings.Contains(md, "| saturation | cross |") || !strings.Contains(md, "Targets (cross path)") {
+		if !strings.Contains(md, "| 20 | cross |") || !strings.Contains(md, "| saturation | cross |") || !strings.Contains(md, "Targets (cross path)") || !strings.Contains(md, "deliveries per CPU-second") {
 			t.Errorf("markdown:\n%s", md)
 		}
 		f := filepath.Join(t.TempDir(), "B.md")
 		os.WriteFile(f, []byte("# x\n"), 0o644)
-		if err := UpdateMarkdown(f, md); err != nil {
+		if err := UpdateMarkdown(f, res.Protocol, md); err != nil {
 			t.Fatal(err)
 		}
-		if err := UpdateMarkdown(f, md); err != nil {
+		if err := UpdateMarkdown(f, res.Protocol, md); err != nil {
+			t.Fatal(err)
+		}
+		if err := UpdateMarkdown(f, "other", md); err != nil {
 			t.Fatal(err)
 		}
 		b, _ := os.ReadFile(f)
-		if strings.Count(string(b), MarkBegin) != 1 {
+		if strings.Count(string(b), markBegin(res.Protocol)) != 1 || strings.Count(string(b), markBegin("other")) != 1 {
 			t.Errorf("the section was not replaced in place:\n%s", b)
 		}
 	}

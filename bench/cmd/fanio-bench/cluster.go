@@ -26,6 +26,7 @@ func runCluster(args []string) int {
 	jsonOut := fs.String("json", "", "results file (default bench/results/<date>-cluster.json)")
 	md := fs.String("md", "", "markdown file to update (default BENCHMARKS.md)")
 	noWrite := fs.Bool("no-write", false, "print only: write no results or markdown")
+	waitQuiet := fs.Duration("wait-quiet", time.Minute, "before each step, wait up to this long for other processes to go quiet")
 	_ = fs.Parse(args)
 	wd, _ := os.Getwd()
 	root := runner.FindRoot(wd)
@@ -35,7 +36,7 @@ func runCluster(args []string) int {
 		return 2
 	}
 	o := clusterbench.Options{Root: root, Servers: strings.Split(*servers, ","), Sharded: *sharded, Subscribers: *subs, Rates: rl,
-		Duration: *duration, Warmup: 2 * time.Second, Size: *size,
+		Duration: *duration, Warmup: 2 * time.Second, Size: *size, WaitQuiet: *waitQuiet,
 		Logf: func(format string, a ...any) { fmt.Fprintf(os.Stderr, "[cluster] "+format+"\n", a...) }}
 	if *quick {
 		o.Duration, o.Warmup = 3*time.Second, time.Second
@@ -65,7 +66,7 @@ func runCluster(args []string) int {
 		if mdPath == "" {
 			mdPath = filepath.Join(root, "BENCHMARKS.md")
 		}
-		if err := clusterbench.UpdateMarkdown(mdPath, section); err != nil {
+		if err := clusterbench.UpdateMarkdown(mdPath, res.Protocol, section); err != nil {
 			fmt.Fprintln(os.Stderr, "fanio-bench cluster:", err)
 			return 1
 		}
