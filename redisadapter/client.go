@@ -67,6 +67,10 @@ func NewClient(ctx context.Context, opts Options) (*Client, error) {
 		}
 		c.ownsRC = true
 	}
+	if c.rc.Mode() == rueidis.ClientModeCluster {
+		c.closeRC()
+		return nil, errors.New("redisadapter: Redis Cluster is not supported (see the package doc): use a standalone Redis")
+	}
 	version, err := c.serverVersion(ctx)
 	if err != nil {
 		c.closeRC()

@@ -16,10 +16,11 @@
 // is queued or retried, and there are no acknowledgements (as with the
 // Node emitter: nothing answers an emitter).
 //
-// In classic mode (the default) it writes exactly what
-// @socket.io/redis-emitter 5.1 writes: MessagePack ["emitter", packet,
-// opts] on <key>#<nsp># (or <key>#<nsp>#<room># for one room), and JSON
-// requests on <key>-request#<nsp>#. With Options.Sharded it speaks the
+// In classic mode (the default) it writes the messages
+// @socket.io/redis-emitter 5.1 writes (the same channels, types and fields;
+// only the order of the options' keys may differ): MessagePack
+// ["emitter", packet, opts] on <key>#<nsp># (or <key>#<nsp>#<room># for one
+// room), and JSON requests without uid on <key>-request#<nsp>#. With Options.Sharded it speaks the
 // protocol of createShardedAdapter instead (ClusterMessages with uid
 // "emitter", SPUBLISH), which the Node emitter cannot.
 //

@@ -33,7 +33,8 @@ type ServerSideAcker interface {
 // adapter's request timeout, or ctx. Each response is one node's Args (of
 // one value). On a single node (an adapter without this ability) it
 // returns no responses and no error, as the reference does. On a timeout
-// the error is an *AckTimeoutError holding the answers that came.
+// the error matches ErrAckTimeout (errors.Is), and the answers that came are
+// returned with it.
 func (n *Namespace) ServerSideEmitWithAck(ctx context.Context, event string, args ...any) ([]Args, error) {
 	if serverSideReserved[event] {
 		return nil, ErrReservedEvent

@@ -14,8 +14,16 @@ type roomEvents struct {
 	events []string
 }
 
-func (r *roomEvents) RoomCreated(room Room) { r.mu.Lock(); r.events = append(r.events, "+"+room); r.mu.Unlock() }
-func (r *roomEvents) RoomDeleted(room Room) { r.mu.Lock(); r.events = append(r.events, "-"+room); r.mu.Unlock() }
+func (r *roomEvents) RoomCreated(room Room) {
+	r.mu.Lock()
+	r.events = append(r.events, "+"+room)
+	r.mu.Unlock()
+}
+func (r *roomEvents) RoomDeleted(room Room) {
+	r.mu.Lock()
+	r.events = append(r.events, "-"+room)
+	r.mu.Unlock()
+}
 
 func (r *roomEvents) take() []string {
 	r.mu.Lock()

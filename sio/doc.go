@@ -126,9 +126,10 @@
 //
 // # Adapters and broadcasts
 //
-// Each namespace has an Adapter (the reference's Adapter class in Go, so
-// that a multi-node adapter compatible with @socket.io/redis-adapter can be
-// added without touching sio). InMemoryAdapter keeps rooms in shards by
+// Each namespace has an Adapter (the reference's Adapter class in Go). The
+// default, InMemoryAdapter, serves one node; package redisadapter joins
+// nodes (fanio and Node.js ones alike) through Redis, wire-compatible with
+// @socket.io/redis-adapter. InMemoryAdapter keeps rooms in shards by
 // room hash, each with its own lock; a broadcast takes the read lock of
 // each target room's shard in turn, never a global one, and writes the
 // same engine.Prepared bytes to each member: the allocations of a
@@ -188,8 +189,11 @@
 //	io.fetchSockets() / socketsJoin(r)       srv.FetchSockets() / srv.SocketsJoin(r)
 //	remote.timeout(t).emitWithAck("ev")      remote.Timeout(t).EmitWithAck(ctx, "ev")
 //	io.serverSideEmit("ev") / io.on("ev")    srv.ServerSideEmit("ev") / ns.OnServerSideEmit("ev", fn)
+//	io.serverSideEmitWithAck("ev")           srv.ServerSideEmitWithAck(ctx, "ev")
+//	io.of("/").adapter.allRooms()            ns.AllRooms()
 //	io.close()                               srv.Shutdown(ctx)
-//	adapter: createAdapter(...)              sio.Options{Adapter: func(nsp *sio.Namespace) sio.Adapter {...}}
+//	adapter: createAdapter(pub, sub)         rc, _ := redisadapter.NewClient(ctx, opts); sio.Options{Adapter: rc.Adapter}
+//	new Emitter(redisClient) (redis-emitter) redisemitter.New(ctx, opts)
 //	serveClient: true (the default)          sio.Options{ServeClient: os.DirFS("node_modules/socket.io-client/dist")}
 //
 // Not there (yet): the msgpack parser, s.off(ev, fn) for one listener (Off
