@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"slices"
 	"strconv"
 	"time"
 
@@ -82,6 +83,7 @@ func readRooms(r *msgpack.Reader, dst []sio.Room) ([]sio.Room, error) {
 	if err != nil {
 		return dst, err
 	}
+	dst = slices.Grow(dst, n)
 	for i := 0; i < n; i++ {
 		switch r.Peek() {
 		case msgpack.KindString:

@@ -1,8 +1,10 @@
 package sio
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"unsafe"
 
 	"github.com/fanio/fanio/internal/codec"
 )
@@ -99,30 +101,39 @@ func NewEventPacket(nsp, event string, args []any) (*Packet, error) {
 // fresh ack id of this namespace, for BroadcastWithAck. The packet is
 // encoded once (Prepared) for all the local sockets it goes to.
 func (n *Namespace) RemotePacket(data []byte, attachments [][]byte, withAck bool) (*Packet, error) {
-	elems, err := codec.ArrayElements(nil, data)
+	var inl [8][]byte
+	elems, err := codec.ArrayElements(inl[:0], data)
 	if err != nil || len(elems) == 0 || len(elems[0]) == 0 {
 		return nil, errors.New("sio: a remote packet's data is not an array starting with the event name")
 	}
-	for _, e := range elems {
-		bad := false
-		walkObjects(e, func(start, end int) {
-			if num, ok := codec.ParsePlaceholder(e[start:end]); ok && num >= len(attachments) {
-				bad = true
+	if len(attachments) > 0 {
+		// Every placeholder must name an attachment that is there.
+		for _, e := range elems {
+			bad := false
+			walkObjects(e, func(start, end int) {
+				if num, ok := codec.ParsePlaceholder(e[start:end]); ok && num >= len(attachments) {
+					bad = true
+				}
+			})
+			if bad {
+				return nil, ErrIllegalAttachments
 			}
-		})
-		if bad {
-			return nil, ErrIllegalAttachments
 		}
 	}
 	p := &Packet{Type: PacketEvent, Nsp: n.name, ID: -1, Data: data, Attachments: attachments}
-	if elems[0][0] == '"' {
-		name, err := codec.AppendUnquote(nil, elems[0])
-		if err != nil {
-			return nil, errors.New("sio: a remote packet's event name is not a valid string")
+	if name := elems[0]; name[0] == '"' {
+		if body := name[1 : len(name)-1]; bytes.IndexByte(body, '\\') < 0 {
+			// The name as it is in data, which the packet keeps unchanged.
+			p.Event = unsafe.String(unsafe.SliceData(body), len(body))
+		} else {
+			unq, err := codec.AppendUnquote(nil, name)
+			if err != nil {
+				return nil, errors.New("sio: a remote packet's event name is not a valid string")
+			}
+			p.Event = string(unq)
 		}
-		p.Event = string(name)
 	} else {
-		p.Event = string(elems[0])
+		p.Event = string(name)
 	}
 	if reservedEvents[p.Event] {
 		return nil, ErrReservedEvent

@@ -98,6 +98,10 @@ func TestRemotePacket(t *testing.T) {
 	if string(msgs[0].Data) != `51-/chat,["file",{"_placeholder":true,"num":0},"x"]` || !msgs[1].Binary {
 		t.Fatalf("encoded as %q", msgs[0].Data)
 	}
+	e, err := nsp.RemotePacket([]byte(`["caf\u00e9",1]`), nil, false)
+	if err != nil || e.Event != "café" {
+		t.Fatalf("escaped name: %q %v", e.Event, err)
+	}
 	q, err := nsp.RemotePacket([]byte(`["q"]`), nil, true)
 	if err != nil || q.ID < 0 {
 		t.Fatalf("withAck: %+v %v", q, err)
