@@ -110,7 +110,7 @@ func (a *classicAdapter) onRequest(_ string, msg []byte) {
 		}
 		a.onServerSideEmit(&req)
 	case rediswire.ReqBroadcast:
-		if a.acks.get(req.id()) != nil || req.Packet == nil {
+		if req.UID == a.uid || a.acks.get(req.id()) != nil || req.Packet == nil {
 			return // our own
 		}
 		a.onBroadcastWithAck(&req, atts)
@@ -187,9 +187,9 @@ func (a *classicAdapter) onServerSideEmit(req *classicRequest) {
 	var ack sio.Ack
 	if req.RequestID != nil {
 		id := *req.RequestID
-		var used atomic32
+		var used onceFlag
 		ack = func(args ...any) error {
-			if !used.once() {
+			if !used.first() {
 				return nil
 			}
 			data, err := firstArgJSON(args)

@@ -63,7 +63,7 @@ func NewClient(ctx context.Context, opts Options) (*Client, error) {
 		ro.Dialer.Timeout = opts.DialTimeout
 		ro.ConnWriteTimeout = opts.DialTimeout
 		if c.rc, err = rueidis.NewClient(ro); err != nil {
-			return nil, fmt.Errorf("redisadapter: cannot connect to Redis at %s: %w", redactURL(opts.URL), err)
+			return nil, fmt.Errorf("redisadapter: cannot connect to Redis at %s: %w", RedactURL(opts.URL), err)
 		}
 		c.ownsRC = true
 	}
@@ -74,11 +74,11 @@ func NewClient(ctx context.Context, opts Options) (*Client, error) {
 	version, err := c.serverVersion(ctx)
 	if err != nil {
 		c.closeRC()
-		return nil, fmt.Errorf("redisadapter: Redis at %s does not answer: %w", redactURL(opts.URL), err)
+		return nil, fmt.Errorf("redisadapter: Redis at %s does not answer: %w", RedactURL(opts.URL), err)
 	}
 	if opts.Sharded && version < 7 {
 		c.closeRC()
-		return nil, fmt.Errorf("redisadapter: sharded mode needs Redis 7.0 or later (SPUBLISH); %s runs %d.x", redactURL(opts.URL), version)
+		return nil, fmt.Errorf("redisadapter: sharded mode needs Redis 7.0 or later (SPUBLISH); %s runs %d.x", RedactURL(opts.URL), version)
 	}
 	c.sub = newSubscriber(c)
 	c.pub = newPublisher(c)
@@ -87,7 +87,7 @@ func NewClient(ctx context.Context, opts Options) (*Client, error) {
 	go func() { defer c.wg.Done(); c.pub.run() }()
 	if err := c.sub.waitConnected(ctx, opts.DialTimeout); err != nil {
 		c.Close()
-		return nil, fmt.Errorf("redisadapter: cannot open the subscription connection to %s: %w", redactURL(opts.URL), err)
+		return nil, fmt.Errorf("redisadapter: cannot open the subscription connection to %s: %w", RedactURL(opts.URL), err)
 	}
 	return c, nil
 }
@@ -112,9 +112,6 @@ func (c *Client) serverVersion(ctx context.Context) (int, error) {
 	}
 	return 0, errors.New("INFO server has no redis_version")
 }
-
-// redactURL hides a password in a Redis URL for error messages.
-func redactURL(u string) string { return RedactURL(u) }
 
 // RedactURL hides the password of a Redis URL (for logs and errors).
 func RedactURL(u string) string {

@@ -248,3 +248,16 @@ func TestNoGoroutineLeak(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+func TestRedactURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"redis://127.0.0.1:6379":       "redis://127.0.0.1:6379",
+		"redis://:s3cret@host:6379/2":  "redis://***@host:6379/2",
+		"rediss://user:p@ss@host:6380": "rediss://***@host:6380",
+		"unix:///run/redis.sock":       "unix:///run/redis.sock",
+	} {
+		if got := RedactURL(in); got != want {
+			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

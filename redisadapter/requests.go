@@ -237,8 +237,8 @@ func runHandler(c *Client, fn func()) {
 	}()
 }
 
-// atomic32 is a once-only flag.
-type atomic32 struct{ v atomic.Bool }
+// onceFlag is a once-only flag (an Ack answers once).
+type onceFlag struct{ v atomic.Bool }
 
-// once reports true the first time only.
-func (a *atomic32) once() bool { return a.v.CompareAndSwap(false, true) }
+// first reports true the first time only.
+func (f *onceFlag) first() bool { return f.v.CompareAndSwap(false, true) }

@@ -450,9 +450,9 @@ func (a *shardedAdapter) onMessage(typ int, uid, data []byte, atts [][]byte) err
 		var ack sio.Ack
 		if d.RequestID != nil {
 			id, requester := *d.RequestID, string(uid)
-			var used atomic32
+			var used onceFlag
 			ack = func(args ...any) error {
-				if !used.once() {
+				if !used.first() {
 					return nil
 				}
 				v, ok, err := firstArgValue(args)
