@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -27,9 +28,33 @@ func runCluster(args []string) int {
 	md := fs.String("md", "", "markdown file to update (default BENCHMARKS.md)")
 	noWrite := fs.Bool("no-write", false, "print only: write no results or markdown")
 	waitQuiet := fs.Duration("wait-quiet", time.Minute, "before each step, wait up to this long for other processes to go quiet")
+	report := fs.String("report", "", "run nothing: rewrite the markdown section from this results file")
 	_ = fs.Parse(args)
 	wd, _ := os.Getwd()
 	root := runner.FindRoot(wd)
+	mdPath := *md
+	if mdPath == "" {
+		mdPath = filepath.Join(root, "BENCHMARKS.md")
+	}
+	if *report != "" {
+		b, err := os.ReadFile(*report)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "fanio-bench cluster:", err)
+			return 1
+		}
+		var res clusterbench.Result
+		if err := json.Unmarshal(b, &res); err != nil {
+			fmt.Fprintln(os.Stderr, "fanio-bench cluster:", err)
+			return 1
+		}
+		section := res.Markdown(filepath.Base(*report))
+		fmt.Println(section)
+		if err := clusterbench.UpdateMarkdown(mdPath, res.Protocol, section); err != nil {
+			fmt.Fprintln(os.Stderr, "fanio-bench cluster:", err)
+			return 1
+		}
+		return 0
+	}
 	rl, err := floatList(*rates)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "fanio-bench cluster: -rates:", err)
@@ -62,10 +87,6 @@ func runCluster(args []string) int {
 	section := res.Markdown(name)
 	fmt.Println(section)
 	if !*noWrite {
-		mdPath := *md
-		if mdPath == "" {
-			mdPath = filepath.Join(root, "BENCHMARKS.md")
-		}
 		if err := clusterbench.UpdateMarkdown(mdPath, res.Protocol, section); err != nil {
 			fmt.Fprintln(os.Stderr, "fanio-bench cluster:", err)
 			return 1
