@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fanio/fanio/internal/redistest"
 	"github.com/fanio/fanio/sio"
 )
 
@@ -334,3 +335,25 @@ func TestBroadcastWithAck(t *testing.T) {
 }
 
 var _ = strings.Contains
+
+// Answers on the requester's own response channel (a node with
+// PublishOnSpecificResponseChannel) reach it, whatever the others use.
+func TestSpecificResponseChannel(t *testing.T) {
+	rs := redistest.Start(t)
+	a := startNode(t, rs.URL(), Options{PublishOnSpecificResponseChannel: true})
+	b := startNode(t, rs.URL(), Options{})
+	ca, cb := dial(t, a), dial(t, b)
+	a.socket(t, ca)
+	b.socket(t, cb)
+	waitFor(t, "two nodes", func() bool { n, _ := a.srv.Sockets().Adapter().ServerCount(); return n == 2 })
+	for _, n := range []*node{a, b} {
+		socks, err := n.srv.FetchSockets()
+		if err != nil || len(socks) != 2 {
+			t.Fatalf("%d sockets, %v", len(socks), err)
+		}
+		rooms, err := n.srv.Sockets().AllRooms()
+		if err != nil || len(rooms) != 2 {
+			t.Fatalf("rooms %v, %v", rooms, err)
+		}
+	}
+}
