@@ -144,33 +144,6 @@ func (s *Server) Err() error {
 	return err
 }
 
-// Stats are a server's counters, for metrics.
-type Stats struct {
-	// Sessions is the number of live Engine.IO sessions.
-	Sessions int
-	// Connections is the number of connections the server holds: those its
-	// own listeners accepted (with those it handed to its net/http server
-	// for other routes and TLS) and the WebSockets taken over from a
-	// net/http server it is mounted in.
-	Connections int
-	// RefusedConnections counts the connections closed at accept because
-	// the server held Options.MaxConnections.
-	RefusedConnections uint64
-	// AcceptErrors counts the accept failures the server backed off from
-	// (out of file descriptors or memory, aborted connections).
-	AcceptErrors uint64
-}
-
-// Stats returns the server's counters.
-func (s *Server) Stats() Stats {
-	return Stats{
-		Sessions:           s.sessions.count(),
-		Connections:        s.loop.CountConnections(),
-		RefusedConnections: s.loop.Refused(),
-		AcceptErrors:       s.loop.AcceptErrors(),
-	}
-}
-
 // ConnectionCount is the number of connections the server holds (see
 // Stats.Connections).
 func (s *Server) ConnectionCount() int { return s.loop.CountConnections() }

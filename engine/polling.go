@@ -26,10 +26,14 @@ const (
 type pollResponseOpts struct {
 	keepAlive bool
 	encoding  uint8
-	cors      []byte // CORS header lines for this origin (shared, immutable)
+	// extra header lines: CORS for this origin (shared, immutable), the
+	// cookie of a first answer, what the header hooks add
+	cors []byte
 }
 
-func (s *Server) pollOpts(req *codec.Request) pollResponseOpts {
+// pollOpts takes from req what its answer depends on; initial: it opens
+// session sid.
+func (s *Server) pollOpts(x exchange, req *codec.Request, initial bool, sid string) pollResponseOpts {
 	o := pollResponseOpts{keepAlive: req.KeepAlive, cors: s.corsHeaders(req)}
 	if s.opts.HTTPCompressionThreshold >= 0 {
 		if ae := req.Header("Accept-Encoding"); ae != nil {
@@ -41,12 +45,13 @@ func (s *Server) pollOpts(req *codec.Request) pollResponseOpts {
 			}
 		}
 	}
+	o.cors = s.extraHeaders(o.cors, x, req, initial, sid)
 	return o
 }
 
 // handlePoll serves a GET on an existing polling session.
 func (s *Server) handlePoll(x exchange, req *codec.Request, sess *Session) {
-	opts := s.pollOpts(req)
+	opts := s.pollOpts(x, req, false, "")
 	sess.mu.Lock()
 	switch {
 	case sess.state == stateClosing && len(sess.p.queue) > 0:
@@ -70,14 +75,14 @@ func (s *Server) handlePoll(x exchange, req *codec.Request, sess *Session) {
 		return
 	case sess.state != stateOpen || sess.kind != kindPolling:
 		sess.mu.Unlock()
-		s.respondError(x, req, errBadRequest)
+		s.refuseMismatch(x, req, sess, TransportPolling)
 		return
 	case sess.p.conn != nil:
 		// Overlapping polls: the reference ends the session; the held GET
 		// gets the close packet, this one a 400.
 		sess.respondPollLocked(closeRecord)
 		sess.mu.Unlock()
-		s.respondError(x, req, errBadRequest)
+		s.refuse(x, req, errBadRequest, refusedBadRequest)
 		sess.closeAfterError()
 		return
 	case sess.upgrade != nil && sess.upgrade.probed:
@@ -221,10 +226,11 @@ func (s *Server) handlePost(x exchange, req *codec.Request, body []byte, sess *S
 	ok := sess.state == stateOpen && sess.kind == kindPolling
 	sess.mu.Unlock()
 	if !ok {
-		s.respondError(x, req, errBadRequest)
+		s.refuseMismatch(x, req, sess, TransportPolling)
 		return
 	}
 	if len(body) > s.opts.MaxPayload {
+		s.noteOversize(x, sess.id, len(body))
 		s.respondStatus(x, req, 413)
 		sess.closeAfterError()
 		return
@@ -247,6 +253,9 @@ func (s *Server) handlePost(x exchange, req *codec.Request, body []byte, sess *S
 			scratch.B = nsb
 		}
 		if err != nil {
+			s.stats.protocolErrors.Add(1)
+			s.rlog.Log(logProtocol, warnLevel, "engine: undecodable polling payload; session closed",
+				"remote", remoteHost(x.remoteAddr()), "sid", sess.id, "err", err.Error())
 			s.respondError(x, req, errBadRequest)
 			sess.close(ReasonParseError)
 			return
@@ -259,15 +268,25 @@ func (s *Server) handlePost(x exchange, req *codec.Request, body []byte, sess *S
 // rejectBody answers a request whose body is over maxPayload: 413 and, for
 // a POST to a session, like the reference, the end of the session.
 func (s *Server) rejectBody(x exchange, req *codec.Request) {
-	s.respondStatus(x, req, 413)
-	if !s.onPath(req.Path) {
-		return
+	var sid []byte
+	if s.onPath(req.Path) {
+		sid, _ = codec.QueryValue(req.RawQuery, "sid")
 	}
-	if sid, ok := codec.QueryValue(req.RawQuery, "sid"); ok {
+	s.noteOversize(x, string(sid), int(req.ContentLength))
+	s.respondStatus(x, req, 413)
+	if sid != nil {
 		if sess := s.sessions.get(sid); sess != nil {
 			sess.closeAfterError()
 		}
 	}
+}
+
+// noteOversize counts and logs a body over MaxPayload (size -1: unknown,
+// chunked).
+func (s *Server) noteOversize(x exchange, sid string, size int) {
+	s.stats.oversize.Add(1)
+	s.rlog.Log(logOversize, warnLevel, "engine: polling body over MaxPayload; answered 413",
+		"remote", remoteHost(x.remoteAddr()), "sid", sid, "size", size, "limit", s.opts.MaxPayload)
 }
 
 var okBody = []byte("ok")
@@ -276,7 +295,7 @@ func (s *Server) respondOK(x exchange, req *codec.Request) {
 	bb := pool.Get()
 	b := codec.AppendStatusLine(bb.B, 200)
 	b = codec.AppendHeader(b, "Content-Type", "text/html")
-	b = append(b, s.corsHeaders(req)...)
+	b = append(b, s.extraHeaders(s.corsHeaders(req), x, req, false, "")...)
 	b = codec.AppendContentLength(b, len(okBody))
 	if !req.KeepAlive {
 		b = codec.AppendHeader(b, "Connection", "close")

@@ -17,6 +17,8 @@ import (
 type Prepared struct {
 	frames  []byte // WebSocket frames, back to back
 	records []byte // polling records joined by 0x1e
+	count   int    // messages
+	size    int    // their data's bytes, for the counters
 
 	// Only when compression was asked for: where each frame's payload lies in
 	// frames, to build the permessage-deflate variant on first use.
@@ -34,9 +36,10 @@ type frameSpan struct {
 // permessage-deflate get a compressed variant (built once, lazily) for
 // messages of at least threshold bytes.
 func NewPrepared(msgs []Message, compress bool) *Prepared {
-	p := &Prepared{}
+	p := &Prepared{count: len(msgs)}
 	fsz, rsz := 0, 0
 	for _, m := range msgs {
+		p.size += len(m.Data)
 		fsz += ws.MaxHeaderSize + 1 + len(m.Data)
 		rsz += 2 + base64.StdEncoding.EncodedLen(len(m.Data))
 	}

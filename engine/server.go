@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/base64"
+	"log/slog"
 	"net"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,6 +16,7 @@ import (
 	"github.com/fanio/fanio/internal/codec"
 	"github.com/fanio/fanio/internal/eventloop"
 	"github.com/fanio/fanio/internal/pool"
+	"github.com/fanio/fanio/internal/ratelog"
 	"github.com/fanio/fanio/internal/timer"
 )
 
@@ -36,6 +39,9 @@ type Server struct {
 	websocket    bool
 	closing      atomic.Bool
 	openedTotal  atomic.Int64
+	stats        counters
+	hooks        hooks
+	rlog         *ratelog.Limiter // what clients can cause is logged rate-limited
 
 	corsMu    sync.RWMutex
 	corsCache map[string][]byte // origin → CORS header lines
@@ -59,6 +65,7 @@ var noReactor bool
 func NewServer(opts Options) *Server {
 	opts.setDefaults()
 	s := &Server{opts: opts, sessions: newRegistry(), corsCache: make(map[string][]byte)}
+	s.rlog = ratelog.New(opts.Logger, numLogKinds, 0, 0)
 	s.static = newStaticFiles(opts.StaticFiles, opts.Logger)
 	s.timers = timer.NewWheel(max(2, opts.EventLoops), 5*time.Millisecond)
 	s.loop = eventloop.NewServer(eventloop.Options{
@@ -130,19 +137,19 @@ func (s *Server) serve(x exchange, ws *eventloop.Conn, req *codec.Request, body 
 	transport, _ := codec.QueryValue(req.RawQuery, "transport")
 	isWS := string(transport) == TransportWebSocket
 	if !(isWS && s.websocket) && !(string(transport) == TransportPolling && s.polling) {
-		s.respondError(x, req, errTransportUnknown)
+		s.refuse(x, req, errTransportUnknown, refusedUnknownTransport, "transport", string(transport))
 		return
 	}
 	upgrade := req.Upgrade && ws != nil
 	if sid, ok := codec.QueryValue(req.RawQuery, "sid"); ok {
 		sess := s.sessions.get(sid)
 		if sess == nil {
-			s.respondError(x, req, errUnknownSID)
+			s.refuse(x, req, errUnknownSID, refusedUnknownSID, "sid", string(sid))
 			return
 		}
 		if isWS {
 			if !upgrade || !bytes.Equal(method, methodGet) {
-				s.respondError(x, req, errBadRequest)
+				s.refuseMismatch(x, req, sess, TransportWebSocket)
 				return
 			}
 			s.handleUpgrade(x, ws, req, sess)
@@ -154,27 +161,68 @@ func (s *Server) serve(x exchange, ws *eventloop.Conn, req *codec.Request, body 
 		case bytes.Equal(method, methodPost):
 			s.handlePost(x, req, body, sess)
 		default:
-			s.respondError(x, req, errBadRequest)
+			s.refuse(x, req, errBadRequest, refusedBadRequest)
 		}
 		return
 	}
 	if !bytes.Equal(method, methodGet) {
-		s.respondError(x, req, errBadHandshakeMethod)
+		s.refuse(x, req, errBadHandshakeMethod, refusedBadHandshakeMethod, "method", string(method))
 		return
 	}
 	if eio, _ := codec.QueryValue(req.RawQuery, "EIO"); string(eio) != "4" {
-		s.respondError(x, req, errUnsupportedVersion)
+		protocol := 3 // as the reference: anything but 4 is taken for 3
+		s.refuse(x, req, errUnsupportedVersion, refusedUnsupportedVersion, "protocol", protocol)
 		return
 	}
 	if isWS && !upgrade {
-		s.respondError(x, req, errBadRequest)
+		s.refuse(x, req, errBadRequest, refusedBadRequest, "name", "TRANSPORT_HANDSHAKE_ERROR")
 		return
 	}
 	if s.closing.Load() {
+		s.stats.refused[refusedServerClosing].Add(1)
 		s.respondStatus(x, req, 503)
 		return
 	}
 	s.handshake(x, ws, req, isWS)
+}
+
+// refuse answers a request refused before it reached a session with e,
+// counts it, logs it (rate-limited) and, when ctx (key-value pairs) is
+// given, reports it to the OnConnectionError hooks as the reference
+// reports it.
+func (s *Server) refuse(x exchange, req *codec.Request, e httpError, why refusal, ctx ...any) {
+	s.stats.refused[why].Add(1)
+	s.rlog.Log(logRefused, slog.LevelInfo, "engine: request refused",
+		"remote", remoteHost(x.remoteAddr()), "reason", refusalNames[why], "status", e.status, "message", e.message,
+		"method", string(req.Method), "uri", truncate(req.URI, 200))
+	if len(ctx) > 0 && s.hooks.connErr.Load() != nil {
+		m := make(map[string]any, len(ctx)/2)
+		for i := 0; i+1 < len(ctx); i += 2 {
+			m[ctx[i].(string)] = ctx[i+1]
+		}
+		s.connectionError(x, req, e, m)
+	}
+	s.respondError(x, req, e)
+}
+
+// refuseMismatch refuses a request of transport for a session on another
+// one: the reference's TRANSPORT_MISMATCH.
+func (s *Server) refuseMismatch(x exchange, req *codec.Request, sess *Session, transport string) {
+	prev := sess.Transport()
+	if prev == transport {
+		s.refuse(x, req, errBadRequest, refusedBadRequest)
+		return
+	}
+	s.refuse(x, req, errBadRequest, refusedTransportMismatch,
+		"name", "TRANSPORT_MISMATCH", "transport", transport, "previousTransport", prev)
+}
+
+// truncate returns b as a string of at most n bytes, for logs.
+func truncate(b []byte, n int) string {
+	if len(b) > n {
+		return string(b[:n]) + "…"
+	}
+	return string(b)
 }
 
 var (
@@ -212,15 +260,15 @@ func (s *Server) handshake(x exchange, ws *eventloop.Conn, req *codec.Request, i
 			if msg := err.Error(); msg != "" {
 				e.message = msg
 			}
-			s.respondError(x, req, e)
+			s.refuse(x, req, e, refusedForbidden, "message", err.Error())
 			return
 		}
 	}
 	s.timers.Init(&sess.hb, sess.onTimer)
 	if isWS {
-		resp, deflate, herr := s.acceptResponse(req)
+		resp, deflate, herr := s.acceptResponse(x, req, true)
 		if herr != nil {
-			s.respondError(x, req, *herr)
+			s.refuse(x, req, *herr, refusedWebSocketHandshake)
 			return
 		}
 		c := ws
@@ -241,6 +289,11 @@ func (s *Server) handshake(x exchange, ws *eventloop.Conn, req *codec.Request, i
 	}
 	s.sessions.add(sess)
 	s.openedTotal.Add(1)
+	if isWS {
+		s.stats.websocket.Add(1)
+	} else {
+		s.stats.polling.Add(1)
+	}
 	s.timers.Reset(&sess.hb, s.opts.PingInterval)
 	if !isWS {
 		var upgrades []string
@@ -250,8 +303,7 @@ func (s *Server) handshake(x exchange, ws *eventloop.Conn, req *codec.Request, i
 		open := pool.Get()
 		open.B = codec.AppendOpenPacket(open.B, sess.id, upgrades,
 			s.opts.PingInterval.Milliseconds(), s.opts.PingTimeout.Milliseconds(), int64(s.opts.MaxPayload))
-		o := s.pollOpts(req)
-		o.cors = append(o.cors[:len(o.cors):len(o.cors)], s.cookieHeader(sess.id)...)
+		o := s.pollOpts(x, req, true, sess.id)
 		s.respondPayload(x, o, open.B)
 		pool.Put(open)
 	}
@@ -267,10 +319,12 @@ func newSessionID() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-func (s *Server) cookieHeader(sid string) []byte {
+// cookieValue is the Set-Cookie value of the "io" cookie for session sid,
+// "" when there is no cookie.
+func (s *Server) cookieValue(sid string) string {
 	ck := s.opts.Cookie
 	if ck == nil {
-		return nil
+		return ""
 	}
 	name, path := ck.Name, ck.Path
 	if name == "" {
@@ -279,14 +333,38 @@ func (s *Server) cookieHeader(sid string) []byte {
 	if path == "" {
 		path = "/"
 	}
-	v := "Set-Cookie: " + name + "=" + sid + "; Path=" + path
+	v := name + "=" + sid + "; Path=" + path
 	if ck.HTTPOnly {
 		v += "; HttpOnly"
 	}
 	if ck.SameSite != "" {
 		v += "; SameSite=" + ck.SameSite
 	}
-	return []byte(v + "\r\n")
+	return v
+}
+
+// extraHeaders returns the header lines an answer of a session carries
+// besides its own: cors (the CORS lines, shared and left unmodified), the
+// "io" cookie on a session's first answer (initial), and what the header
+// hooks add.
+func (s *Server) extraHeaders(cors []byte, x exchange, req *codec.Request, initial bool, sid string) []byte {
+	cookie := ""
+	if initial {
+		cookie = s.cookieValue(sid)
+	}
+	hooked := s.hasHeaderHooks(initial)
+	if !hooked && cookie == "" {
+		return cors
+	}
+	b := append([]byte(nil), cors...)
+	if !hooked {
+		return codec.AppendHeader(b, "Set-Cookie", cookie)
+	}
+	var pre http.Header
+	if cookie != "" {
+		pre = http.Header{"Set-Cookie": {cookie}}
+	}
+	return s.hookHeaders(b, x, req, initial, pre)
 }
 
 // ---- responses ----

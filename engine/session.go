@@ -133,6 +133,8 @@ func (s *Session) Send(data []byte, binary bool) error {
 	if s.state != stateOpen {
 		return ErrClosed
 	}
+	s.cell().packetsOut.Add(1)
+	s.cell().bytesOut.Add(uint64(len(data)))
 	if s.kind == kindWebSocket {
 		return s.writeData(s.ws, s.deflate, codec.EIOMessage, data, binary)
 	}
@@ -156,6 +158,20 @@ func (s *Session) SendPrepared(p *Prepared) error {
 	return s.push(outMsg{typ: codec.EIOMessage, prep: p})
 }
 
+// countOut counts m as sent by this session.
+func (s *Session) countOut(m *outMsg) {
+	switch {
+	case m.prep != nil:
+		s.cell().packetsOut.Add(uint64(m.prep.count))
+		s.cell().bytesOut.Add(uint64(m.prep.size))
+	case m.typ == codec.EIOMessage:
+		s.cell().packetsOut.Add(1)
+		if m.bb != nil {
+			s.cell().bytesOut.Add(uint64(len(m.bb.B)))
+		}
+	}
+}
+
 // Close closes the session from the server side (reason "forced close").
 func (s *Session) Close() error {
 	s.close(ReasonForcedClose)
@@ -176,6 +192,7 @@ func (s *Session) push(m outMsg) error {
 		m.release()
 		return ErrClosed
 	}
+	s.countOut(&m)
 	if s.kind == kindWebSocket {
 		return s.writeWS(s.ws, s.deflate, m)
 	}
@@ -288,6 +305,8 @@ func (s *Session) onPacket(typ codec.EIOType, data []byte, binary bool) bool {
 		if !open {
 			return false
 		}
+		s.cell().packetsIn.Add(1)
+		s.cell().bytesIn.Add(uint64(len(data)))
 		if h != nil {
 			h.OnMessage(s, data, binary)
 		}
@@ -300,6 +319,9 @@ func (s *Session) onPacket(typ codec.EIOType, data []byte, binary bool) bool {
 	default:
 		// open, upgrade or ping on an established transport: the reference
 		// closes the session.
+		s.srv.stats.protocolErrors.Add(1)
+		s.srv.rlog.Log(logProtocol, warnLevel, "engine: unexpected packet type on an open transport; session closed",
+			"remote", remoteHost(s.remote), "sid", s.id, "type", int(typ))
 		s.close(ReasonParseError)
 		return false
 	}
@@ -319,7 +341,7 @@ func (s *Session) closeFromClient() {
 	if s.p != nil && s.p.conn != nil {
 		s.respondPollLocked(noopRecord)
 	}
-	h := s.finishLocked(false)
+	h := s.finishLocked(false, ReasonTransportClose)
 	ws := s.ws
 	s.mu.Unlock()
 	if ws != nil {
@@ -353,7 +375,7 @@ func (s *Session) close(reason DisconnectReason) {
 	} else if tellClient {
 		keep = true // the next GET gets the close packet
 	}
-	h := s.finishLocked(keep)
+	h := s.finishLocked(keep, reason)
 	s.mu.Unlock()
 	if wsConn != nil {
 		switch reason {
@@ -379,8 +401,18 @@ func (s *Session) close(reason DisconnectReason) {
 }
 
 // finishLocked moves the session out of the open state, stops its timers and
-// drops what it queued. With keep, it waits (closing) for a last poll.
-func (s *Session) finishLocked(keep bool) Handler {
+// drops what it queued. With keep, it waits (closing) for a last poll. It
+// counts the close for reason.
+func (s *Session) finishLocked(keep bool, reason DisconnectReason) Handler {
+	st := &s.srv.stats
+	if s.kind == kindWebSocket {
+		st.websocket.Add(-1)
+	} else {
+		st.polling.Add(-1)
+	}
+	if i := closeIndex(reason); i >= 0 {
+		st.closes[i].Add(1)
+	}
 	s.srv.timers.Stop(&s.hb)
 	// With keep, the queue stays for the last poll, which delivers it
 	// before the close packet: the reference flushes its write buffer before

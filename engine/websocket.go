@@ -24,7 +24,8 @@ var (
 
 // acceptResponse validates a WebSocket upgrade request and builds the 101
 // answer. deflate reports whether permessage-deflate was agreed.
-func (s *Server) acceptResponse(req *codec.Request) (resp *pool.Buffer, deflate bool, herr *httpError) {
+// initial: the request opens a session (the header hooks are told).
+func (s *Server) acceptResponse(x exchange, req *codec.Request, initial bool) (resp *pool.Buffer, deflate bool, herr *httpError) {
 	if req.ProtoMinor < 1 {
 		return nil, false, &errUpgradeHTTP10
 	}
@@ -47,6 +48,9 @@ func (s *Server) acceptResponse(req *codec.Request) (resp *pool.Buffer, deflate 
 			b = codec.AppendHeader(b, "Sec-WebSocket-Extensions", codec.DeflateResponseExtension)
 		}
 	}
+	if s.hasHeaderHooks(initial) {
+		b = s.hookHeaders(b, x, req, initial, nil)
+	}
 	b = append(b, "\r\n"...)
 	bb.B = b
 	return bb, deflate, nil
@@ -56,12 +60,12 @@ func (s *Server) acceptResponse(req *codec.Request) (resp *pool.Buffer, deflate 
 // WebSocket: probe, then upgrade packet.
 func (s *Server) handleUpgrade(x exchange, c *eventloop.Conn, req *codec.Request, sess *Session) {
 	if s.opts.DisableUpgrades {
-		s.respondError(x, req, errBadRequest)
+		s.refuse(x, req, errBadRequest, refusedBadRequest)
 		return
 	}
-	resp, deflate, herr := s.acceptResponse(req)
+	resp, deflate, herr := s.acceptResponse(x, req, false)
 	if herr != nil {
-		s.respondError(x, req, *herr)
+		s.refuse(x, req, *herr, refusedWebSocketHandshake)
 		return
 	}
 	sess.mu.Lock()
@@ -77,8 +81,12 @@ func (s *Server) handleUpgrade(x exchange, c *eventloop.Conn, req *codec.Request
 	sess.upgrade = u
 	s.timers.Init(&u.timer, func() { sess.upgradeTimedOut(u) })
 	s.timers.Reset(&u.timer, s.opts.UpgradeTimeout)
+	h := sess.handler
 	sess.mu.Unlock()
 	c.AcceptWebSocket(resp, wsOwner{sess}, deflate)
+	if uh, ok := h.(UpgradeHandler); ok {
+		uh.OnUpgrading(sess, TransportWebSocket)
+	}
 }
 
 func (s *Session) upgradeTimedOut(u *upgradeState) {
@@ -111,6 +119,9 @@ func (o wsOwner) OnMessage(c *eventloop.Conn, data []byte, binary bool) {
 	}
 	typ, payload, err := codec.DecodePacket(data)
 	if err != nil {
+		s.srv.stats.protocolErrors.Add(1)
+		s.srv.rlog.Log(logProtocol, warnLevel, "engine: undecodable WebSocket packet; session closed",
+			"remote", remoteHost(s.remote), "sid", s.id, "err", err.Error())
 		s.close(ReasonParseError)
 		return
 	}
@@ -133,6 +144,7 @@ func (o wsOwner) OnClose(c *eventloop.Conn, err error) {
 		return
 	}
 	if err != nil {
+		s.noteConnError(err)
 		s.close(ReasonTransportError)
 	} else {
 		s.close(ReasonTransportClose)
@@ -184,7 +196,15 @@ func (s *Session) onProbeMessage(c *eventloop.Conn, data []byte, binary bool) {
 			s.p.queue[i] = outMsg{}
 		}
 		s.p = nil
+		st := &s.srv.stats
+		st.polling.Add(-1)
+		st.websocket.Add(1)
+		st.upgrades.Add(1)
+		h := s.handler
 		s.mu.Unlock()
+		if uh, ok := h.(UpgradeHandler); ok {
+			uh.OnUpgrade(s, TransportWebSocket)
+		}
 	default:
 		s.srv.timers.Stop(&u.timer)
 		s.upgrade = nil

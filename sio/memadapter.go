@@ -27,8 +27,12 @@ type InMemoryAdapter struct {
 	seed  maphash.Seed
 	rooms [roomShards]roomShard
 	rec   *recoveryStore // nil unless recovery is enabled
-	// listener hears of rooms created and deleted (cluster.go).
+	// listener hears of rooms created and deleted under the registry's
+	// locks (cluster.go: what a multi-node adapter needs, in order);
+	// events are the public listeners of the same changes, told after
+	// them, outside the locks (events.go).
 	listener RoomListener
+	events   roomListeners
 }
 
 type roomShard struct {
@@ -117,12 +121,15 @@ func (a *InMemoryAdapter) AddAll(id SocketID, rooms []Room) {
 	for _, r := range rooms {
 		m.mu.Lock()
 		if r == id {
-			created := !m.self
+			joined := !m.self
 			m.self = true
-			if created {
+			if joined {
 				a.roomCreated(r)
 			}
 			m.mu.Unlock()
+			if joined && a.events.any.Load() {
+				a.fireJoin(r, id, !a.inRegistry(r))
+			}
 			continue
 		}
 		added := m.rooms.add(r)
@@ -133,14 +140,40 @@ func (a *InMemoryAdapter) AddAll(id SocketID, rooms []Room) {
 		rs := a.roomShard(r)
 		rs.mu.Lock()
 		set := rs.rooms[r]
-		if set == nil {
+		created := set == nil
+		if created {
 			set = &memberSet{}
 			rs.rooms[r] = set
 			a.roomCreated(r)
 		}
 		set.add(m)
 		rs.mu.Unlock()
+		if a.events.any.Load() {
+			a.fireJoin(r, id, created && !a.isOwnRoom(r))
+		}
 	}
+}
+
+// inRegistry reports whether room r has members in the room registry
+// (any room but the sockets' own).
+func (a *InMemoryAdapter) inRegistry(r Room) bool {
+	rs := a.roomShard(r)
+	rs.mu.RLock()
+	_, ok := rs.rooms[r]
+	rs.mu.RUnlock()
+	return ok
+}
+
+// isOwnRoom reports whether r is a connected socket's own room, with that
+// socket in it.
+func (a *InMemoryAdapter) isOwnRoom(r Room) bool {
+	m := a.member(r)
+	if m == nil {
+		return false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.self
 }
 
 // Del implements Adapter.
@@ -151,11 +184,15 @@ func (a *InMemoryAdapter) Del(id SocketID, room Room) {
 	}
 	m.mu.Lock()
 	if room == id {
-		if m.self {
+		left := m.self
+		if left {
 			a.roomDeleted(room)
 		}
 		m.self = false
 		m.mu.Unlock()
+		if left && a.events.any.Load() {
+			a.fireLeave(room, id, !a.inRegistry(room))
+		}
 		return
 	}
 	had := m.rooms.remove(room)
@@ -165,14 +202,20 @@ func (a *InMemoryAdapter) Del(id SocketID, room Room) {
 	}
 }
 
+// delFromRoom removes m from the registry's room r, and reports the event.
 func (a *InMemoryAdapter) delFromRoom(m *Socket, r Room) {
 	rs := a.roomShard(r)
 	rs.mu.Lock()
+	deleted := false
 	if set := rs.rooms[r]; set != nil && set.remove(m) {
 		delete(rs.rooms, r)
+		deleted = true
 		a.roomDeleted(r)
 	}
 	rs.mu.Unlock()
+	if a.events.any.Load() {
+		a.fireLeave(r, m.id, deleted && !a.isOwnRoom(r))
+	}
 }
 
 // DelAll implements Adapter.
@@ -188,12 +231,16 @@ func (a *InMemoryAdapter) DelAll(id SocketID) {
 	}
 	rooms := m.rooms.appendTo(make([]Room, 0, m.rooms.len()))
 	m.rooms.reset()
-	if m.self {
+	self := m.self
+	if self {
 		a.roomDeleted(id)
 	}
 	m.self = false
 	m.joined = false
 	m.mu.Unlock()
+	if self && a.events.any.Load() {
+		a.fireLeave(id, id, !a.inRegistry(id))
+	}
 	for _, r := range rooms {
 		a.delFromRoom(m, r)
 	}

@@ -37,6 +37,7 @@ type Server struct {
 	main    *Namespace
 
 	offsets offsetGen
+	newNsp  hookList[func(*Namespace)] // OnNewNamespace
 }
 
 // NewServer returns a server with opts. Register namespaces and handlers,
@@ -118,10 +119,15 @@ func (s *Server) Of(name string) *Namespace {
 		return n
 	}
 	s.nspMu.Lock()
-	defer s.nspMu.Unlock()
+	created := false
 	if n = s.nsps[name]; n == nil {
 		n = newNamespace(s, name, nil)
 		s.nsps[name] = n
+		created = true
+	}
+	s.nspMu.Unlock()
+	if created {
+		s.fireNewNamespace(n)
 	}
 	return n
 }
@@ -175,12 +181,16 @@ func (s *Server) dynamic(name string, auth json.RawMessage) *Namespace {
 		}
 		s.nspMu.Lock()
 		n := s.nsps[name]
-		if n == nil {
+		created := n == nil
+		if created {
 			n = newNamespace(s, name, p)
 			s.nsps[name] = n
 			p.addChild(n)
 		}
 		s.nspMu.Unlock()
+		if created {
+			s.fireNewNamespace(n)
+		}
 		return n
 	}
 	return nil

@@ -58,6 +58,7 @@ type socketHooks struct {
 	middlewares     []EventMiddleware
 	onDisconnecting []func(*Socket, DisconnectReason)
 	onError         []func(*Socket, error)
+	onUpgrade       []func(*Socket, string)
 
 	// Context's, created on first use: most sockets never ask.
 	ctx    context.Context
