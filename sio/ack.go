@@ -98,7 +98,9 @@ func (a *pendingAck) resolve(args Args, err error, onMailbox bool) {
 
 // onTimeout runs on the timer goroutine.
 func (a *pendingAck) onTimeout() {
-	a.s.takeAck(a.id, a)
+	if _, ok := a.s.takeAck(a.id, a); ok {
+		a.s.nsp.srv.stats.ackTimeouts.Add(1)
+	}
 	a.resolve(nil, ErrAckTimeout, false)
 }
 
@@ -129,7 +131,13 @@ func (s *Socket) addAckLocked(id int64, e ackEntry) bool {
 		s.acks = make(map[int64]ackEntry)
 	}
 	s.acks[id] = e
+	s.acksPending(1)
 	return true
+}
+
+// acksPending counts n acknowledgements registered (n > 0) or ended.
+func (s *Socket) acksPending(n int) {
+	s.nsp.srv.stats.cells[s.c.cellIndex()].acksPending.Add(int64(n))
 }
 
 // registerAck registers the request a for id, with its timeout (none if
@@ -167,6 +175,7 @@ func (s *Socket) takeAck(id int64, a *pendingAck) (ackEntry, bool) {
 		return ackEntry{}, false
 	}
 	delete(s.acks, id)
+	s.acksPending(-1)
 	return e, true
 }
 
@@ -176,6 +185,7 @@ func (s *Socket) forgetBroadcastAck(id int64) {
 	s.mu.Lock()
 	if e, ok := s.acks[id]; ok && e.collect != nil {
 		delete(s.acks, id)
+		s.acksPending(-1)
 	}
 	s.mu.Unlock()
 }
@@ -187,6 +197,9 @@ func (s *Socket) failAcks(err error, onMailbox bool) {
 	acks := s.acks
 	s.acks = nil
 	s.mu.Unlock()
+	if len(acks) > 0 {
+		s.acksPending(-len(acks))
+	}
 	for _, e := range acks {
 		e.complete(nil, err, onMailbox)
 	}
@@ -204,6 +217,7 @@ func (s *Socket) ackDirect(p *inPacket) bool {
 	}
 	delete(s.acks, p.ackID)
 	s.mu.Unlock()
+	s.acksPending(-1)
 	e.complete(p.args(), nil, false)
 	return true
 }
@@ -285,6 +299,7 @@ func (c *ackCollector) onTimeout() {
 	}
 	c.ended, c.timedOut = true, true
 	c.mu.Unlock()
+	c.nsp.srv.stats.ackTimeouts.Add(1)
 	c.finish()
 }
 

@@ -2,6 +2,7 @@ package sio
 
 import (
 	"errors"
+	"log/slog"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -158,12 +159,26 @@ func (c *client) dispatch(p *inPacket) {
 	}
 }
 
-func (c *client) overflow() { c.protocolError(ErrInboundOverflow) }
+func (c *client) overflow() {
+	c.srv.stats.inboundOverflows.Add(1)
+	c.srv.rlog.Log(logOverflow, slog.LevelWarn, "sio: connection closed: more queued for its handlers than MaxQueuedPackets/MaxQueuedBytes",
+		"remote", remoteHost(c.sess), "eio", c.sess.ID(), "queued_bytes", c.queued.Load(), "queued_packets", c.mb.Len())
+	c.closeForError(ErrInboundOverflow)
+}
 
-// protocolError tells the sockets' error handlers, then closes the
+// protocolError counts and logs an invalid packet, then closes the
+// connection (closeForError).
+func (c *client) protocolError(err error) {
+	c.srv.stats.protocolErrors.Add(1)
+	c.srv.rlog.Log(logProtocol, slog.LevelWarn, "sio: invalid packet; connection closed",
+		"remote", remoteHost(c.sess), "eio", c.sess.ID(), "err", err.Error())
+	c.closeForError(err)
+}
+
+// closeForError tells the sockets' error handlers, then closes the
 // connection; the sockets then disconnect with "forced close", as with the
 // reference.
-func (c *client) protocolError(err error) {
+func (c *client) closeForError(err error) {
 	c.mu.Lock()
 	socks := append([]*Socket(nil), c.socks...)
 	c.mu.Unlock()
@@ -276,4 +291,16 @@ func (c *client) sendRaw(typ codec.SIOType, nsp string, data []byte) error {
 	err := c.sess.Send(bb.B, false)
 	pool.Put(bb)
 	return err
+}
+
+// remoteHost is the client's address without the port, for logs.
+func remoteHost(sess session) string {
+	a := sess.RemoteAddr()
+	if a == nil {
+		return ""
+	}
+	if host, _, err := net.SplitHostPort(a.String()); err == nil {
+		return host
+	}
+	return a.String()
 }

@@ -3,6 +3,9 @@ package sio
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
 
 	"github.com/fanio/fanio/internal/codec"
 )
@@ -25,6 +28,9 @@ func (c *client) connect(p *inPacket) {
 		n = srv.dynamic(p.nsp, auth)
 	}
 	if n == nil {
+		srv.stats.refused[refusedInvalidNamespace].Add(1)
+		srv.rlog.Log(logRefused, slog.LevelInfo, "sio: connection to an unknown namespace refused",
+			"remote", remoteHost(c.sess), "eio", c.sess.ID(), "nsp", p.nsp)
 		_ = c.sendRaw(codec.SIOConnectError, p.nsp, []byte(`{"message":"Invalid namespace"}`))
 		return
 	}
@@ -52,6 +58,9 @@ func (c *client) connect(p *inPacket) {
 				return
 			}
 			if err != nil {
+				srv.stats.refused[refusedMiddleware].Add(1)
+				srv.rlog.Log(logRefused, slog.LevelInfo, "sio: connection refused by a middleware",
+					"remote", remoteHost(c.sess), "eio", c.sess.ID(), "nsp", n.name, "err", err.Error())
 				_ = c.sendRaw(codec.SIOConnectError, n.name, connectErrorPayload(err))
 				return
 			}
@@ -65,6 +74,7 @@ func (c *client) connect(p *inPacket) {
 		n.removeSocket(s)
 		return
 	}
+	n.connects.Add(1)
 	c.stopConnectTimer()
 	s.connected.Store(true)
 	s.Join(s.id)
@@ -99,7 +109,9 @@ func (c *client) connect(p *inPacket) {
 func runMiddleware(fn Middleware, s *Socket) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			s.nsp.srv.log.Error("sio: middleware panicked", "panic", v)
+			s.nsp.srv.stats.panics.Add(1)
+			s.nsp.srv.log.Error("sio: middleware panicked", "panic", fmt.Sprint(v), "nsp", s.nsp.name,
+				"remote", remoteHost(s.c.sess), "stack", string(debug.Stack()))
 			err = errors.New("middleware error") // wire text: the client's connect_error message
 		}
 	}()

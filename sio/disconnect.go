@@ -61,6 +61,7 @@ func (s *Socket) onClose(reason DisconnectReason) {
 // session for recovery, leaves the rooms, and runs the disconnect
 // handlers.
 func (s *Socket) finish(reason DisconnectReason) {
+	s.nsp.srv.stats.disconnected(reason)
 	var disconnecting, disconnect []func(*Socket, DisconnectReason)
 	s.mu.Lock()
 	if s.lst != nil {

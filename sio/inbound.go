@@ -2,6 +2,7 @@ package sio
 
 import (
 	"sync"
+	"time"
 
 	"github.com/fanio/fanio/internal/codec"
 )
@@ -161,9 +162,36 @@ func (p *inPacket) args() Args {
 // Run implements pool.Task: the packet's handling on the mailbox. It
 // releases p.
 func (p *inPacket) Run() {
-	defer p.release()
+	defer p.finish()
 	c := p.c
 	c.queued.Add(-int32(p.size))
+	if c.srv.stats.timing.Load() {
+		start := time.Now()
+		p.run(c)
+		kind := handlerEvent
+		switch p.typ {
+		case codec.SIOConnect:
+			kind = handlerConnect
+		case codec.SIOAck, codec.SIOBinaryAck:
+			kind = handlerAck
+		}
+		c.srv.stats.observe(kind, c.cellIndex(), time.Since(start))
+		return
+	}
+	p.run(c)
+}
+
+// finish releases p after its handling; a panicking handler is logged
+// first, with its socket and event (the pool's recover would come after
+// the release, too late to read them).
+func (p *inPacket) finish() {
+	if v := recover(); v != nil {
+		p.c.srv.handlerPanicked(v, p)
+	}
+	p.release()
+}
+
+func (p *inPacket) run(c *client) {
 	// Packets that arrived before the connection closed are still handled
 	// (the close is queued after them), as with the reference; only a
 	// CONNECT on a closed connection is pointless.

@@ -350,6 +350,7 @@ type sender struct {
 	compress bool
 	ack      func(Args, error)
 	count    int // members the broadcast expects an answer from (with ack)
+	sent     int // members it was queued for
 }
 
 func (x *sender) visit(m *Socket) { x.send(m) }
@@ -370,7 +371,9 @@ func (x *sender) send(s *Socket) {
 		}
 		x.count++
 	}
-	_ = s.c.sess.SendShared(x.p, x.compress)
+	if s.c.sess.SendShared(x.p, x.compress) == nil {
+		x.sent++
+	}
 }
 
 // Broadcast implements Adapter: the packet is encoded once
@@ -392,9 +395,12 @@ func (a *InMemoryAdapter) deliver(p *Packet, opts *BroadcastOptions, ack func(Ar
 			x.send(s)
 			s.notifyOutgoing(p)
 		}
-		return x.count
+	} else {
+		a.apply(opts, x)
 	}
-	a.apply(opts, x)
+	cell := a.nsp.srv.stats.randomCell()
+	cell.broadcasts.Add(1)
+	cell.deliveries.Add(uint64(x.sent))
 	return x.count
 }
 

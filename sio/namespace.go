@@ -27,8 +27,9 @@ type Namespace struct {
 
 	seed    maphash.Seed
 	shards  [socketShards]socketShard
-	count   atomic.Int64
-	outHook atomic.Int32 // sockets with OnAnyOutgoing listeners
+	count    atomic.Int64
+	connects atomic.Uint64 // sockets connected since the start
+	outHook  atomic.Int32  // sockets with OnAnyOutgoing listeners
 }
 
 // socketShards is the number of shards of a namespace's socket registry.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/fanio/fanio/engine"
 	"github.com/fanio/fanio/internal/pool"
+	"github.com/fanio/fanio/internal/ratelog"
 	"github.com/fanio/fanio/internal/timer"
 )
 
@@ -38,6 +39,8 @@ type Server struct {
 
 	offsets offsetGen
 	newNsp  hookList[func(*Namespace)] // OnNewNamespace
+	stats   counters                   // stats.go
+	rlog    *ratelog.Limiter           // what clients can cause, logged rate-limited
 }
 
 // NewServer returns a server with opts. Register namespaces and handlers,
@@ -48,11 +51,10 @@ func NewServer(opts Options) *Server {
 	s.offsets.init()
 	s.timers = timer.NewWheel(max(2, runtime.GOMAXPROCS(0)), 5*time.Millisecond)
 	s.connects.init(opts.ConnectTimeout, s.timers)
+	s.rlog = ratelog.New(opts.Logger, numLogKinds, 0, 0)
 	s.workers = pool.NewWorkers(pool.WorkersOptions{
 		MaxWorkers: opts.MaxWorkers,
-		OnPanic: func(v any) {
-			s.log.Error("sio: handler panicked", "panic", fmt.Sprint(v))
-		},
+		OnPanic:    s.onPanic,
 	})
 	s.eng = engine.NewServer(opts.engineOptions())
 	s.opts.withEngine(s.eng.Options())

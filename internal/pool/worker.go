@@ -57,9 +57,11 @@ type WorkersOptions struct {
 	// Batch is how many tasks a worker runs from one mailbox before it
 	// lets another mailbox that waits for a worker go first (default 16).
 	Batch int
-	// OnPanic is called (on the worker) with the value of a panicking task;
-	// the worker survives. nil: the panic is swallowed.
-	OnPanic func(v any)
+	// OnPanic is called (on the worker, in the deferred recover: the
+	// panicking goroutine's stack is still there for runtime/debug.Stack)
+	// with the value of a panicking task and the task; the worker
+	// survives. nil: the panic is swallowed.
+	OnPanic func(v any, t Task)
 }
 
 // Workers runs tasks from mailboxes on an elastic set of goroutines. Each
@@ -92,7 +94,7 @@ type Workers struct {
 	min, max int32
 	idle     time.Duration
 	batch    int
-	onPanic  func(v any)
+	onPanic  func(v any, t Task)
 
 	live    atomic.Int32 // worker goroutines alive
 	clock   atomic.Int64 // coarse time (ns since start), advanced by the monitor
@@ -178,6 +180,27 @@ func NewWorkers(cfg WorkersOptions) *Workers {
 
 // Size is the number of worker goroutines alive now.
 func (w *Workers) Size() int { return int(w.live.Load()) }
+
+// Stats are what the pool is doing now, for metrics: read from counters
+// the pool keeps anyway, without a lock.
+type Stats struct {
+	Workers int // goroutines alive
+	Idle    int // of which parked, waiting for work
+	// Waiting is the number of mailboxes with work waiting on a run queue
+	// for a worker to take them.
+	Waiting int
+}
+
+// Stats returns the pool's state now.
+func (w *Workers) Stats() Stats {
+	st := Stats{Workers: int(w.live.Load())}
+	for i := range w.shards {
+		st.Idle += int(w.shards[i].parked.Load())
+		st.Waiting += int(w.shards[i].queued.Load())
+	}
+	st.Idle = min(st.Idle, st.Workers)
+	return st
+}
 
 // Stop lets the workers finish every task queued before it, then ends them
 // and waits. Tasks submitted after Stop are still accepted by open
@@ -460,7 +483,7 @@ func (w *Workers) run(wk *worker, t Task) {
 	defer func() {
 		wk.runs.Add(1)
 		if v := recover(); v != nil && w.onPanic != nil {
-			w.onPanic(v)
+			w.onPanic(v, t)
 		}
 	}()
 	t.Run()

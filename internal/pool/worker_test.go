@@ -150,7 +150,7 @@ func TestMailboxLimitForceAndClose(t *testing.T) {
 
 func TestWorkersSurvivePanics(t *testing.T) {
 	var panics atomic.Int32
-	w := NewWorkers(WorkersOptions{MaxWorkers: 1, OnPanic: func(v any) {
+	w := NewWorkers(WorkersOptions{MaxWorkers: 1, OnPanic: func(v any, _ Task) {
 		if v == "boom" {
 			panics.Add(1)
 		}
@@ -302,4 +302,30 @@ func BenchmarkSubmitRoundTrip(b *testing.B) {
 		_ = m.Submit(task)
 		<-done
 	}
+}
+
+// Stats reports busy and idle workers and the mailboxes waiting for one.
+func TestWorkersStats(t *testing.T) {
+	w := NewWorkers(WorkersOptions{MinWorkers: 2, MaxWorkers: 2})
+	defer w.Stop()
+	waitFor := func(what string, cond func(Stats) bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !cond(w.Stats()) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: stats %+v", what, w.Stats())
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	waitFor("idle at start", func(s Stats) bool { return s.Workers == 2 && s.Idle == 2 && s.Waiting == 0 })
+	release := make(chan struct{})
+	boxes := make([]Mailbox, 3)
+	for i := range boxes {
+		boxes[i].Init(w, 4)
+		_ = boxes[i].Submit(TaskFunc(func() { <-release }))
+	}
+	waitFor("both busy, one waiting", func(s Stats) bool { return s.Workers == 2 && s.Idle == 0 && s.Waiting == 1 })
+	close(release)
+	waitFor("idle again", func(s Stats) bool { return s.Idle == 2 && s.Waiting == 0 })
 }
