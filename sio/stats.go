@@ -191,6 +191,31 @@ type Stats struct {
 	// handlers; "event": an event's handlers; "ack": an AckFunc), when
 	// TimeHandlers is on (nil otherwise).
 	HandlerDurations map[string]Histogram
+	// Adapter is the multi-node adapter's (an AdapterStatser's) figures,
+	// nil on a single node.
+	Adapter *AdapterStats
+}
+
+// AdapterStats are a multi-node adapter's counters since it started.
+type AdapterStats struct {
+	// Published counts the messages published to the other nodes,
+	// PublishErrors those that failed; Received those received from them,
+	// ReceiveErrors those dropped as undecodable.
+	Published, PublishErrors uint64
+	Received, ReceiveErrors  uint64
+	// Reconnects counts the times the connection to the other nodes (a
+	// broker's) was established again after it was lost; RequestTimeouts
+	// the requests to other nodes that ended at their timeout.
+	Reconnects, RequestTimeouts uint64
+	// Connected reports whether the adapter reaches the other nodes now.
+	Connected bool
+}
+
+// AdapterStatser is implemented by multi-node adapters that report their
+// counters (in Stats().Adapter, read from the main namespace's adapter:
+// the adapters of one server share their connection).
+type AdapterStatser interface {
+	AdapterStats() AdapterStats
 }
 
 // RoomCounter is implemented by adapters that can count this node's rooms
@@ -241,6 +266,10 @@ func (s *Server) Stats() Stats {
 			}
 			st.HandlerDurations[handlerKindNames[k]] = h
 		}
+	}
+	if a, ok := s.main.adapter.(AdapterStatser); ok {
+		as := a.AdapterStats()
+		st.Adapter = &as
 	}
 	s.nspMu.RLock()
 	nsps := make([]*Namespace, 0, len(s.nsps))
