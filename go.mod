@@ -9,6 +9,7 @@ require (
 	github.com/panjf2000/gnet/v2 v2.10.0
 	github.com/redis/rueidis v1.0.79
 	github.com/valyala/bytebufferpool v1.0.0
+	golang.org/x/crypto v0.55.0
 	golang.org/x/sys v0.47.0
 )
 

@@ -11,6 +11,7 @@ import (
 	"net"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -148,6 +149,28 @@ func (s *Server) OfFunc(allow func(name string, auth json.RawMessage) bool) *Par
 // OfRegexp declares the dynamic namespaces whose names match re.
 func (s *Server) OfRegexp(re *regexp.Regexp) *ParentNamespace {
 	return s.OfFunc(func(name string, _ json.RawMessage) bool { return re.MatchString(name) })
+}
+
+// Namespaces returns the namespaces that exist now (dynamic ones
+// included), sorted by name.
+func (s *Server) Namespaces() []*Namespace {
+	s.nspMu.RLock()
+	out := make([]*Namespace, 0, len(s.nsps))
+	for _, n := range s.nsps {
+		out = append(out, n)
+	}
+	s.nspMu.RUnlock()
+	slices.SortFunc(out, func(a, b *Namespace) int { return strings.Compare(a.name, b.name) })
+	return out
+}
+
+// Lookup returns the namespace name if it exists (nil otherwise), without
+// creating it as Of does.
+func (s *Server) Lookup(name string) *Namespace {
+	if !strings.HasPrefix(name, "/") {
+		name = "/" + name
+	}
+	return s.lookup([]byte(name))
 }
 
 // Sockets is the main namespace "/".
