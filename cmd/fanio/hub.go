@@ -7,6 +7,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"mime"
+	"net"
 	"net/http"
 
 	"github.com/fanio/fanio/sio"
@@ -16,7 +18,7 @@ import (
 // clients and from the HTTP API.
 type hub struct {
 	srv   *sio.Server
-	token string
+	opts  hubOptions
 	log   *slog.Logger
 	debug bool // log connects and disconnects (the logger's level is fixed at start)
 
@@ -27,16 +29,35 @@ type hub struct {
 	logDisconnect        func(*sio.Socket, sio.DisconnectReason)
 }
 
-func newHub(opts sio.Options, token string, log *slog.Logger) *hub {
-	h := &hub{token: token, log: log, debug: log.Enabled(context.Background(), slog.LevelDebug)}
+// hubOptions are the HTTP API's safety settings.
+type hubOptions struct {
+	// token: the bearer token POST /api/publish requires; without one,
+	// only loopback addresses may publish.
+	token string
+	// apiOrigins: the browser origins that may call the API ("*": any);
+	// none by default, so no web page can publish.
+	apiOrigins []string
+}
+
+// newHub makes the server, with mux (which gets the API's routes) for the
+// requests outside the Socket.IO path.
+func newHub(opts sio.Options, mux *http.ServeMux, o hubOptions, log *slog.Logger) *hub {
+	h := &hub{opts: o, log: log, debug: log.Enabled(context.Background(), slog.LevelDebug)}
 	h.join, h.leave, h.publish = h.onJoin, h.onLeave, h.onPublish
 	h.logDisconnect = h.onDisconnect
-	mux := http.NewServeMux()
 	mux.HandleFunc("/api/publish", h.publishHTTP)
 	opts.NotFound = mux
 	h.srv = sio.NewServer(opts)
 	h.srv.OnConnection(h.onConnection)
 	return h
+}
+
+// publishPolicy says who may publish, for the startup log.
+func (h *hub) publishPolicy() string {
+	if h.opts.token != "" {
+		return "bearer token"
+	}
+	return "loopback only (no -token)"
 }
 
 func (h *hub) onConnection(s *sio.Socket) {
@@ -102,20 +123,54 @@ type publishRequest struct {
 	Data  json.RawMessage `json:"data"`
 }
 
-// publishHTTP serves POST /api/publish.
+// publishHTTP serves POST /api/publish, and its CORS preflight.
+//
+// What a web page must never do is publish: a cross-origin POST with a
+// "simple" content type (text/plain, a form) is sent by browsers without
+// asking. So the API takes only application/json (which browsers send
+// cross-origin only after a preflight), answers the preflight with CORS
+// headers only for -api-cors origins, refuses a request whose Origin is
+// not one of them, and without a token accepts only loopback addresses.
 func (h *hub) publishHTTP(w http.ResponseWriter, r *http.Request) {
+	origin := r.Header.Get("Origin")
+	originOK := origin == "" || h.apiOrigin(origin)
+	if r.Method == http.MethodOptions {
+		h.preflight(w, r, origin, originOK)
+		return
+	}
 	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", "POST")
+		w.Header().Set("Allow", "POST, OPTIONS")
 		httpError(w, http.StatusMethodNotAllowed, "use POST")
 		return
 	}
-	if h.token != "" {
-		want := "Bearer " + h.token
+	if origin != "" {
+		w.Header().Add("Vary", "Origin")
+	}
+	if !originOK {
+		h.log.Warn("publish refused: a browser origin not in -api-cors", "remote", r.RemoteAddr, "origin", origin)
+		httpError(w, http.StatusForbidden, "this origin may not publish (see -api-cors)")
+		return
+	}
+	if origin != "" {
+		w.Header().Set("Access-Control-Allow-Origin", origin)
+	}
+	if h.opts.token != "" {
+		want := "Bearer " + h.opts.token
 		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte(want)) != 1 {
+			h.log.Info("publish refused: missing or wrong bearer token", "remote", r.RemoteAddr)
 			w.Header().Set("WWW-Authenticate", "Bearer")
 			httpError(w, http.StatusUnauthorized, "missing or wrong bearer token")
 			return
 		}
+	} else if !loopback(r.RemoteAddr) {
+		h.log.Warn("publish refused: not from a loopback address and no -token set", "remote", r.RemoteAddr)
+		httpError(w, http.StatusForbidden, "without -token, only loopback addresses may publish")
+		return
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		w.Header().Set("Accept-Post", "application/json")
+		httpError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json")
+		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
 	if err != nil {
@@ -152,6 +207,49 @@ func (h *hub) publishHTTP(w http.ResponseWriter, r *http.Request) {
 	h.log.Debug("publish", "room", req.Room, "event", req.Event, "count", len(ids))
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]int{"count": len(ids)})
+}
+
+// apiOrigin reports whether a browser origin may call the API.
+func (h *hub) apiOrigin(origin string) bool {
+	for _, o := range h.opts.apiOrigins {
+		if o == "*" || o == origin {
+			return true
+		}
+	}
+	return false
+}
+
+// preflight answers a CORS preflight of the API: allowed origins get what
+// a POST with a JSON body and a token needs; others a 403, so the browser
+// never sends the request.
+func (h *hub) preflight(w http.ResponseWriter, r *http.Request, origin string, ok bool) {
+	w.Header().Set("Allow", "POST, OPTIONS")
+	if origin == "" {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	w.Header().Add("Vary", "Origin")
+	if !ok {
+		httpError(w, http.StatusForbidden, "this origin may not publish (see -api-cors)")
+		return
+	}
+	w.Header().Set("Access-Control-Allow-Origin", origin)
+	w.Header().Set("Access-Control-Allow-Methods", "POST")
+	w.Header().Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+	w.Header().Set("Access-Control-Max-Age", "600")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// loopback reports whether a remote address (host:port) is a loopback
+// one. Proxy headers are not read: behind a proxy on this host, everyone
+// is loopback, so set -token there.
+func loopback(remote string) bool {
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		host = remote
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func httpError(w http.ResponseWriter, status int, msg string) {

@@ -10,33 +10,50 @@
 // Backends publish with an HTTP request on the same port:
 //
 //	POST /api/publish
+//	Content-Type: application/json
 //	Authorization: Bearer <token>          (when -token is set)
 //	{"room":"news","event":"headline","data":{...}}
 //
 // answered 200 {"count":N} (N: members of the room on this node), 400 for a
-// bad body, 401 without the token, 405 for other methods, 503 when the
-// cluster could not be reached (the members on this node got it).
+// bad body, 401 without the token, 403 from a non-loopback address when no
+// -token is set or from a browser origin not in -api-cors, 405 for other
+// methods, 415 for another content type, 503 when the cluster could not be
+// reached (the members on this node got it). A web page cannot publish: a
+// cross-origin "simple" POST (text/plain, a form) is refused for its
+// content type, and a JSON one needs a CORS preflight that only -api-cors
+// origins pass.
+//
+// Operations: GET /metrics (Prometheus; -metrics=false turns it off),
+// GET /healthz (alive) and GET /readyz (listening, not draining, cluster
+// adapter connected: 200, else 503 with the failing check), on the main
+// port or, with -metrics-addr, on a listener of their own; net/http/pprof
+// only with -pprof ADDR, on a loopback listener of its own. The Socket.IO
+// Admin UI's protocol with -admin-user and -admin-password-hash (a bcrypt
+// hash) or -admin-no-auth, and its built files at /admin/ with
+// -admin-ui-dir.
+//
+// Every flag can also be set by an environment variable: FANIO_ and the
+// flag's name in capitals with underscores (-max-payload is
+// FANIO_MAX_PAYLOAD); PORT sets the port when neither -addr nor FANIO_ADDR
+// is given. A flag given on the command line wins. fanio -h lists them.
+//
+// With -redis URL it joins a cluster of fanio and Node.js nodes through
+// Redis (@socket.io/redis-adapter's protocols; -redis-sharded, -redis-key,
+// -redis-subscription-mode).
 //
 // It runs with no flags (port 3000 on every interface, path /socket.io/, the
-// in-memory adapter) and shuts down gracefully on SIGINT or SIGTERM: every
-// socket is disconnected with "server shutting down". With -tls-cert and
-// -tls-key it serves wss:// and https polling. It exits with status 1 if the
-// server stops by itself (its event loops died, its listener failed for
-// good): a supervisor sees it.
+// in-memory adapter) and shuts down gracefully on SIGINT or SIGTERM: /readyz
+// turns 503 (for -shutdown-delay), then every socket is disconnected with
+// "server shutting down". With -tls-cert and -tls-key it serves wss:// and
+// https polling. It exits with status 1 if the server stops by itself (its
+// event loops died, its listener failed for good): a supervisor sees it.
+// Logs go to stderr, as text or JSON (-log-format); README.md says what is
+// logged at each level.
 //
 // With -client-dir DIR (socket.io-client's dist directory) it also serves
 // the browser bundle, as the reference server's serveClient does:
 // /socket.io/socket.io.js, socket.io.min.js, socket.io.esm.min.js,
 // socket.io.msgpack.min.js and their .map files, with ETag/304 and gzip.
-//
-// With -redis redis://host:port[/db] (or $FANIO_REDIS_URL) it joins a
-// cluster through Redis (package redisadapter): broadcasts, room joins and
-// publishes reach every node — other fanio nodes, and Node.js servers
-// running @socket.io/redis-adapter with the same key — so the hub's rooms
-// span the cluster. -redis-sharded selects the sharded protocol
-// (createShardedAdapter; Redis 7+), -redis-key the channel prefix (Node's
-// key / channelPrefix option). If Redis cannot be reached at start, fanio
-// exits with an error; once running, it reconnects by itself.
 package main
 
 import (
@@ -55,79 +72,74 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/fanio/fanio/admin"
+	"github.com/fanio/fanio/metrics"
 	"github.com/fanio/fanio/redisadapter"
 	"github.com/fanio/fanio/sio"
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	err := run(os.Args[1:])
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		os.Exit(0)
+	case err != nil:
 		fmt.Fprintln(os.Stderr, "fanio:", err)
 		os.Exit(1)
 	}
 }
 
+// run serves until SIGINT or SIGTERM (nil), or fails (why). -h returns
+// flag.ErrHelp after the usage is printed.
 func run(args []string) error {
-	fs := flag.NewFlagSet("fanio", flag.ContinueOnError)
-	addr := fs.String("addr", ":3000", "listen address (host:port)")
-	path := fs.String("path", "/socket.io/", "Socket.IO path")
-	cors := fs.String("cors", "*", "allowed CORS origins, comma-separated (empty: no CORS headers)")
-	pingInterval := fs.Duration("ping-interval", 25*time.Second, "Engine.IO ping interval")
-	pingTimeout := fs.Duration("ping-timeout", 20*time.Second, "Engine.IO ping timeout")
-	maxPayload := fs.Int("max-payload", 1_000_000, "largest message or polling body, bytes")
-	connectTimeout := fs.Duration("connect-timeout", 45*time.Second, "close connections that join no namespace by then")
-	maxOutbound := fs.Int("max-outbound", 4<<20, "bytes queued per connection before it is closed as a slow reader")
-	transports := fs.String("transports", "polling,websocket", "allowed transports")
-	token := fs.String("token", "", "bearer token required by POST /api/publish (empty: none)")
-	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
-	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "grace period on SIGINT/SIGTERM")
-	clientDir := fs.String("client-dir", "", "serve the socket.io-client browser bundle under the path (socket.io.js, .min.js, .esm.min.js, maps) from this directory, e.g. node_modules/socket.io-client/dist (empty: not served)")
-	tlsCert := fs.String("tls-cert", "", "TLS certificate (PEM) file: serve wss:// and https (with -tls-key)")
-	tlsKey := fs.String("tls-key", "", "TLS private key (PEM) file")
-	maxConns := fs.Int("max-connections", 0, "connections held at most; past it new ones are closed at once (0: the open-file limit minus a reserve; -1: no bound)")
-	redisURL := fs.String("redis", os.Getenv("FANIO_REDIS_URL"), "join a cluster through Redis at this URL, redis://host:port[/db] (default $FANIO_REDIS_URL; empty: a single node)")
-	redisSharded := fs.Bool("redis-sharded", false, "use the sharded Redis protocol (SPUBLISH, Redis 7+; Node's createShardedAdapter)")
-	redisKey := fs.String("redis-key", "socket.io", "prefix of the Redis channels (Node's key / channelPrefix)")
-	redisMode := fs.String("redis-subscription-mode", "dynamic", "sharded mode: dynamic, dynamic-private or static")
-	if err := fs.Parse(args); err != nil {
+	c, err := parseConfig(args, os.Getenv, os.Stdout)
+	if err != nil {
 		return err
 	}
-	if (*tlsCert == "") != (*tlsKey == "") {
-		return errors.New("-tls-cert and -tls-key go together")
-	}
 	var level slog.Level
-	var err error
-	if err = level.UnmarshalText([]byte(*logLevel)); err != nil {
+	if err = level.UnmarshalText([]byte(c.logLevel)); err != nil {
 		return fmt.Errorf("-log-level: %w", err)
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	hopts := &slog.HandlerOptions{Level: level}
+	var log *slog.Logger
+	if c.logFormat == "json" {
+		log = slog.New(slog.NewJSONHandler(os.Stderr, hopts))
+	} else {
+		log = slog.New(slog.NewTextHandler(os.Stderr, hopts))
+	}
 
 	opts := sio.Options{
-		Path:             *path,
-		PingInterval:     *pingInterval,
-		PingTimeout:      *pingTimeout,
-		MaxPayload:       *maxPayload,
-		MaxOutboundBytes: *maxOutbound,
-		MaxConnections:   *maxConns,
-		Transports:       splitList(*transports),
-		ConnectTimeout:   *connectTimeout,
+		Path:             c.path,
+		PingInterval:     c.pingInterval,
+		PingTimeout:      c.pingTimeout,
+		MaxPayload:       c.maxPayload,
+		MaxOutboundBytes: c.maxOutbound,
+		MaxConnections:   c.maxConns,
+		Transports:       splitList(c.transports),
+		ConnectTimeout:   c.connectTimeout,
 		Logger:           log,
 	}
-	if origins := splitList(*cors); len(origins) > 0 {
-		opts.CORS = &sio.CORS{Origins: origins}
+	if origins := splitList(c.cors); len(origins) > 0 {
+		opts.CORS = &sio.CORS{Origins: origins, Credentials: c.corsCredentials}
 	}
-	if *clientDir != "" {
-		if opts.ServeClient, err = clientBundle(*clientDir); err != nil {
+	if c.clientDir != "" {
+		if opts.ServeClient, err = clientBundle(c.clientDir); err != nil {
 			return fmt.Errorf("-client-dir: %w", err)
 		}
 	}
-	if *redisURL != "" {
-		mode := redisadapter.SubscriptionMode(*redisMode)
+	if c.pprofAddr != "" {
+		if err := loopbackAddr(c.pprofAddr); err != nil {
+			return fmt.Errorf("-pprof: %w", err)
+		}
+	}
+	if c.redisURL != "" {
+		mode := redisadapter.SubscriptionMode(c.redisMode)
 		if mode != redisadapter.Dynamic && mode != redisadapter.DynamicPrivate && mode != redisadapter.Static {
-			return fmt.Errorf("-redis-subscription-mode: %q is not dynamic, dynamic-private or static", *redisMode)
+			return fmt.Errorf("-redis-subscription-mode: %q is not dynamic, dynamic-private or static", c.redisMode)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		rc, err := redisadapter.NewClient(ctx, redisadapter.Options{
-			URL: *redisURL, Sharded: *redisSharded, Key: *redisKey, SubscriptionMode: mode, Logger: log,
+			URL: c.redisURL, Sharded: c.redisSharded, Key: c.redisKey, SubscriptionMode: mode, Logger: log,
 		})
 		cancel()
 		if err != nil {
@@ -135,15 +147,68 @@ func run(args []string) error {
 		}
 		defer rc.Close()
 		opts.Adapter = rc.Adapter
-		log.Info("cluster", "redis", redisadapter.RedactURL(*redisURL), "sharded", *redisSharded, "key", *redisKey)
+		log.Info("cluster", "redis", redisadapter.RedactURL(c.redisURL), "sharded", c.redisSharded, "key", c.redisKey)
 	}
-	h := newHub(opts, *token, log)
-	ln, err := listen(*addr)
+
+	ctx, stopAside := context.WithCancel(context.Background())
+	defer stopAside()
+	hl := &health{}
+	mux := http.NewServeMux()
+	h := newHub(opts, mux, hubOptions{token: c.token, apiOrigins: splitList(c.apiCORS)}, log)
+	hl.srv = h.srv
+
+	aside := http.NewServeMux() // -metrics-addr: metrics and health apart
+	opsMux := mux
+	if c.metricsAddr != "" {
+		opsMux = aside
+	}
+	hl.register(opsMux)
+	if c.metrics {
+		opsMux.Handle("GET /metrics", metrics.Handler(h.srv, metrics.Options{}))
+	}
+	if c.adminEnabled() {
+		aopts := admin.Options{
+			Namespace: c.adminNamespace,
+			NoAuth:    c.adminNoAuth,
+			ReadOnly:  c.adminReadonly,
+			Mode:      c.adminMode,
+		}
+		if c.adminUser != "" {
+			aopts.Auth = &admin.BasicAuth{Username: c.adminUser, PasswordHash: c.adminPasswordHash}
+		}
+		a, err := admin.Instrument(h.srv, aopts)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		if c.adminUIDir != "" {
+			ui, err := adminUI(c.adminUIDir)
+			if err != nil {
+				return fmt.Errorf("-admin-ui-dir: %w", err)
+			}
+			mux.Handle("GET /admin/", ui)
+			mux.Handle("GET /admin", http.RedirectHandler("/admin/", http.StatusMovedPermanently))
+		}
+		log.Info("admin UI protocol served", "namespace", c.adminNamespace, "auth", !c.adminNoAuth,
+			"readonly", c.adminReadonly, "mode", c.adminMode, "ui", c.adminUIDir != "")
+	}
+	if c.metricsAddr != "" {
+		if _, err := serveAside(ctx, c.metricsAddr, aside, log, "metrics and health"); err != nil {
+			return err
+		}
+	}
+	if c.pprofAddr != "" {
+		if _, err := serveAside(ctx, c.pprofAddr, pprofHandler(), log, "pprof"); err != nil {
+			return err
+		}
+	}
+
+	ln, err := listen(c.addr)
 	if err != nil {
 		return err
 	}
-	if *tlsCert != "" {
-		cert, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey)
+	if c.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(c.tlsCert, c.tlsKey)
 		if err != nil {
 			ln.Close()
 			return err
@@ -155,20 +220,32 @@ func run(args []string) error {
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	served := make(chan error, 1)
 	go func() { served <- h.srv.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String(), "path", *path, "tls", *tlsCert != "")
+	hl.listening.Store(true)
+	log.Info("listening", "addr", ln.Addr().String(), "path", c.path, "tls", c.tlsCert != "",
+		"publish", h.publishPolicy(), "metrics", c.metrics, "pprof", c.pprofAddr)
 
 	select {
 	case err := <-served:
 		// Only Shutdown ends Serve normally, and it has not been called.
+		hl.listening.Store(false)
 		return fmt.Errorf("server stopped: %w", err)
 	case s := <-sig:
-		log.Info("shutting down", "signal", s.String())
+		log.Info("shutting down", "signal", s.String(), "delay", c.shutdownDelay)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), *shutdownTimeout)
+	hl.draining.Store(true)
+	if c.shutdownDelay > 0 {
+		select {
+		case <-time.After(c.shutdownDelay):
+		case s := <-sig:
+			log.Info("second signal: not waiting", "signal", s.String())
+		}
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), c.shutdownTimeout)
 	defer cancel()
-	if err := h.srv.Shutdown(ctx); err != nil {
+	if err := h.srv.Shutdown(sctx); err != nil {
 		return err
 	}
+	hl.listening.Store(false)
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("server stopped: %w", err)
 	}
