@@ -29,14 +29,25 @@ const (
 	CodeUnsupportedProtocolVersion = 5 // "Unsupported protocol version"
 )
 
+// codeMessages are the reference's texts of the codes (Server.errorMessages).
+var codeMessages = [...]string{
+	CodeUnknownTransport:           "Transport unknown",
+	CodeUnknownSID:                 "Session ID unknown",
+	CodeBadHandshakeMethod:         "Bad handshake method",
+	CodeBadRequest:                 "Bad request",
+	CodeForbidden:                  "Forbidden",
+	CodeUnsupportedProtocolVersion: "Unsupported protocol version",
+}
+
 // ConnectionError describes a request the server refused before it reached
 // a session: the reference's "connection_error" event.
 type ConnectionError struct {
 	// Request is the refused request (its body is not kept).
 	Request *HandshakeRequest
-	// Code is one of the Code constants; Message is its text as sent to
-	// the client ("Session ID unknown"), or AllowRequest's error text for
-	// CodeForbidden.
+	// Code is one of the Code constants, Message its text ("Session ID
+	// unknown", "Forbidden"), as the reference reports them (for
+	// CodeForbidden, the client is sent AllowRequest's error text, which
+	// is in Context["message"]).
 	Code    int
 	Message string
 	// Context says more, with the reference's keys: "transport" for an
@@ -162,7 +173,11 @@ func (s *Server) connectionError(x exchange, req *codec.Request, e httpError, ct
 	if len(fns) == 0 {
 		return
 	}
-	ce := &ConnectionError{Request: newRequest(req, x), Code: e.code, Message: e.message, Context: ctx}
+	msg := e.message
+	if e.code >= 0 && e.code < len(codeMessages) {
+		msg = codeMessages[e.code]
+	}
+	ce := &ConnectionError{Request: newRequest(req, x), Code: e.code, Message: msg, Context: ctx}
 	for _, fn := range fns {
 		fn(ce)
 	}

@@ -60,7 +60,7 @@ func TestConnectionErrorHook(t *testing.T) {
 		{"handshake not GET", "PUT", "EIO=4&transport=polling", 400, 2, "Bad handshake method", map[string]any{"method": "PUT"}},
 		{"EIO 3", "GET", "EIO=3&transport=polling", 400, 5, "Unsupported protocol version", map[string]any{"protocol": 3}},
 		{"websocket without upgrade", "GET", "EIO=4&transport=websocket", 400, 3, "Bad request", map[string]any{"name": "TRANSPORT_HANDSHAKE_ERROR"}},
-		{"allowRequest", "GET", "EIO=4&transport=polling&deny=1", 403, 4, "go away", map[string]any{"message": "go away"}},
+		{"allowRequest", "GET", "EIO=4&transport=polling&deny=1", 403, 4, "Forbidden", map[string]any{"message": "go away"}},
 		{"websocket for a polling session", "GET", "EIO=4&transport=websocket&sid=" + wsSID.SID, 400, 3, "Bad request",
 			map[string]any{"name": "TRANSPORT_MISMATCH", "transport": "websocket", "previousTransport": "polling"}},
 	}

@@ -552,6 +552,13 @@ func (r *RefServer) Output() string {
 	return strings.Join(r.output.lines, "\n") + "\n--- stderr ---\n" + r.stderr.String()
 }
 
+// Lines returns the fixture's stdout lines so far.
+func (r *RefServer) Lines() []string {
+	r.output.Lock()
+	defer r.output.Unlock()
+	return append([]string(nil), r.output.lines...)
+}
+
 // HostPort is "127.0.0.1:port".
 func (r *RefServer) HostPort() string { return "127.0.0.1:" + strconv.Itoa(r.Port) }
 
