@@ -11,6 +11,7 @@
 //	fanio-bench blocking   -target ws://127.0.0.1:3001 [-blockers 500 -hold 2s -rates 200]
 //	fanio-bench all [-quick] [-servers node,go-1core,go-2core]
 //	fanio-bench cluster [-quick] [-sharded] [-subs 1000 -rates 100,1000,5000]
+//	fanio-bench metrics [-rounds 3 -subs 1000 -rate 100 -clients 100 -echo-rate 5000]
 //
 // Every scenario writes a summary to stderr and, with -json, its results.
 package main
@@ -25,6 +26,7 @@ import (
 	"time"
 
 	"github.com/fanio/fanio/bench/loadgen"
+	"github.com/fanio/fanio/bench/metricscost"
 	"github.com/fanio/fanio/bench/runner"
 
 	"golang.org/x/sys/unix"
@@ -44,6 +46,8 @@ scenarios (against a running server, -target ws://127.0.0.1:3001):
 runner (starts the fixtures itself):
   all         every scenario against Node and fanio; results JSON, BENCHMARKS.md, plots
   cluster     two fanio nodes vs two Node nodes on one Redis: cross-node fan-out
+  metrics     fanout and echo against the Go fixture with and without -metrics (scraped
+              every second), interleaved rounds; checks the scrapes against the counts
 
 run "fanio-bench <scenario> -h" for its flags.
 `)
@@ -67,6 +71,8 @@ func main() {
 		os.Exit(runAll(args))
 	case "cluster":
 		os.Exit(runCluster(args))
+	case "metrics":
+		os.Exit(runMetrics(args))
 	case "-h", "--help", "help":
 		usage()
 	default:
@@ -297,5 +303,40 @@ func runAll(args []string) int {
 		fmt.Fprintln(os.Stderr, "fanio-bench:", err)
 		return 1
 	}
+	return 0
+}
+
+// runMetrics measures what publishing metrics costs (package metricscost).
+func runMetrics(args []string) int {
+	fs := flag.NewFlagSet("metrics", flag.ExitOnError)
+	p := metricscost.Params{}
+	fs.IntVar(&p.Rounds, "rounds", 3, "interleaved rounds (off,on / on,off ...)")
+	fs.IntVar(&p.Subs, "subs", 1000, "fanout subscribers")
+	fs.Float64Var(&p.FanoutRate, "rate", 100, "fanout pubs/s")
+	fs.IntVar(&p.EchoClients, "clients", 100, "echo clients")
+	fs.Float64Var(&p.EchoRate, "echo-rate", 5000, "echo emits/s in all")
+	fs.DurationVar(&p.Duration, "duration", 5*time.Second, "measured window per scenario")
+	fs.DurationVar(&p.Warmup, "warmup", time.Second, "unmeasured warm-up per scenario")
+	fs.DurationVar(&p.ScrapeEvery, "scrape-every", time.Second, "scrape interval while metrics are on")
+	fs.StringVar(&p.ServerCores, "server-cpus", "0", "taskset CPU list of the server")
+	fs.StringVar(&p.GenPin, "pin", "1", "taskset CPU list of the generator's workers")
+	jsonOut := fs.String("json", "", "results file (default bench/results/<date>-metrics.json)")
+	_ = fs.Parse(args)
+	p.Root = runner.FindRoot(".")
+	p.JSON = *jsonOut
+	if p.JSON == "" {
+		p.JSON = metricscost.DefaultJSON(p.Root)
+	}
+	rep, err := metricscost.Run(p)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "fanio-bench metrics:", err)
+		return 1
+	}
+	for _, r := range rep.Results {
+		if len(r.Disagree) > 0 {
+			return 1
+		}
+	}
+	fmt.Println("results:", p.JSON)
 	return 0
 }
