@@ -14,6 +14,17 @@
 // Engine.IO path on the server's own listeners are handed to a net/http
 // server (Options.NotFound).
 //
+// The reference server's events that are not a session's are hooks here:
+// OnConnectionError ("connection_error", with the reference's codes,
+// messages and contexts), OnInitialHeaders and OnHeaders (headers and
+// cookies of a session's answers); a Handler that is an UpgradeHandler
+// hears its session's "upgrading" and "upgrade". Stats returns the
+// server's counters (sessions by transport, refusals and closes by reason,
+// packets and bytes in and out) kept in per-session cells, without a lock
+// on the message path. What a client can cause (refused requests, protocol
+// errors, oversize payloads, slow readers) is logged rate-limited, with
+// its address and session id.
+//
 // A Session is the unit users (the sio package) program against: it sends
 // messages from any goroutine and reports inbound messages and its close to a
 // Handler on the event loop. Prepared encodes messages once per transport
@@ -23,6 +34,6 @@
 // parsed request.
 //
 // It must not know Socket.IO: packet semantics above Engine.IO MESSAGE
-// belong to sio. It imports codec, pool, timer and eventloop, never sio;
+// belong to sio. It imports codec, pool, timer, ratelog and eventloop, never sio;
 // none of their types appears in its exported API.
 package engine

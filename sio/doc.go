@@ -29,8 +29,9 @@
 // engine's and eventloop's), and it never blocks an event loop. It uses
 // engine only through its public API (Server, Session, Prepared), and of
 // the machinery only codec (packet headers, JSON scanning), pool (buffers,
-// the handlers' workers) and timer (its own timing wheel for connect and
-// acknowledgement timeouts). Nothing below sio imports it.
+// the handlers' workers), timer (its own timing wheel for connect and
+// acknowledgement timeouts) and ratelog (logging what clients can cause).
+// Nothing below sio imports it.
 //
 // # Where user code runs
 //
@@ -195,7 +196,19 @@
 //	adapter: createAdapter(pub, sub)         rc, _ := redisadapter.NewClient(ctx, opts); sio.Options{Adapter: rc.Adapter}
 //	new Emitter(redisClient) (redis-emitter) redisemitter.New(ctx, opts)
 //	serveClient: true (the default)          sio.Options{ServeClient: os.DirFS("node_modules/socket.io-client/dist")}
+//	io.on("new_namespace", nsp => ...)       srv.OnNewNamespace(func(n *sio.Namespace) {...})
+//	nsp.adapter.on("join-room", (r, id) =>)  nsp.Adapter().(sio.RoomEventSource).OnJoinRoom(func(r sio.Room, id sio.SocketID) {...})
+//	  (and create-room, delete-room, leave-room: OnCreateRoom, OnDeleteRoom, OnLeaveRoom)
+//	io.engine.on("connection_error", e =>)   srv.Engine().OnConnectionError(func(e *engine.ConnectionError) {...})
+//	io.engine.on("initial_headers"|"headers") srv.Engine().OnInitialHeaders / OnHeaders(func(h http.Header, r *engine.HandshakeRequest) {...})
+//	socket.conn.on("upgrade", t => ...)      s.OnUpgrade(func(s *sio.Socket, transport string) {...})
+//	nsp.prependListener("connection", fn)    nsp.PrependOnConnection(fn)
+//	instrument(io, {auth, mode, readonly})   admin.Instrument(srv, admin.Options{Auth: &admin.BasicAuth{...}}) (package admin)
+//
+// Metrics: Server.Stats returns the counters (package metrics serves them
+// to Prometheus); recording them costs the message path no lock and no
+// allocation.
 //
 // Not there (yet): the msgpack parser, s.off(ev, fn) for one listener (Off
-// removes all of an event's), prependAny, io.on("new_namespace").
+// removes all of an event's), prependAny.
 package sio
