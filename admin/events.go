@@ -169,7 +169,12 @@ func (a *Admin) serialize(d sio.SocketDetails, nsp string) serializedSocket {
 		out.ClientID = id[:min(12, len(id))] // the whole id is sensitive
 		out.Transport = s.Transport()
 	} else {
+		// A socket of another node: a Node node keeps these in its data;
+		// without them, the socket stands for its own client.
 		out.ClientID, out.Transport = meta.ClientID, meta.Transport
+		if out.ClientID == "" {
+			out.ClientID = d.ID[:min(12, len(d.ID))]
+		}
 	}
 	if hs := d.Handshake; hs != nil {
 		h := serializedHandshake{
