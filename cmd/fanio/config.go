@@ -51,6 +51,7 @@ type config struct {
 	adminReadonly     bool
 	adminMode         string
 	adminNamespace    string
+	adminServerID     string
 	adminUIDir        string
 }
 
@@ -98,6 +99,7 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.BoolVar(&c.adminReadonly, "admin-readonly", false, "Socket.IO Admin UI: refuse its commands (emit, join, leave, disconnect)")
 	fs.StringVar(&c.adminMode, "admin-mode", "development", "Socket.IO Admin UI: development (sockets, rooms and events streamed) or production (aggregated stats only)")
 	fs.StringVar(&c.adminNamespace, "admin-namespace", "/admin", "Socket.IO Admin UI: its namespace")
+	fs.StringVar(&c.adminServerID, "admin-server-id", "", "Socket.IO Admin UI: this node's name in the UI's server list (default: the host name; give each node of a cluster its own)")
 	fs.StringVar(&c.adminUIDir, "admin-ui-dir", "", "serve the Admin UI's files (@socket.io/admin-ui's ui/dist) at /admin/ (empty: not served; the hosted UI needs -cors https://admin.socket.io -cors-credentials)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: fanio [flags]\n\nThe standalone Socket.IO hub. Every flag may also be set by its environment\nvariable, shown after it (a flag given on the command line wins).\n\n")

@@ -172,6 +172,7 @@ func run(args []string) error {
 			NoAuth:    c.adminNoAuth,
 			ReadOnly:  c.adminReadonly,
 			Mode:      c.adminMode,
+			ServerID:  c.adminServerID,
 		}
 		if c.adminUser != "" {
 			aopts.Auth = &admin.BasicAuth{Username: c.adminUser, PasswordHash: c.adminPasswordHash}
