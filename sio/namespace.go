@@ -25,8 +25,8 @@ type Namespace struct {
 
 	lists listTree // the sockets' shared handler lists
 
-	seed    maphash.Seed
-	shards  [socketShards]socketShard
+	seed     maphash.Seed
+	shards   [socketShards]socketShard
 	count    atomic.Int64
 	connects atomic.Uint64 // sockets connected since the start
 	outHook  atomic.Int32  // sockets with OnAnyOutgoing listeners
