@@ -3,6 +3,8 @@ package redisadapter
 import (
 	"sync/atomic"
 	"time"
+
+	"github.com/fanio/fanio/sio"
 )
 
 // Stats are a Client's counters since it was created, for metrics.
@@ -34,3 +36,22 @@ type counters struct {
 	reconnects               atomic.Uint64
 	requestTimeouts          atomic.Uint64
 }
+
+// sioStats is the Client's counters as sio reports a multi-node adapter's
+// (sio.Server.Stats().Adapter: metrics, cmd/fanio's /readyz).
+func (c *Client) sioStats() sio.AdapterStats {
+	s := c.Stats()
+	return sio.AdapterStats{
+		Published: s.Published, PublishErrors: s.PublishErrors,
+		Received: s.Received, ReceiveErrors: s.ReceiveErrors,
+		Reconnects: s.Reconnects, RequestTimeouts: s.RequestTimeouts,
+		Connected: s.Connected,
+	}
+}
+
+// AdapterStats implements sio.AdapterStatser: the Client's counters
+// (shared by the adapters of a server's namespaces).
+func (a *classicAdapter) AdapterStats() sio.AdapterStats { return a.c.sioStats() }
+
+// AdapterStats implements sio.AdapterStatser.
+func (a *shardedAdapter) AdapterStats() sio.AdapterStats { return a.c.sioStats() }

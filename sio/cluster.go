@@ -189,7 +189,11 @@ func valuesOf(elems [][]byte, attachments [][]byte) Args {
 // adapter emits "create-room" and "delete-room" — for every room, the
 // sockets' own rooms included. It is called with the registry's lock of
 // that room held: it must be quick and must not call back into the
-// adapter. Calls for one room are ordered.
+// adapter. Calls for one room are ordered. It is the hook of a multi-node
+// adapter (which must subscribe and unsubscribe in order); applications
+// use the public events of the same changes, OnCreateRoom, OnDeleteRoom,
+// OnJoinRoom and OnLeaveRoom (events.go), told right after, outside the
+// locks.
 type RoomListener interface {
 	RoomCreated(r Room)
 	RoomDeleted(r Room)

@@ -86,7 +86,9 @@ type roomListeners struct {
 //
 // Room listeners run on the goroutine that changed the rooms (a handler's,
 // usually), after the change and outside the adapter's locks, so they may
-// call the adapter, join, leave and broadcast. They must not block long:
+// call the adapter, join, leave and broadcast. (A multi-node adapter that
+// must see creations and deletions in order, under the lock, uses
+// SetRoomListener: the same changes, the same decisions.) They must not block long:
 // they hold up that goroutine. For one socket and room, the events come in
 // the order of the changes; changes of one room made at the same time by
 // different goroutines may be reported in either order.

@@ -132,6 +132,7 @@ func run(args []string) error {
 			return fmt.Errorf("-pprof: %w", err)
 		}
 	}
+	var adminStore admin.Store // in Redis with a cluster: one login for every node
 	if c.redisURL != "" {
 		mode := redisadapter.SubscriptionMode(c.redisMode)
 		if mode != redisadapter.Dynamic && mode != redisadapter.DynamicPrivate && mode != redisadapter.Static {
@@ -147,6 +148,7 @@ func run(args []string) error {
 		}
 		defer rc.Close()
 		opts.Adapter = rc.Adapter
+		adminStore = rc.AdminSessions()
 		log.Info("cluster", "redis", redisadapter.RedactURL(c.redisURL), "sharded", c.redisSharded, "key", c.redisKey)
 	}
 
@@ -173,6 +175,7 @@ func run(args []string) error {
 			ReadOnly:  c.adminReadonly,
 			Mode:      c.adminMode,
 			ServerID:  c.adminServerID,
+			Store:     adminStore,
 		}
 		if c.adminUser != "" {
 			aopts.Auth = &admin.BasicAuth{Username: c.adminUser, PasswordHash: c.adminPasswordHash}
