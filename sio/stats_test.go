@@ -83,6 +83,11 @@ func TestStatsFollowTraffic(t *testing.T) {
 		t.Fatalf("refused %v", st.Refused)
 	}
 
+	// Both in the room (their connection handlers joined it).
+	waitStats(t, srv, "both in the room", func(Stats) bool {
+		ids, _ := chat.In("room").AllSockets()
+		return len(ids) == 2
+	})
 	if err := chat.To("room").Emit("news", 1); err != nil {
 		t.Fatal(err)
 	}
@@ -118,10 +123,10 @@ func TestStatsFollowTraffic(t *testing.T) {
 
 	a.Send(`1/chat,`)
 	b.Close()
-	st = waitStats(t, srv, "both gone", func(st Stats) bool { return nspStats(st, "/chat").Sockets == 0 })
-	if st.Disconnects[ReasonClientNamespaceDisconnect] != 1 || st.Disconnects[ReasonTransportClose] != 1 {
-		t.Fatalf("disconnects %v", st.Disconnects)
-	}
+	st = waitStats(t, srv, "both gone", func(st Stats) bool {
+		return nspStats(st, "/chat").Sockets == 0 && nspStats(st, "/chat").Rooms == 0 &&
+			st.Disconnects[ReasonClientNamespaceDisconnect] == 1 && st.Disconnects[ReasonTransportClose] == 1
+	})
 	if ns := nspStats(st, "/chat"); ns.Rooms != 0 || ns.Connects != 2 {
 		t.Fatalf("/chat after: %+v", ns)
 	}
