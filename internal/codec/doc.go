@@ -10,7 +10,10 @@
 //   - WebSocket frame headers, close payloads, masking, the opening
 //     handshake key and permessage-deflate negotiation, server side
 //     (websocket.go);
-//   - Engine.IO v4 packets and HTTP long-polling payloads (eio.go);
+//   - Engine.IO v4 packets and HTTP long-polling payloads (eio.go), and
+//     the framing of Engine.IO v3: "<length>:<packet>" text payloads
+//     counted in UTF-16 units, XHR2 binary payloads, type-prefixed binary
+//     packets, JSONP answers and POST bodies (eio3.go);
 //   - Socket.IO v5 packet headers (sio.go);
 //   - JSON scanning helpers for the Socket.IO layer: validation, splitting
 //     arrays, binary placeholders, string quoting and unquoting (json.go).
