@@ -1,9 +1,11 @@
-// Package engine implements Engine.IO protocol v4 sessions: the handshake,
-// the HTTP long-polling and WebSocket transports, the polling→WebSocket
-// upgrade, heartbeats, payload limits, CORS, the optional "io" cookie,
-// permessage-deflate and compressed polling responses; and static files
-// answered under its path (Options.StaticFiles, with ETag/304 and
-// compression prepared once: how sio serves the client bundle).
+// Package engine implements Engine.IO protocol v4 sessions, and v3 ones for
+// old clients when Options.AllowEIO3 is set (eio3.go): the handshake, the
+// HTTP long-polling (XHR and JSONP) and WebSocket transports, the
+// polling→WebSocket upgrade, heartbeats, payload limits, CORS, the
+// optional "io" cookie, permessage-deflate and compressed polling
+// responses; and static files answered under its path
+// (Options.StaticFiles, with ETag/304 and compression prepared once: how
+// sio serves the client bundle).
 //
 // A Server serves on its own listeners (Start, ListenAndServe,
 // ListenAndServeTLS, Serve) or as an http.Handler mounted in a net/http
@@ -28,9 +30,10 @@
 // A Session is the unit users (the sio package) program against: it sends
 // messages from any goroutine and reports inbound messages and its close to a
 // Handler on the event loop. Prepared encodes messages once per transport
-// form so a broadcast writes the same bytes to every member. A session keeps
-// the request that opened it as one compact string (RequestHead: the target
-// and header fields, no maps), read on demand, so an idle session holds no
+// form (the v3 forms only when a v3 session is among the receivers) so a
+// broadcast writes the same bytes to every member. A session keeps the
+// request that opened it as one compact string (RequestHead: the target and
+// header fields, no maps), read on demand, so an idle session holds no
 // parsed request.
 //
 // It must not know Socket.IO: packet semantics above Engine.IO MESSAGE

@@ -34,6 +34,17 @@ type Options struct {
 	// DisableUpgrades refuses polling→WebSocket upgrades ("allowUpgrades:
 	// false"); by default they are allowed.
 	DisableUpgrades bool
+	// AllowEIO3 accepts clients of Engine.IO protocol v3 (socket.io-client
+	// 2.x, engine.io-client 3.x) beside v4 ones ("allowEIO3"). Each session
+	// speaks the version its handshake asked for (EIO=4, or v3 for any
+	// other value or none): v3's client-side heartbeat, its polling
+	// payloads ("<length>:<packet>", XHR2 binary payloads, base64 binary
+	// for clients that ask for it) and binary WebSocket frames; see
+	// Session.Protocol. Off by default: a v3 handshake is refused with 400
+	// {"code":5,"message":"Unsupported protocol version"} (a bare 400 with
+	// that text on a WebSocket upgrade), as the reference does. JSONP
+	// polling (the "j" parameter) is served to both versions either way.
+	AllowEIO3 bool
 	// CORS sets the cross-origin headers of polling responses ("cors");
 	// nil sends none.
 	CORS *CORS

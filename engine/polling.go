@@ -10,11 +10,6 @@ import (
 	"github.com/fanio/fanio/internal/pool"
 )
 
-var (
-	noopRecord  = []byte{'0' + byte(codec.EIONoop)}
-	closeRecord = []byte{'0' + byte(codec.EIOClose)}
-)
-
 const (
 	encIdentity uint8 = iota
 	encGzip
@@ -26,6 +21,8 @@ const (
 type pollResponseOpts struct {
 	keepAlive bool
 	encoding  uint8
+	eio3      bool   // the session's framing is Engine.IO v3's (eio3.go)
+	jsonp     []byte // JSONP polling: the digits of the session's "j"; nil otherwise
 	// extra header lines: CORS for this origin (shared, immutable), the
 	// cookie of a first answer, what the header hooks add
 	cors []byte
@@ -52,7 +49,11 @@ func (s *Server) pollOpts(x exchange, req *codec.Request, initial bool, sid stri
 // handlePoll serves a GET on an existing polling session.
 func (s *Server) handlePoll(x exchange, req *codec.Request, sess *Session) {
 	opts := s.pollOpts(x, req, false, "")
+	opts.eio3 = sess.eio3
 	sess.mu.Lock()
+	if sess.p != nil {
+		opts.jsonp = sess.p.jsonp
+	}
 	switch {
 	case sess.state == stateClosing && len(sess.p.queue) > 0:
 		// What was queued before a server-side close goes first, in its own
@@ -71,7 +72,7 @@ func (s *Server) handlePoll(x exchange, req *codec.Request, sess *Session) {
 		sess.srv.timers.Stop(&sess.hb)
 		sess.mu.Unlock()
 		s.sessions.remove(sess)
-		s.respondPayload(x, opts, closeRecord)
+		s.respondPayload(x, opts, opts.control(codec.EIOClose), false)
 		return
 	case sess.state != stateOpen || sess.kind != kindPolling:
 		sess.mu.Unlock()
@@ -80,7 +81,7 @@ func (s *Server) handlePoll(x exchange, req *codec.Request, sess *Session) {
 	case sess.p.conn != nil:
 		// Overlapping polls: the reference ends the session; the held GET
 		// gets the close packet, this one a 400.
-		sess.respondPollLocked(closeRecord)
+		sess.respondControlLocked(codec.EIOClose)
 		sess.mu.Unlock()
 		s.refuse(x, req, errBadRequest, refusedBadRequest)
 		sess.closeAfterError()
@@ -88,7 +89,7 @@ func (s *Server) handlePoll(x exchange, req *codec.Request, sess *Session) {
 	case sess.upgrade != nil && sess.upgrade.probed:
 		// Upgrading: release the client's polling loop at once.
 		sess.mu.Unlock()
-		s.respondPayload(x, opts, noopRecord)
+		s.respondPayload(x, opts, opts.control(codec.EIONoop), false)
 		return
 	}
 	sess.p.conn = x
@@ -120,6 +121,10 @@ func (s *Session) pollGone(x exchange) {
 
 // flushPollLocked answers the held GET with everything queued. s.mu held.
 func (s *Session) flushPollLocked() {
+	if s.eio3 {
+		s.flushPollV3Locked()
+		return
+	}
 	bb := pool.Get()
 	for i := range s.p.queue {
 		m := &s.p.queue[i]
@@ -140,27 +145,49 @@ func (s *Session) flushPollLocked() {
 		}
 		m.release()
 	}
+	s.resetQueueLocked()
+	s.respondPollLocked(bb.B, false)
+	pool.Put(bb)
+}
+
+// resetQueueLocked empties the poll queue (its messages released), keeping
+// a small backing array. s.mu held.
+func (s *Session) resetQueueLocked() {
 	clear(s.p.queue)
 	if cap(s.p.queue) > 32 {
 		s.p.queue = nil
 	} else {
 		s.p.queue = s.p.queue[:0]
 	}
-	s.respondPollLocked(bb.B)
-	pool.Put(bb)
 }
 
-// respondPollLocked answers the held GET with payload (copied). s.mu held.
-func (s *Session) respondPollLocked(payload []byte) {
+// respondPollLocked answers the held GET with payload (copied); binary:
+// an XHR2 binary payload (v3). s.mu held.
+func (s *Session) respondPollLocked(payload []byte, binary bool) {
 	x := s.p.conn
 	s.p.conn = nil
 	x.unhold()
-	s.srv.respondPayload(x, s.p.opts, payload)
+	s.srv.respondPayload(x, s.p.opts, payload, binary)
 }
 
-// respondPayload writes a 200 text/plain answer carrying a polling payload,
-// compressed when it is worth it and the client accepts it.
-func (s *Server) respondPayload(x exchange, o pollResponseOpts, payload []byte) {
+// respondControlLocked answers the held GET with one control packet (noop,
+// close) in the session's framing. s.mu held.
+func (s *Session) respondControlLocked(typ codec.EIOType) {
+	s.respondPollLocked(s.p.opts.control(typ), false)
+}
+
+// respondPayload writes a 200 answer carrying a polling payload (text/plain,
+// or application/octet-stream for a v3 binary payload; a JSONP session's
+// wrapped in its callback), compressed when it is worth it and the client
+// accepts it.
+func (s *Server) respondPayload(x exchange, o pollResponseOpts, payload []byte, binary bool) {
+	var js *pool.Buffer
+	if o.jsonp != nil {
+		js = pool.Get()
+		js.B = codec.AppendJSONP(js.B, o.jsonp, payload)
+		payload = js.B
+		defer pool.Put(js)
+	}
 	bb := pool.Get()
 	var z *pool.Buffer
 	enc := ""
@@ -176,7 +203,11 @@ func (s *Server) respondPayload(x exchange, o pollResponseOpts, payload []byte) 
 		payload = z.B
 	}
 	b := codec.AppendStatusLine(bb.B, 200)
-	b = codec.AppendHeader(b, "Content-Type", "text/plain; charset=UTF-8")
+	if binary {
+		b = codec.AppendHeader(b, "Content-Type", "application/octet-stream")
+	} else {
+		b = codec.AppendHeader(b, "Content-Type", "text/plain; charset=UTF-8")
+	}
 	if enc != "" {
 		b = codec.AppendHeader(b, "Content-Encoding", enc)
 	}
@@ -235,6 +266,14 @@ func (s *Server) handlePost(x exchange, req *codec.Request, body []byte, sess *S
 		sess.closeAfterError()
 		return
 	}
+	if s.handlePostCompat(x, req, body, sess) {
+		return
+	}
+	s.handlePostV4(x, req, body, sess)
+}
+
+// handlePostV4 hands the packets of a v4 text payload to sess.
+func (s *Server) handlePostV4(x exchange, req *codec.Request, body []byte, sess *Session) {
 	var scratch *pool.Buffer
 	defer func() { pool.Put(scratch) }()
 	alive := true

@@ -3,6 +3,7 @@ package engine
 import (
 	"encoding/base64"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gobwas/ws"
 	"github.com/klauspost/compress/flate"
@@ -15,10 +16,15 @@ import (
 // sessions writes the same bytes to each without copying. It is immutable
 // once built and safe for concurrent use.
 type Prepared struct {
-	frames  []byte // WebSocket frames, back to back
-	records []byte // polling records joined by 0x1e
-	count   int    // messages
-	size    int    // their data's bytes, for the counters
+	frames    []byte // WebSocket frames, back to back
+	records   []byte // polling records joined by 0x1e
+	count     int    // messages
+	size      int    // their data's bytes, for the counters
+	hasBinary bool
+
+	// The Engine.IO v3 forms, created by the first v3 session it is sent
+	// to (prepared3.go): sending to v4 sessions only never builds them.
+	v3 atomic.Pointer[preparedV3]
 
 	// Only when compression was asked for: where each frame's payload lies in
 	// frames, to build the permessage-deflate variant on first use.
@@ -51,6 +57,7 @@ func NewPrepared(msgs []Message, compress bool) *Prepared {
 	for i, m := range msgs {
 		var span frameSpan
 		if m.Binary {
+			p.hasBinary = true
 			p.frames = codec.AppendFrameHeader(p.frames, true, ws.OpBinary, false, len(m.Data))
 			span = frameSpan{start: len(p.frames), op: ws.OpBinary}
 			p.frames = append(p.frames, m.Data...)

@@ -169,9 +169,11 @@ func (s *Server) serve(x exchange, ws *eventloop.Conn, req *codec.Request, body 
 		s.refuse(x, req, errBadHandshakeMethod, refusedBadHandshakeMethod, "method", string(method))
 		return
 	}
-	if eio, _ := codec.QueryValue(req.RawQuery, "EIO"); string(eio) != "4" {
-		protocol := 3 // as the reference: anything but 4 is taken for 3
-		s.refuse(x, req, errUnsupportedVersion, refusedUnsupportedVersion, "protocol", protocol)
+	// As the reference: EIO=4 is v4, any other value or none is v3.
+	eio, _ := codec.QueryValue(req.RawQuery, "EIO")
+	v3 := string(eio) != "4"
+	if v3 && !s.opts.AllowEIO3 {
+		s.refuse(x, req, errUnsupportedVersion, refusedUnsupportedVersion, "protocol", 3)
 		return
 	}
 	if isWS && !upgrade {
@@ -183,7 +185,7 @@ func (s *Server) serve(x exchange, ws *eventloop.Conn, req *codec.Request, body 
 		s.respondStatus(x, req, 503)
 		return
 	}
-	s.handshake(x, ws, req, isWS)
+	s.handshake(x, ws, req, isWS, v3)
 }
 
 // refuse answers a request refused before it reached a session with e,
@@ -242,8 +244,9 @@ func onPath[T string | []byte](prefix string, p T) bool {
 	return len(p) == len(prefix)-1 && string(p) == prefix[:len(prefix)-1]
 }
 
-// handshake opens a new session. For a WebSocket, ws is the connection.
-func (s *Server) handshake(x exchange, ws *eventloop.Conn, req *codec.Request, isWS bool) {
+// handshake opens a new session (v3: Engine.IO protocol v3). For a
+// WebSocket, ws is the connection.
+func (s *Server) handshake(x exchange, ws *eventloop.Conn, req *codec.Request, isWS, v3 bool) {
 	sess := &Session{
 		srv:     s,
 		id:      newSessionID(),
@@ -251,6 +254,8 @@ func (s *Server) handshake(x exchange, ws *eventloop.Conn, req *codec.Request, i
 		remote:  x.remoteAddr(),
 		secure:  x.secure(),
 		created: time.Now().UnixNano(),
+		eio3:    v3,
+		b64:     v3 && wantsBase64(req),
 	}
 	// As the reference: allowRequest is part of verifying the request, before
 	// ws checks the upgrade itself.
@@ -285,7 +290,7 @@ func (s *Server) handshake(x exchange, ws *eventloop.Conn, req *codec.Request, i
 		_ = c.WriteOwned(frame)
 	} else {
 		sess.kind = kindPolling
-		sess.p = &pollState{}
+		sess.p = &pollState{jsonp: jsonpDigits(req)}
 	}
 	s.sessions.add(sess)
 	s.openedTotal.Add(1)
@@ -294,7 +299,11 @@ func (s *Server) handshake(x exchange, ws *eventloop.Conn, req *codec.Request, i
 	} else {
 		s.stats.polling.Add(1)
 	}
-	s.timers.Reset(&sess.hb, s.opts.PingInterval)
+	if v3 {
+		s.timers.Reset(&sess.hb, s.opts.PingInterval+s.opts.PingTimeout) // the client's first ping
+	} else {
+		s.timers.Reset(&sess.hb, s.opts.PingInterval)
+	}
 	if !isWS {
 		var upgrades []string
 		if s.websocket && !s.opts.DisableUpgrades {
@@ -304,7 +313,15 @@ func (s *Server) handshake(x exchange, ws *eventloop.Conn, req *codec.Request, i
 		open.B = codec.AppendOpenPacket(open.B, sess.id, upgrades,
 			s.opts.PingInterval.Milliseconds(), s.opts.PingTimeout.Milliseconds(), int64(s.opts.MaxPayload))
 		o := s.pollOpts(x, req, true, sess.id)
-		s.respondPayload(x, o, open.B)
+		o.eio3, o.jsonp = v3, sess.p.jsonp
+		payload := open.B
+		if v3 {
+			rec := pool.Get()
+			rec.B = codec.AppendV3Record(rec.B, codec.EIOOpen, open.B[1:])
+			pool.Put(open)
+			open, payload = rec, rec.B
+		}
+		s.respondPayload(x, o, payload, false)
 		pool.Put(open)
 	}
 	if s.onConnection != nil {

@@ -52,6 +52,8 @@ type Session struct {
 	waitPong bool
 	deflate  bool // permessage-deflate negotiated on ws
 	secure   bool // the handshake came over TLS (set once, before the session is shared)
+	eio3     bool // Engine.IO protocol v3 (eio3.go); set at the handshake
+	b64      bool // v3: binary packets as base64 text on the current transport (b64=1)
 	handler  Handler
 	hb       timer.Timer
 	ws       *eventloop.Conn // the WebSocket, once it is the transport
@@ -64,18 +66,30 @@ type pollState struct {
 	conn  exchange // the GET being held
 	opts  pollResponseOpts
 	queue []outMsg // packets waiting for a poll
+	jsonp []byte   // JSONP polling (the handshake had "j"): the digits of j; nil for XHR polling
 }
 
 // upgradeState exists only while a WebSocket probes to replace polling.
 type upgradeState struct {
 	conn    *eventloop.Conn
 	deflate bool
+	b64     bool // v3: the WebSocket request asked for base64 binary
 	probed  bool // "2probe" answered: polls now get noop
 	timer   timer.Timer
 }
 
 // ID is the Engine.IO session id.
 func (s *Session) ID() string { return s.id }
+
+// Protocol is the Engine.IO protocol version of the session: 4, or 3 for
+// an old client accepted with Options.AllowEIO3 (the reference's
+// socket.conn.protocol). It does not change during the session.
+func (s *Session) Protocol() int {
+	if s.eio3 {
+		return 3
+	}
+	return 4
+}
 
 // Transport returns "polling" or "websocket".
 func (s *Session) Transport() string {
@@ -212,9 +226,14 @@ func (s *Session) queueLocked(m outMsg) {
 func (s *Session) writeWS(c *eventloop.Conn, deflate bool, m outMsg) error {
 	defer m.release()
 	if m.prep != nil {
-		frames := m.prep.frames
-		if deflate {
+		var frames []byte
+		switch {
+		case s.eio3:
+			frames = m.prep.v3Frames(s.b64, deflate, s.srv.opts.DeflateThreshold)
+		case deflate:
 			frames = m.prep.deflated(s.srv.opts.DeflateThreshold)
+		default:
+			frames = m.prep.frames
 		}
 		return c.WriteShared(frames)
 	}
@@ -226,11 +245,14 @@ func (s *Session) writeWS(c *eventloop.Conn, deflate bool, m outMsg) error {
 }
 
 // writeData writes one packet as a WebSocket frame on c: binary messages
-// raw, everything else as "<type digit><data>" text.
+// raw (v3: after their type byte, or as base64 text), everything else as
+// "<type digit><data>" text. s.mu held.
 func (s *Session) writeData(c *eventloop.Conn, deflate bool, typ codec.EIOType, data []byte, binary bool) error {
 	bb := pool.Get()
 	threshold := s.srv.opts.DeflateThreshold
 	switch {
+	case s.eio3 && binary:
+		bb.B = appendV3Frame(bb.B, typ, data, true, s.b64, deflate, threshold)
 	case binary && deflate && len(data) >= threshold:
 		bb.B = appendMaybeDeflatedFrame(bb.B, ws.OpBinary, data, threshold)
 	case binary:
@@ -272,7 +294,9 @@ func (s *Session) onTimer() {
 		s.mu.Unlock()
 		return
 	}
-	if s.waitPong {
+	if s.waitPong || s.eio3 {
+		// v3: the client pings, and none came within pingInterval +
+		// pingTimeout.
 		s.mu.Unlock()
 		s.close(ReasonPingTimeout)
 		return
@@ -311,14 +335,28 @@ func (s *Session) onPacket(typ codec.EIOType, data []byte, binary bool) bool {
 			h.OnMessage(s, data, binary)
 		}
 	case codec.EIOPong:
+		if s.eio3 {
+			// v3 clients ping; a pong is the wrong direction ("invalid
+			// heartbeat direction" for the reference).
+			s.close(ReasonTransportError)
+			return false
+		}
 		s.onPong()
+	case codec.EIOPing:
+		if !s.eio3 {
+			// v4 servers ping; the reference closes on a client's ping
+			// ("invalid heartbeat direction").
+			s.close(ReasonTransportError)
+			return false
+		}
+		s.onClientPing()
 	case codec.EIOClose:
 		s.closeFromClient()
 		return false
 	case codec.EIONoop:
 	default:
-		// open, upgrade or ping on an established transport: the reference
-		// closes the session.
+		// open or upgrade on an established transport: closed as a
+		// protocol error.
 		s.srv.stats.protocolErrors.Add(1)
 		s.srv.rlog.Log(logProtocol, warnLevel, "engine: unexpected packet type on an open transport; session closed",
 			"remote", remoteHost(s.remote), "sid", s.id, "type", int(typ))
@@ -339,7 +377,7 @@ func (s *Session) closeFromClient() {
 		return
 	}
 	if s.p != nil && s.p.conn != nil {
-		s.respondPollLocked(noopRecord)
+		s.respondControlLocked(codec.EIONoop)
 	}
 	h := s.finishLocked(false, ReasonTransportClose)
 	ws := s.ws
@@ -368,9 +406,9 @@ func (s *Session) close(reason DisconnectReason) {
 		wsConn = s.ws
 	} else if s.p.conn != nil {
 		if tellClient || reason == ReasonPingTimeout {
-			s.respondPollLocked(closeRecord)
+			s.respondControlLocked(codec.EIOClose)
 		} else {
-			s.respondPollLocked(noopRecord)
+			s.respondControlLocked(codec.EIONoop)
 		}
 	} else if tellClient {
 		keep = true // the next GET gets the close packet

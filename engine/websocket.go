@@ -77,7 +77,7 @@ func (s *Server) handleUpgrade(x exchange, c *eventloop.Conn, req *codec.Request
 		c.CloseWebSocket(ws.StatusNormalClosure, "", nil)
 		return
 	}
-	u := &upgradeState{conn: c, deflate: deflate}
+	u := &upgradeState{conn: c, deflate: deflate, b64: sess.eio3 && wantsBase64(req)}
 	sess.upgrade = u
 	s.timers.Init(&u.timer, func() { sess.upgradeTimedOut(u) })
 	s.timers.Reset(&u.timer, s.opts.UpgradeTimeout)
@@ -111,6 +111,10 @@ func (o wsOwner) OnMessage(c *eventloop.Conn, data []byte, binary bool) {
 	s.mu.Unlock()
 	if !active {
 		s.onProbeMessage(c, data, binary)
+		return
+	}
+	if s.eio3 {
+		s.onV3Message(data, binary)
 		return
 	}
 	if binary {
@@ -178,7 +182,7 @@ func (s *Session) onProbeMessage(c *eventloop.Conn, data []byte, binary bool) {
 		_ = c.WriteOwned(bb)
 		// Release the held poll so the client can pause polling.
 		if s.p.conn != nil {
-			s.respondPollLocked(noopRecord)
+			s.respondControlLocked(codec.EIONoop)
 		}
 		s.mu.Unlock()
 	case err == nil && !binary && typ == codec.EIOUpgrade && u.probed:
@@ -187,8 +191,9 @@ func (s *Session) onProbeMessage(c *eventloop.Conn, data []byte, binary bool) {
 		s.kind = kindWebSocket
 		s.ws = c
 		s.deflate = u.deflate
+		s.b64 = u.b64
 		if s.p.conn != nil {
-			s.respondPollLocked(noopRecord)
+			s.respondControlLocked(codec.EIONoop)
 		}
 		// What waited for a poll goes out on the WebSocket, in order.
 		for i := range s.p.queue {

@@ -73,16 +73,28 @@ func AppendV3Record(dst []byte, typ EIOType, data []byte) []byte {
 // AppendV3BinaryRecord appends a binary packet of a v3 polling text
 // payload: "<length>:b<type digit><base64 of data>".
 func AppendV3BinaryRecord(dst []byte, typ EIOType, data []byte) []byte {
-	dst = strconv.AppendInt(dst, int64(2+base64.StdEncoding.EncodedLen(len(data))), 10)
-	dst = append(dst, ':', 'b', '0'+byte(typ))
+	dst = strconv.AppendInt(dst, int64(Base64PacketLen(len(data))), 10)
+	dst = append(dst, ':')
+	return AppendBase64Packet(dst, typ, data)
+}
+
+// AppendBase64Packet appends a v3 binary packet in text form, as a v3
+// polling payload carries it and as a v3 WebSocket carries it for a client
+// that asked for base64 (b64=1): "b<type digit><standard base64 of data>".
+func AppendBase64Packet(dst []byte, typ EIOType, data []byte) []byte {
+	dst = append(dst, 'b', '0'+byte(typ))
 	return base64.StdEncoding.AppendEncode(dst, data)
 }
+
+// Base64PacketLen is the length of what AppendBase64Packet appends for n
+// bytes of data.
+func Base64PacketLen(n int) int { return 2 + base64.StdEncoding.EncodedLen(n) }
 
 // V3RecordLen returns the length of what AppendV3Record or
 // AppendV3BinaryRecord append, to size a buffer.
 func V3RecordLen(data []byte, binary bool) int {
 	if binary {
-		n := 2 + base64.StdEncoding.EncodedLen(len(data))
+		n := Base64PacketLen(len(data))
 		return n + len(strconv.Itoa(n)) + 1
 	}
 	return len(data) + 1 + 1 + maxV3LengthDigits
