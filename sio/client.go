@@ -24,6 +24,7 @@ type client struct {
 	queued atomic.Int32 // bytes waiting for the handlers (at most 2×MaxQueuedBytes <= 2 GiB)
 	closed bool         // (mu)
 	wait   uint8        // its bucket+1 in the server's connectWatch while it joined no namespace (the watch's lock)
+	eio3   bool         // an Engine.IO v3 connection: Socket.IO protocol v4 (eio3.go)
 
 	// inMu serializes OnMessage: a polling session's POSTs and an
 	// upgrading WebSocket may be served by different event loops.
@@ -38,6 +39,8 @@ type client struct {
 // (through engineSession), or the fake of the tests and benchmarks.
 type session interface {
 	ID() string
+	// Protocol is the Engine.IO protocol version, 3 or 4.
+	Protocol() int
 	Transport() string
 	RemoteAddr() net.Addr
 	// RequestHead is the handshake request (the session's compact copy),
@@ -69,9 +72,16 @@ func (s *Server) onSession(sess *engine.Session) {
 }
 
 func (s *Server) newClient(sess session) *client {
-	c := &client{srv: s, sess: sess}
+	c := &client{srv: s, sess: sess, eio3: sess.Protocol() == 3}
 	c.mb.Init(s.workers, s.opts.MaxQueuedPackets+8)
 	s.connects.add(c)
+	if c.eio3 {
+		// A v2 client never asks for "/": it is joined on the connection,
+		// before anything the client sends.
+		p := inPackets.Get().(*inPacket)
+		*p = inPacket{c: c, typ: codec.SIOConnect, nsp: "/", ackID: -1}
+		_ = c.mb.Submit(p)
+	}
 	return c
 }
 

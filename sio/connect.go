@@ -61,7 +61,11 @@ func (c *client) connect(p *inPacket) {
 				srv.stats.refused[refusedMiddleware].Add(1)
 				srv.rlog.Log(logRefused, slog.LevelInfo, "sio: connection refused by a middleware",
 					"remote", remoteHost(c.sess), "eio", c.sess.ID(), "nsp", n.name, "err", err.Error())
-				_ = c.sendRaw(codec.SIOConnectError, n.name, connectErrorPayload(err))
+				if c.eio3 {
+					_ = c.sendRaw(codec.SIOConnectError, n.name, connectErrorV3(err))
+				} else {
+					_ = c.sendRaw(codec.SIOConnectError, n.name, connectErrorPayload(err))
+				}
 				return
 			}
 		}
@@ -84,16 +88,11 @@ func (c *client) connect(p *inPacket) {
 			_ = c.send(mp, false)
 		}
 	}
-	var buf [96]byte
-	payload := buf[:0]
-	payload = append(payload, `{"sid":`...)
-	payload = codec.AppendJSONString(payload, s.id)
-	if pid := s.privateID(); pid != "" {
-		payload = append(payload, `,"pid":`...)
-		payload = codec.AppendJSONString(payload, pid)
+	if c.eio3 {
+		c.connectAckV3(n.name)
+	} else {
+		c.connectAck(s, n.name)
 	}
-	payload = append(payload, '}')
-	_ = c.sendRaw(codec.SIOConnect, n.name, payload)
 	n.mu.RLock()
 	hs := n.onConnection
 	n.mu.RUnlock()
@@ -103,6 +102,20 @@ func (c *client) connect(p *inPacket) {
 		}
 		h(s)
 	}
+}
+
+// connectAck answers a CONNECT: {"sid":...} (and the pid with recovery).
+func (c *client) connectAck(s *Socket, nsp string) {
+	var buf [96]byte
+	payload := buf[:0]
+	payload = append(payload, `{"sid":`...)
+	payload = codec.AppendJSONString(payload, s.id)
+	if pid := s.privateID(); pid != "" {
+		payload = append(payload, `,"pid":`...)
+		payload = codec.AppendJSONString(payload, pid)
+	}
+	payload = append(payload, '}')
+	_ = c.sendRaw(codec.SIOConnect, nsp, payload)
 }
 
 // runMiddleware calls fn, turning a panic into a refusal.

@@ -148,6 +148,18 @@
 // reason the reference server gives when it closes a connection for the
 // client's misbehaviour (an invalid packet).
 //
+// # Old clients (socket.io-client 2.x)
+//
+// With Options.AllowEIO3, clients of Engine.IO v3 connect beside v4 ones
+// and speak Socket.IO protocol v4, as with the reference's allowEIO3 (see
+// eio3.go): the connection joins "/" at once through its middleware; a
+// namespace's query is the socket's auth; socket ids are
+// "<nsp>#<engine id>"; CONNECT answers carry no sid; a refusal is a plain
+// JSON value (the ConnectError's data, or its message). Everything else —
+// events, acknowledgements, binary, rooms, broadcasts — is the same: a
+// broadcast's packet is encoded once, and only the Engine.IO framing of the
+// v3 members differs (built once per broadcast, and only if one is there).
+//
 // Invalid packets (unknown type, bad JSON, an event that is not an array
 // starting with a name, a reserved event name, a bad attachment count or
 // placeholder, a binary message out of place) close the connection as the
@@ -204,6 +216,7 @@
 //	socket.conn.on("upgrade", t => ...)      s.OnUpgrade(func(s *sio.Socket, transport string) {...})
 //	nsp.prependListener("connection", fn)    nsp.PrependOnConnection(fn)
 //	instrument(io, {auth, mode, readonly})   admin.Instrument(srv, admin.Options{Auth: &admin.BasicAuth{...}}) (package admin)
+//	allowEIO3: true / s.conn.protocol        sio.Options{AllowEIO3: true} / s.EngineProtocol()
 //
 // Metrics: Server.Stats returns the counters (package metrics serves them
 // to Prometheus); recording them costs the message path no lock and no

@@ -95,6 +95,7 @@ type fakeSession struct {
 	shared      atomic.Int64
 	closed      atomic.Bool
 	notWritable atomic.Bool
+	eio3        bool // stands for an Engine.IO v3 session (eio3_test.go)
 }
 
 func (f *fakeSession) ID() string                      { return f.id }
@@ -103,6 +104,12 @@ func (f *fakeSession) RemoteAddr() net.Addr            { return &net.TCPAddr{IP:
 func (f *fakeSession) Writable() bool                  { return !f.closed.Load() && !f.notWritable.Load() }
 func (f *fakeSession) RequestHead() engine.RequestHead { return engine.RequestHead{} }
 func (f *fakeSession) Secure() bool                    { return false }
+func (f *fakeSession) Protocol() int {
+	if f.eio3 {
+		return 3
+	}
+	return 4
+}
 
 func (f *fakeSession) Send(data []byte, binary bool) error {
 	if f.closed.Load() {

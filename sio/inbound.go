@@ -53,6 +53,10 @@ func parseInbound(c *client, data []byte, maxAttachments int, intern func([]byte
 	}
 	p := inPackets.Get().(*inPacket)
 	*p = inPacket{c: c, typ: h.Type, ackID: h.AckID, wantAttachments: h.Attachments, size: len(data)}
+	var v3Auth []byte
+	if c != nil && c.eio3 {
+		h.Namespace, v3Auth = v3Namespace(h.Namespace)
+	}
 	p.nsp = intern(h.Namespace)
 	body := h.Data
 	if len(body) > 0 {
@@ -68,6 +72,11 @@ func parseInbound(c *client, data []byte, maxAttachments int, intern func([]byte
 	case codec.SIOConnect:
 		if len(body) > 0 && (body[0] != '{' || !codec.ValidJSON(body)) {
 			return bad()
+		}
+		if c != nil && c.eio3 {
+			// v4 protocol: the auth is the namespace's query, never the
+			// payload.
+			p.data = v3Auth
 		}
 	case codec.SIODisconnect:
 		if len(body) > 0 {

@@ -49,6 +49,11 @@ type Options struct {
 	// DisableUpgrades refuses polling→WebSocket upgrades ("allowUpgrades:
 	// false"); by default they are allowed.
 	DisableUpgrades bool
+	// AllowEIO3 accepts socket.io-client 2.x clients ("allowEIO3"):
+	// Engine.IO v3 connections speaking Socket.IO protocol v4, beside the
+	// v4/v5 ones (see engine.Options.AllowEIO3 and the package doc). Off
+	// by default: their handshake is refused, as by the reference.
+	AllowEIO3 bool
 	// CORS ("cors"); nil sends no CORS headers.
 	CORS *CORS
 	// Cookie ("cookie"); nil sets no cookie.
@@ -200,6 +205,7 @@ func (o *Options) engineOptions() engine.Options {
 		MaxPayload:               o.MaxPayload,
 		Transports:               o.Transports,
 		DisableUpgrades:          o.DisableUpgrades,
+		AllowEIO3:                o.AllowEIO3,
 		CORS:                     o.CORS,
 		Cookie:                   o.Cookie,
 		AllowRequest:             o.AllowRequest,
@@ -237,6 +243,7 @@ func (o *Options) withEngine(e engine.Options) {
 	o.MaxPayload = e.MaxPayload
 	o.Transports = e.Transports
 	o.DisableUpgrades = e.DisableUpgrades
+	o.AllowEIO3 = e.AllowEIO3
 	o.CORS = e.CORS
 	o.Cookie = e.Cookie
 	o.AllowRequest = e.AllowRequest

@@ -81,7 +81,11 @@ func newSocket(n *Namespace, c *client, auth json.RawMessage, restored *Restored
 		s.data = restored.Data
 		s.recovered = true
 	} else {
-		s.id = newID()
+		if c.eio3 {
+			s.id = v3SocketID(n.name, c.sess.ID())
+		} else {
+			s.id = newID()
+		}
 		if n.srv.opts.ConnectionStateRecovery != nil {
 			s.hooks = &socketHooks{pid: newID()}
 		}
