@@ -19,6 +19,7 @@ type config struct {
 	path            string
 	cors            string
 	corsCredentials bool
+	allowEIO3       bool
 	pingInterval    time.Duration
 	pingTimeout     time.Duration
 	maxPayload      int
@@ -70,6 +71,7 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.StringVar(&c.path, "path", "/socket.io/", "Socket.IO path")
 	fs.StringVar(&c.cors, "cors", "*", "origins allowed by the Socket.IO endpoint's CORS headers, comma-separated; * for any (empty: no CORS headers)")
 	fs.BoolVar(&c.corsCredentials, "cors-credentials", false, "send Access-Control-Allow-Credentials for the origins of -cors (polling clients with withCredentials, the hosted admin UI); needs explicit origins, not *")
+	fs.BoolVar(&c.allowEIO3, "allow-eio3", false, "also accept socket.io-client 2.x clients (Engine.IO v3, Socket.IO protocol v4), as the reference's allowEIO3 (in a browser cross-origin they send credentials: see -cors-credentials)")
 	fs.DurationVar(&c.pingInterval, "ping-interval", 25*time.Second, "Engine.IO ping interval")
 	fs.DurationVar(&c.pingTimeout, "ping-timeout", 20*time.Second, "Engine.IO ping timeout")
 	fs.IntVar(&c.maxPayload, "max-payload", 1_000_000, "largest message or polling body, bytes")

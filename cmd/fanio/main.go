@@ -50,6 +50,9 @@
 // Logs go to stderr, as text or JSON (-log-format); README.md says what is
 // logged at each level.
 //
+// With -allow-eio3 it also accepts socket.io-client 2.x clients (Engine.IO
+// v3), which join the same rooms and get the same publications.
+//
 // With -client-dir DIR (socket.io-client's dist directory) it also serves
 // the browser bundle, as the reference server's serveClient does:
 // /socket.io/socket.io.js, socket.io.min.js, socket.io.esm.min.js,
@@ -117,6 +120,7 @@ func run(args []string) error {
 		MaxConnections:   c.maxConns,
 		Transports:       splitList(c.transports),
 		ConnectTimeout:   c.connectTimeout,
+		AllowEIO3:        c.allowEIO3,
 		Logger:           log,
 	}
 	if origins := splitList(c.cors); len(origins) > 0 {
