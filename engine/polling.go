@@ -263,7 +263,7 @@ func (s *Server) handlePost(x exchange, req *codec.Request, body []byte, sess *S
 	if len(body) > s.opts.MaxPayload {
 		s.noteOversize(x, sess.id, len(body))
 		s.respondStatus(x, req, 413)
-		sess.closeAfterError()
+		sess.closeOversize()
 		return
 	}
 	if s.handlePostCompat(x, req, body, sess) {
@@ -315,7 +315,7 @@ func (s *Server) rejectBody(x exchange, req *codec.Request) {
 	s.respondStatus(x, req, 413)
 	if sid != nil {
 		if sess := s.sessions.get(sid); sess != nil {
-			sess.closeAfterError()
+			sess.closeOversize()
 		}
 	}
 }

@@ -393,7 +393,16 @@ func (s *Session) closeFromClient() {
 
 // close ends the session for reason. For server-side closes the client is
 // told with a close packet (WebSocket: a close frame).
-func (s *Session) close(reason DisconnectReason) {
+func (s *Session) close(reason DisconnectReason) { s.closeAnswering(reason, codec.EIOClose) }
+
+// closeOversize ends the session after a POST over MaxPayload was answered
+// 413: a held poll gets a noop, not the close packet, so the client goes by
+// the 413 and reports a transport error (the reference does not end the
+// session itself: the client, failing on the 413, does).
+func (s *Session) closeOversize() { s.closeAnswering(ReasonTransportError, codec.EIONoop) }
+
+// closeAnswering is close, answering a held poll with the packet held.
+func (s *Session) closeAnswering(reason DisconnectReason, held codec.EIOType) {
 	s.mu.Lock()
 	if s.state != stateOpen {
 		s.mu.Unlock()
@@ -405,11 +414,10 @@ func (s *Session) close(reason DisconnectReason) {
 	if s.kind == kindWebSocket {
 		wsConn = s.ws
 	} else if s.p.conn != nil {
-		if tellClient || reason == ReasonPingTimeout {
-			s.respondControlLocked(codec.EIOClose)
-		} else {
-			s.respondControlLocked(codec.EIONoop)
-		}
+		// As the reference: its transport's close answers a held poll
+		// with the close packet, whatever the reason (a close from the
+		// client gets a noop: closeFromClient).
+		s.respondControlLocked(held)
 	} else if tellClient {
 		keep = true // the next GET gets the close packet
 	}
