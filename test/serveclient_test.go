@@ -112,7 +112,7 @@ func fetch(t *testing.T, method, url string, hdr map[string]string) fetched {
 func TestServeClientBundle(t *testing.T) {
 	dir, version := clientDist(t)
 	fanio := startServeClient(t, dir)
-	ref, err := startSIOReference(false)
+	ref, err := startSIOReference(sioFixtureOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,12 +6,14 @@ package integration
 // behaviour, to prove the scenarios' expectations are the reference's.
 //
 // Behaviour (identical in node/sio/reference-server.mjs):
-//   - path /socket.io/, pingInterval 300 ms, pingTimeout 200 ms, maxPayload
-//     1000000, connectTimeout 1000 ms, CORS "*"; with recovery, connection
+//   - path /socket.io/, pingInterval 300 ms, pingTimeout 200 ms (fanio:
+//     the harness's pingTimeout; the tests of 2.x clients set the same on
+//     both), maxPayload 1000000, connectTimeout 1000 ms, CORS "*", Engine.IO
+//     v3 clients allowed (socket.io-client 2.x); with recovery, connection
 //     state recovery (2 min, skipMiddlewares);
-//   - "/": a middleware refuses auth {reject: R} with an error "rejected"
-//     whose data is {reason: R}; on connection it emits "auth" with the
-//     auth payload;
+//   - "/" and "/custom": a middleware refuses auth {reject: R} with an error
+//     "rejected" whose data is {reason: R}; "/" on connection emits "auth"
+//     with the auth payload;
 //   - "echo" (...args, ack): emit "echo-back" with args, ack with args;
 //   - "join" (room, ack) / "leave" (room, ack): then ack();
 //   - "bcast" ({to, except, volatile, fromSocket}, event, ...args, ack):
@@ -33,11 +35,13 @@ package integration
 //     for a recovered socket).
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -60,15 +64,34 @@ type sioServer interface {
 // recovery). At cleanup it checks every socket disconnected.
 func startSIO(t *testing.T, recovery bool) sioServer {
 	t.Helper()
+	return startSIOWith(t, sioFixtureOptions{recovery: recovery})
+}
+
+// sioFixtureOptions vary the fixture.
+type sioFixtureOptions struct {
+	recovery bool
+	// pingTimeout, when set, replaces the defaults (fanio: the harness's
+	// pingTimeout; the reference fixture: 200 ms). A socket.io-client 2.x
+	// pings every pingInterval and must be heard within pingInterval +
+	// pingTimeout: the tests of 2.x clients give both servers the same
+	// room on a loaded machine.
+	pingTimeout time.Duration
+	// refuseEIO3: Engine.IO v3 clients are not allowed (the default of
+	// both servers).
+	refuseEIO3 bool
+}
+
+func startSIOWith(t *testing.T, o sioFixtureOptions) sioServer {
+	t.Helper()
 	var s sioServer
 	if backend() == backendReference {
-		r, err := startSIOReference(recovery)
+		r, err := startSIOReference(o)
 		if err != nil {
 			t.Fatalf("reference socket.io server: %v", err)
 		}
 		s = r
 	} else {
-		s = startSIOFanio(t, recovery)
+		s = startSIOFanio(t, o)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -143,19 +166,20 @@ func (f *sioFanio) Shutdown() {
 	})
 }
 
-func startSIOFanio(t *testing.T, recovery bool) *sioFanio {
+func startSIOFanio(t *testing.T, o sioFixtureOptions) *sioFanio {
 	t.Helper()
 	f := &sioFanio{log: NewSessionLog(), logs: &tailBuffer{max: 256 << 10}}
 	opts := sio.Options{
 		Path:           sioPath,
 		PingInterval:   pingInterval,
-		PingTimeout:    pingTimeout,
+		PingTimeout:    cmp.Or(o.pingTimeout, pingTimeout),
 		MaxPayload:     maxPayload,
 		CORS:           &sio.CORS{Origins: []string{"*"}},
 		ConnectTimeout: time.Second,
+		AllowEIO3:      !o.refuseEIO3,
 		Logger:         slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
-	if recovery {
+	if o.recovery {
 		opts.ConnectionStateRecovery = &sio.ConnectionStateRecovery{MaxDisconnectionDuration: 2 * time.Minute, SkipMiddlewares: true}
 	}
 	srv := sio.NewServer(opts)
@@ -174,7 +198,7 @@ func startSIOFanio(t *testing.T, recovery bool) *sioFanio {
 			f.log.Closed(key(s), string(reason), s.Transport())
 		})
 	}
-	srv.Use(func(s *sio.Socket) error {
+	rejectOnAuth := func(s *sio.Socket) error {
 		var a struct {
 			Reject *string `json:"reject"`
 		}
@@ -182,7 +206,9 @@ func startSIOFanio(t *testing.T, recovery bool) *sioFanio {
 			return &sio.ConnectError{Message: "rejected", Data: map[string]any{"reason": *a.Reject}}
 		}
 		return nil
-	})
+	}
+	srv.Use(rejectOnAuth)
+	srv.Of("/custom").Use(rejectOnAuth)
 	srv.OnConnection(func(s *sio.Socket) {
 		track(s)
 		_ = s.Emit("auth", s.Handshake().Auth())
@@ -339,10 +365,16 @@ func (r *sioReference) Log() *SessionLog    { return r.ref.Log }
 func (r *sioReference) Diagnostics() string { return r.ref.Output() }
 func (r *sioReference) Shutdown()           { r.once.Do(r.ref.Stop) }
 
-func startSIOReference(recovery bool) (*sioReference, error) {
+func startSIOReference(o sioFixtureOptions) (*sioReference, error) {
 	args := []string{"sio/reference-server.mjs", "--host", "127.0.0.1", "--port", "0"}
-	if recovery {
+	if o.pingTimeout > 0 {
+		args = append(args, "--ping-timeout", strconv.Itoa(int(o.pingTimeout.Milliseconds())))
+	}
+	if o.recovery {
 		args = append(args, "--recovery", "yes")
+	}
+	if o.refuseEIO3 {
+		args = append(args, "--allow-eio3", "no")
 	}
 	ref, err := node.startRefServer("connect", "disconnect", args...)
 	if err != nil {

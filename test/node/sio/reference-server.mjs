@@ -2,7 +2,7 @@
 // the Go fixture in test/sio_fixture_test.go (see there). Every scenario in
 // sio/ must pass against it too (FANIO_IT_SERVER=reference).
 //
-//   node sio/reference-server.mjs [--port 0] [--host 127.0.0.1] [--recovery yes]
+//   node sio/reference-server.mjs [--port 0] [--host 127.0.0.1] [--recovery yes] [--ping-timeout 200] [--allow-eio3 no]
 //
 // One JSON line per event on stdout:
 //   {"event":"listening","port":N}
@@ -30,10 +30,11 @@ const httpServer = http.createServer();
 const opts = {
   path: "/socket.io/",
   pingInterval: 300,
-  pingTimeout: 200,
+  pingTimeout: Number(arg("ping-timeout", "200")),
   maxHttpBufferSize: 1e6,
   connectTimeout: 1000,
   cors: { origin: "*" },
+  allowEIO3: arg("allow-eio3", "yes") === "yes", // socket.io-client 2.x (the sio2/ scenarios)
 };
 if (arg("recovery", "no") === "yes") {
   opts.connectionStateRecovery = { maxDisconnectionDuration: 2 * 60 * 1000, skipMiddlewares: true };
@@ -42,13 +43,13 @@ const io = new Server(httpServer, opts);
 
 function track(socket) {
   const sid = socket.recovered ? socket.id + "/recovered" : socket.id;
-  log({ event: "connect", nsp: socket.nsp.name, sid, transport: socket.conn.transport.name, recovered: socket.recovered });
+  log({ event: "connect", nsp: socket.nsp.name, sid, transport: socket.conn.transport.name, recovered: socket.recovered, protocol: socket.conn.protocol });
   socket.on("disconnect", (reason) => {
     log({ event: "disconnect", nsp: socket.nsp.name, sid, reason, transport: socket.conn.transport.name });
   });
 }
 
-io.use((socket, next) => {
+function rejectOnAuth(socket, next) {
   const auth = socket.handshake.auth || {};
   if (typeof auth.reject === "string") {
     const err = new Error("rejected");
@@ -56,7 +57,9 @@ io.use((socket, next) => {
     return next(err);
   }
   next();
-});
+}
+io.use(rejectOnAuth);
+io.of("/custom").use(rejectOnAuth);
 
 io.on("connection", (socket) => {
   track(socket);

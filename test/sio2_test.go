@@ -1,0 +1,125 @@
+package integration
+
+import (
+	"testing"
+	"time"
+)
+
+// socket.io-client 2.5.0 (Engine.IO v3, Socket.IO protocol v4) against the
+// fixture of sio_fixture_test.go with Engine.IO v3 allowed, over Node's
+// polling (base64 binary: Node's XMLHttpRequest has no XHR2, so the client
+// sends b64=1), WebSocket, and polling upgraded to WebSocket; the browser's
+// XHR2 binary payloads and JSONP in sio2_browser_test.go. Every scenario
+// runs against the reference too (FANIO_IT_SERVER=reference).
+
+var v2Transports = []string{"polling", "websocket", "upgrade"}
+
+// startSIO2 starts the fixture with room for the 2.x client's heartbeat
+// (it pings; a late ping on a loaded machine must not end the test).
+func startSIO2(t *testing.T) sioServer {
+	t.Helper()
+	return startSIOWith(t, sioFixtureOptions{pingTimeout: time.Second})
+}
+
+func wantV2Transport(t *testing.T, res *ScriptResult, variant string) {
+	t.Helper()
+	want := map[string]string{"polling": "polling", "websocket": "websocket", "upgrade": "websocket"}[variant]
+	if got := res.Str("transport"); got != want {
+		t.Errorf("transport %q, want %q", got, want)
+	}
+}
+
+func TestSIO2Events(t *testing.T) {
+	for _, tr := range v2Transports {
+		t.Run(tr, func(t *testing.T) {
+			s := startSIO2(t)
+			res := runSIO(t, s, "sio2/events.mjs", "--transport", tr)
+			wantV2Transport(t, res, tr)
+			if p := res.Num("protocol"); p != 3 {
+				t.Errorf("the client's EIO %v, want 3", p)
+			}
+			// the client disconnects "/" (DISCONNECT, then the close)
+			expectSIODisconnect(t, s, res.Str("sid"), "client namespace disconnect")
+		})
+	}
+}
+
+func TestSIO2Namespaces(t *testing.T) {
+	for _, tr := range v2Transports {
+		t.Run(tr, func(t *testing.T) {
+			s := startSIO2(t)
+			res := runSIO(t, s, "sio2/namespaces.mjs", "--transport", tr)
+			wantV2Transport(t, res, tr)
+			main, custom := res.Str("main"), res.Str("custom")
+			if custom != "/custom#"+main {
+				t.Errorf("socket ids %q and %q: want <engine id> and /custom#<engine id>", main, custom)
+			}
+			expectSIODisconnect(t, s, custom, "client namespace disconnect")
+			expectSIODisconnect(t, s, main, "client namespace disconnect")
+		})
+	}
+}
+
+// 2.x and 4.x clients in the same rooms get the same broadcasts.
+func TestSIO2MixedRooms(t *testing.T) {
+	for _, tr := range v2Transports {
+		t.Run(tr, func(t *testing.T) {
+			s := startSIO2(t)
+			runSIO(t, s, "sio2/rooms.mjs", "--transport", tr)
+		})
+	}
+}
+
+// Every disconnect reason of a 2.x client, as it and the server see it
+// (the client's reasons are the 2.x client's own names).
+func TestSIO2DisconnectReasons(t *testing.T) {
+	cases := []struct {
+		name, server string
+		client       []string
+		transports   []string
+	}{
+		{"client-namespace", "client namespace disconnect", []string{"io client disconnect"}, nil},
+		{"server-namespace", "server namespace disconnect", []string{"io server disconnect"}, nil},
+		{"server-close", "server namespace disconnect", []string{"io server disconnect"}, nil},
+		{"transport-close", "transport close", []string{"forced close"}, nil},
+		{"ping-timeout", "ping timeout", []string{"ping timeout", "transport close", "transport error"}, nil},
+		{"wrong-heartbeat", "transport error", []string{"transport close"}, nil},
+		{"forced-close", "forced close", []string{"transport close"}, nil},
+		{"forced-server-close", "forced close", []string{"transport close"}, nil},
+		{"transport-error", "transport error", []string{"transport close"}, []string{"websocket"}},
+		{"parse-error", "parse error", []string{"transport close"}, []string{"websocket"}},
+	}
+	for _, c := range cases {
+		trs := c.transports
+		if trs == nil {
+			trs = []string{"polling", "websocket"}
+		}
+		for _, tr := range trs {
+			t.Run(c.name+"/"+tr, func(t *testing.T) {
+				s := startSIO2(t)
+				res := runSIO(t, s, "sio2/disconnect.mjs", "--case", c.name, "--transport", tr)
+				if got := res.Str("clientReason"); !contains(c.client, got) {
+					t.Errorf("client reason %q, want one of %q", got, c.client)
+				}
+				expectSIODisconnect(t, s, res.Str("sid"), c.server)
+			})
+		}
+	}
+}
+
+// Without AllowEIO3 (the default of both servers) a 2.x client is refused:
+// polling gets the 400 of "Unsupported protocol version".
+func TestSIO2RefusedByDefault(t *testing.T) {
+	for _, tr := range []string{"polling", "websocket"} {
+		t.Run(tr, func(t *testing.T) {
+			s := startSIOWith(t, sioFixtureOptions{refuseEIO3: true})
+			res := runSIO(t, s, "sio2/refused.mjs", "--transport", tr)
+			if tr == "polling" && res.Num("description") != 400 {
+				t.Errorf("connect_error description %v, want 400", res.Result["description"])
+			}
+			if n := len(s.Log().Opens()); n != 0 {
+				t.Errorf("%d sockets connected", n)
+			}
+		})
+	}
+}
