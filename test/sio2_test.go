@@ -1,6 +1,8 @@
 package integration
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -120,6 +122,61 @@ func TestSIO2RefusedByDefault(t *testing.T) {
 			if n := len(s.Log().Opens()); n != 0 {
 				t.Errorf("%d sockets connected", n)
 			}
+		})
+	}
+}
+
+// socket.io-client 2.5.0's browser bundle in headless Chromium (the page
+// and the bundle served by the fixture, same origin): the transports Node's
+// client cannot use — XHR2 binary payloads both ways, JSONP — and the
+// others.
+func TestSIO2Browser(t *testing.T) {
+	b := node.BrowserT(t, BrowserOptions{StepTimeout: 40 * time.Second})
+	for _, variant := range []string{"polling", "polling-b64", "jsonp", "websocket", "upgrade"} {
+		t.Run(variant, func(t *testing.T) {
+			s := startSIO2(t)
+			p, err := b.NewPage(s.URL() + "/v2/index.html")
+			check(t, err)
+			defer p.Close()
+			var res struct {
+				SID            string
+				Transport      string
+				SupportsBinary bool
+				JSONP          bool
+				XHR            []struct{ Method, ReqType, RespType string }
+			}
+			if err := p.Eval(fmt.Sprintf("runScenario(%q)", variant), &res); err != nil {
+				t.Fatalf("%v\nbrowser logs:\n%s\nserver:\n%s", err, strings.Join(b.Logs(), "\n"), s.Diagnostics())
+			}
+			t.Logf("%+v", res)
+			binPosts, binAnswers := 0, 0
+			for _, x := range res.XHR {
+				if x.Method == "POST" && x.ReqType == "application/octet-stream" {
+					binPosts++
+				}
+				if strings.HasPrefix(x.RespType, "application/octet-stream") {
+					binAnswers++
+				}
+			}
+			switch variant {
+			case "polling":
+				if res.Transport != "polling" || !res.SupportsBinary || binPosts == 0 || binAnswers == 0 {
+					t.Errorf("XHR2 polling: want binary POSTs and answers, got %d and %d (%+v)", binPosts, binAnswers, res)
+				}
+			case "polling-b64":
+				if res.Transport != "polling" || res.SupportsBinary || binPosts+binAnswers != 0 {
+					t.Errorf("base64 polling: %d binary POSTs, %d binary answers (%+v)", binPosts, binAnswers, res)
+				}
+			case "jsonp":
+				if res.Transport != "polling" || !res.JSONP || len(res.XHR) != 0 {
+					t.Errorf("JSONP: %+v", res)
+				}
+			default:
+				if res.Transport != "websocket" {
+					t.Errorf("transport %q", res.Transport)
+				}
+			}
+			expectSIODisconnect(t, s, res.SID, "client namespace disconnect")
 		})
 	}
 }

@@ -40,6 +40,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -182,6 +185,7 @@ func startSIOFanio(t *testing.T, o sioFixtureOptions) *sioFanio {
 	if o.recovery {
 		opts.ConnectionStateRecovery = &sio.ConnectionStateRecovery{MaxDisconnectionDuration: 2 * time.Minute, SkipMiddlewares: true}
 	}
+	opts.NotFound = v2Page()
 	srv := sio.NewServer(opts)
 	f.srv = srv
 	key := func(s *sio.Socket) string {
@@ -349,6 +353,31 @@ func startSIOFanio(t *testing.T, o sioFixtureOptions) *sioFanio {
 		t.Fatalf("sio Start: %v", err)
 	}
 	return f
+}
+
+// v2Page serves /v2/: the page of the socket.io-client 2.x browser test,
+// on the server's own origin (a 2.x client sends credentials), as the
+// reference fixture does.
+func v2Page() http.Handler {
+	files := map[string][2]string{
+		"/v2/index.html":   {"browser/sio2.html", "text/html; charset=utf-8"},
+		"/v2/scenario.js":  {"browser/sio2-scenario.js", "text/javascript; charset=utf-8"},
+		"/v2/socket.io.js": {"node_modules/socket.io-client-v2/dist/socket.io.js", "text/javascript; charset=utf-8"},
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f, ok := files[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		body, err := os.ReadFile(filepath.Join(node.Dir, f[0]))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", f[1])
+		_, _ = w.Write(body)
+	})
 }
 
 // ---- the reference ----

@@ -10,6 +10,8 @@
 //   {"event":"disconnect","nsp":...,"sid":...,"reason":...,"transport":...}
 // It calls io.close() and exits when its stdin ends.
 import http from "node:http";
+import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
 import { Server } from "socket.io";
 
 function arg(name, def) {
@@ -26,7 +28,19 @@ if (!/^127\.|^localhost$|^::1$/.test(host)) {
 }
 const log = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
 
-const httpServer = http.createServer();
+// /v2/: the page of the socket.io-client 2.x browser test (same origin as
+// the server: a 2.x client sends credentials), as the Go fixture serves it.
+const v2Files = {
+  "/v2/index.html": ["../browser/sio2.html", "text/html; charset=utf-8"],
+  "/v2/scenario.js": ["../browser/sio2-scenario.js", "text/javascript; charset=utf-8"],
+  "/v2/socket.io.js": ["../node_modules/socket.io-client-v2/dist/socket.io.js", "text/javascript; charset=utf-8"],
+};
+const httpServer = http.createServer(async (req, res) => {
+  const f = v2Files[new URL(req.url, "http://x").pathname];
+  if (!f) return res.writeHead(404).end();
+  const body = await readFile(fileURLToPath(new URL(f[0], import.meta.url)));
+  res.writeHead(200, { "Content-Type": f[1] }).end(body);
+});
 const opts = {
   path: "/socket.io/",
   pingInterval: 300,
