@@ -19,7 +19,14 @@ func TestSIOFanioCommand(t *testing.T) {
 	for _, useTLS := range []bool{false, true} {
 		scheme := map[bool]string{false: "http", true: "https"}[useTLS]
 		t.Run(scheme, func(t *testing.T) {
+			// Over TLS with -allow-eio3: a socket.io-client 2.x joins too;
+			// over plain HTTP without it: a 2.x client is refused.
 			args := []string{"-addr", "127.0.0.1:0", "-token", "s3cret", "-log-level", "debug"}
+			v2 := "refused"
+			if useTLS {
+				args = append(args, "-allow-eio3")
+				v2 = "yes"
+			}
 			var nodeEnv []string
 			if useTLS {
 				certFile, keyFile, _ := selfSigned(t, t.TempDir())
@@ -27,7 +34,7 @@ func TestSIOFanioCommand(t *testing.T) {
 				nodeEnv = []string{"NODE_EXTRA_CA_CERTS=" + certFile}
 			}
 			p := startProc(t, listening, nil, bin, args...)
-			runNode(t, nodeEnv, "sio/hub.mjs", "--url", scheme+"://"+p.addr, "--path", "/socket.io/", "--timeout", "20000", "--token", "s3cret")
+			runNode(t, nodeEnv, "sio/hub.mjs", "--url", scheme+"://"+p.addr, "--path", "/socket.io/", "--timeout", "20000", "--token", "s3cret", "--v2", v2)
 			if err := p.stop(t); err != nil {
 				t.Errorf("fanio exited with %v", err)
 			}
