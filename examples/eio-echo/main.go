@@ -2,7 +2,8 @@
 // expects: Engine.IO at /engine.io/, pingInterval 300 ms, pingTimeout 200 ms,
 // maxPayload 1000000, CORS *, every message sent back to its sender as is.
 // With -mount it is served as an http.Handler on a net/http server (the
-// suite passes the same way).
+// suite passes the same way); with -allow-eio3 it also takes Engine.IO v3
+// clients (the suite of the protocol repository's v3 branch).
 package main
 
 import (
@@ -29,6 +30,7 @@ func main() {
 	pingInterval := flag.Duration("ping-interval", 300*time.Millisecond, "pingInterval (the conformance suite expects 300ms)")
 	pingTimeout := flag.Duration("ping-timeout", 200*time.Millisecond, "pingTimeout (the conformance suite expects 200ms)")
 	mount := flag.Bool("mount", false, "serve mounted on a net/http server instead of on the server's own listener")
+	allowEIO3 := flag.Bool("allow-eio3", false, "also accept Engine.IO v3 clients (the v3 branch of the conformance suite)")
 	flag.Parse()
 	srv := engine.NewServer(engine.Options{
 		Path:         "/engine.io/",
@@ -36,6 +38,7 @@ func main() {
 		PingTimeout:  *pingTimeout,
 		MaxPayload:   1_000_000,
 		CORS:         &engine.CORS{Origins: []string{"*"}},
+		AllowEIO3:    *allowEIO3,
 		Logger:       slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	srv.OnConnection(func(s *engine.Session) { s.SetHandler(echo{}) })
