@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"github.com/gobwas/ws"
 
 	"github.com/fanio/fanio/internal/codec"
+	"github.com/fanio/fanio/internal/pool"
 )
 
 // Engine.IO v3 as the reference serves it with allowEIO3 (the wire checked
@@ -490,5 +492,50 @@ func TestPreparedToMixedSessions(t *testing.T) {
 		} else {
 			expectFrame(t, w, ws.OpBinary, c.bin)
 		}
+	}
+}
+
+// discardExchange is a held GET whose answers go nowhere.
+type discardExchange struct{}
+
+func (discardExchange) respond(bb *pool.Buffer, _ bool) { pool.Put(bb) }
+func (discardExchange) remoteAddr() net.Addr            { return nil }
+func (discardExchange) secure() bool                    { return false }
+func (discardExchange) hold(*Session)                   {}
+func (discardExchange) unhold()                         {}
+
+// A broadcast's allocations do not grow with its members, whichever
+// versions and forms they take: the v3 forms are built once per Prepared,
+// on the first v3 member, and every member's answer is written from pooled
+// buffers.
+func TestPreparedAllocsFlatInMembers(t *testing.T) {
+	srv := NewServer(Options{AllowEIO3: true, HTTPCompressionThreshold: -1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	defer srv.timers.Close()
+	msgs := []Message{{Data: []byte(`1-["f",{"_placeholder":true,"num":0}]`)}, {Data: []byte{1, 2, 3}, Binary: true}}
+	allocs := func(members int) float64 {
+		sessions := make([]*Session, members)
+		for i := range sessions {
+			// v4, v3 XHR2, v3 base64, v4 JSONP, in turn
+			s := &Session{srv: srv, state: stateOpen, kind: kindPolling, p: &pollState{}, eio3: i%4 == 1 || i%4 == 2, b64: i%4 == 2}
+			if i%4 == 3 {
+				s.p.jsonp = []byte("1")
+			}
+			sessions[i] = s
+		}
+		return testing.AllocsPerRun(20, func() {
+			p := NewPrepared(msgs, false)
+			for _, s := range sessions {
+				s.p.conn = discardExchange{}
+				if err := s.SendPrepared(p); err != nil {
+					t.Fatal(err)
+				}
+				_ = p.v3Frames(s.b64, false, 1024) // as a v3 WebSocket member would
+			}
+		})
+	}
+	small, big := allocs(8), allocs(4000)
+	t.Logf("allocations per broadcast: %.0f with 8 members, %.0f with 4,000", small, big)
+	if big > small+1 || big > 20 {
+		t.Fatalf("allocations per broadcast grow with members: %.0f with 8, %.0f with 4,000", small, big)
 	}
 }
