@@ -20,29 +20,45 @@ type Prepared struct {
 	records   []byte // polling records joined by 0x1e
 	count     int    // messages
 	size      int    // their data's bytes, for the counters
+	compress  bool   // a permessage-deflate variant may be built
 	hasBinary bool
 
-	// The Engine.IO v3 forms, created by the first v3 session it is sent
-	// to (prepared3.go): sending to v4 sessions only never builds them.
-	v3 atomic.Pointer[preparedV3]
-
-	// Only when compression was asked for: where each frame's payload lies in
-	// frames, to build the permessage-deflate variant on first use.
-	spans    []frameSpan
-	defOnce  sync.Once
-	defFrame []byte
+	// The forms few broadcasts need, built on first use from frames (and
+	// only then allocated): the permessage-deflate variant, and the Engine.IO
+	// v3 forms (prepared3.go). A broadcast to uncompressed v4 sessions pays
+	// for none of them.
+	lazy atomic.Pointer[preparedLazy]
 }
 
-type frameSpan struct {
-	start, end int
-	op         ws.OpCode
+// preparedLazy holds the forms of a Prepared built on first use.
+type preparedLazy struct {
+	deflated lazyBytes
+	v3       preparedV3
+}
+
+type lazyBytes struct {
+	once sync.Once
+	b    []byte
+}
+
+func (l *lazyBytes) get(build func() []byte) []byte {
+	l.once.Do(func() { l.b = build() })
+	return l.b
+}
+
+func (p *Prepared) lazyForms() *preparedLazy {
+	if v := p.lazy.Load(); v != nil {
+		return v
+	}
+	p.lazy.CompareAndSwap(nil, &preparedLazy{})
+	return p.lazy.Load()
 }
 
 // NewPrepared encodes msgs. With compress, sessions that negotiated
 // permessage-deflate get a compressed variant (built once, lazily) for
 // messages of at least threshold bytes.
 func NewPrepared(msgs []Message, compress bool) *Prepared {
-	p := &Prepared{count: len(msgs)}
+	p := &Prepared{count: len(msgs), compress: compress}
 	fsz, rsz := 0, 0
 	for _, m := range msgs {
 		p.size += len(m.Data)
@@ -51,25 +67,15 @@ func NewPrepared(msgs []Message, compress bool) *Prepared {
 	}
 	p.frames = make([]byte, 0, fsz)
 	p.records = make([]byte, 0, rsz)
-	if compress {
-		p.spans = make([]frameSpan, 0, len(msgs))
-	}
 	for i, m := range msgs {
-		var span frameSpan
 		if m.Binary {
 			p.hasBinary = true
 			p.frames = codec.AppendFrameHeader(p.frames, true, ws.OpBinary, false, len(m.Data))
-			span = frameSpan{start: len(p.frames), op: ws.OpBinary}
 			p.frames = append(p.frames, m.Data...)
 		} else {
 			p.frames = codec.AppendFrameHeader(p.frames, true, ws.OpText, false, len(m.Data)+1)
-			span = frameSpan{start: len(p.frames), op: ws.OpText}
 			p.frames = append(p.frames, '4')
 			p.frames = append(p.frames, m.Data...)
-		}
-		span.end = len(p.frames)
-		if compress {
-			p.spans = append(p.spans, span)
 		}
 		if i > 0 {
 			p.records = append(p.records, codec.RecordSeparator)
@@ -77,6 +83,20 @@ func NewPrepared(msgs []Message, compress bool) *Prepared {
 		p.records = appendRecord(p.records, m.Data, m.Binary)
 	}
 	return p
+}
+
+// eachFrame calls fn with the opcode and payload of each frame of p (which
+// this package wrote: complete, unmasked, well formed).
+func (p *Prepared) eachFrame(fn func(op ws.OpCode, payload []byte)) {
+	for b := p.frames; len(b) > 0; {
+		h, n, err := codec.ParseFrameHeader(b)
+		if err != nil {
+			return
+		}
+		end := n + int(h.Length)
+		fn(h.OpCode, b[n:end])
+		b = b[end:]
+	}
 }
 
 // appendRecord appends one MESSAGE in polling form.
@@ -88,19 +108,19 @@ func appendRecord(dst, data []byte, binary bool) []byte {
 }
 
 // deflated returns the frames with payloads of at least threshold bytes
-// compressed (RSV1 set).
+// compressed (RSV1 set), or the frames as they are if p was not built for
+// compression.
 func (p *Prepared) deflated(threshold int) []byte {
-	if p.spans == nil {
+	if !p.compress {
 		return p.frames
 	}
-	p.defOnce.Do(func() {
+	return p.lazyForms().deflated.get(func() []byte {
 		var out []byte
-		for _, sp := range p.spans {
-			out = appendMaybeDeflatedFrame(out, sp.op, p.frames[sp.start:sp.end], threshold)
-		}
-		p.defFrame = out
+		p.eachFrame(func(op ws.OpCode, payload []byte) {
+			out = appendMaybeDeflatedFrame(out, op, payload, threshold)
+		})
+		return out
 	})
-	return p.defFrame
 }
 
 // appendMaybeDeflatedFrame appends one frame of payload, compressed when it

@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"sync"
-
 	"github.com/gobwas/ws"
 
 	"github.com/fanio/fanio/internal/codec"
@@ -21,46 +19,21 @@ type preparedV3 struct {
 	defFrames, defB64 lazyBytes
 }
 
-type lazyBytes struct {
-	once sync.Once
-	b    []byte
-}
-
-func (l *lazyBytes) get(build func() []byte) []byte {
-	l.once.Do(func() { l.b = build() })
-	return l.b
-}
-
-func (p *Prepared) forms3() *preparedV3 {
-	if v := p.v3.Load(); v != nil {
-		return v
-	}
-	p.v3.CompareAndSwap(nil, &preparedV3{})
-	return p.v3.Load()
-}
-
-// eachMessage calls fn with each message of p, read back from its frames
-// (which this package wrote: complete, unmasked, well formed).
+// eachMessage calls fn with each message of p, read back from its frames.
 func (p *Prepared) eachMessage(fn func(data []byte, binary bool)) {
-	for b := p.frames; len(b) > 0; {
-		h, n, err := codec.ParseFrameHeader(b)
-		if err != nil {
-			return
-		}
-		end := n + int(h.Length)
-		if h.OpCode == ws.OpBinary {
-			fn(b[n:end], true)
+	p.eachFrame(func(op ws.OpCode, payload []byte) {
+		if op == ws.OpBinary {
+			fn(payload, true)
 		} else {
-			fn(b[n+1:end], false) // after the '4'
+			fn(payload[1:], false) // after the '4'
 		}
-		b = b[end:]
-	}
+	})
 }
 
 // v3Text returns p as the records of a v3 text payload: "<len>:4<data>",
 // binary messages as "<len>:b4<base64>".
 func (p *Prepared) v3Text() []byte {
-	return p.forms3().text.get(func() []byte {
+	return p.lazyForms().v3.text.get(func() []byte {
 		n := 0
 		p.eachMessage(func(data []byte, binary bool) { n += codec.V3RecordLen(data, binary) })
 		out := make([]byte, 0, n)
@@ -71,7 +44,7 @@ func (p *Prepared) v3Text() []byte {
 
 // v3XHR2 returns p as the records of a v3 binary (XHR2) payload.
 func (p *Prepared) v3XHR2() []byte {
-	return p.forms3().xhr2.get(func() []byte {
+	return p.lazyForms().v3.xhr2.get(func() []byte {
 		n := 0
 		p.eachMessage(func(data []byte, _ bool) { n += codec.XHR2RecordLen(data) })
 		out := make([]byte, 0, n)
@@ -90,7 +63,8 @@ func (p *Prepared) v3Frames(b64, deflate bool, threshold int) []byte {
 		}
 		return p.frames
 	}
-	f := p.forms3()
+	deflate = deflate && p.compress
+	f := &p.lazyForms().v3
 	build := func(compress bool) []byte {
 		var out []byte
 		p.eachMessage(func(data []byte, binary bool) {
