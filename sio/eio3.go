@@ -1,6 +1,7 @@
 package sio
 
 import (
+	"errors"
 	"sort"
 	"strconv"
 	"strings"
@@ -47,8 +48,8 @@ func (c *client) connectAckV3(nsp string) { _ = c.sendRaw(codec.SIOConnect, nsp,
 // reference sends err.data || err.message, so data that JavaScript finds
 // falsy (null, false, 0, "") gives way to the message.
 func connectErrorV3(err error) []byte {
-	ce, ok := err.(*ConnectError)
-	if !ok {
+	var ce *ConnectError
+	if !errors.As(err, &ce) {
 		return codec.AppendJSONString(nil, err.Error())
 	}
 	if ce.Data != nil {

@@ -3,6 +3,7 @@ package sio
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -95,6 +96,7 @@ func TestV3ConnectErrors(t *testing.T) {
 		{&ConnectError{Message: "m", Data: 0}, `"m"`},
 		{&ConnectError{Message: "m", Data: false}, `"m"`},
 		{errors.New("plain error"), `"plain error"`},
+		{fmt.Errorf("wrapped: %w", &ConnectError{Message: "m", Data: []int{1}}), `[1]`},
 	} {
 		srv := newTestServer(t, Options{})
 		srv.Of("/p").Use(func(*Socket) error { return c.err })
