@@ -23,6 +23,13 @@ func startSIO2(t *testing.T) sioServer {
 	return startSIOWith(t, sioFixtureOptions{pingTimeout: time.Second})
 }
 
+// runSIO2 runs a 2.x scenario with a longer overall deadline than
+// runSIO's (its steps wait up to 10 s each on a loaded machine).
+func runSIO2(t *testing.T, s sioServer, script string, args ...string) *ScriptResult {
+	t.Helper()
+	return runSIO(t, s, script, append(args, "--timeout", "45000")...)
+}
+
 func wantV2Transport(t *testing.T, res *ScriptResult, variant string) {
 	t.Helper()
 	want := map[string]string{"polling": "polling", "websocket": "websocket", "upgrade": "websocket"}[variant]
@@ -35,7 +42,7 @@ func TestSIO2Events(t *testing.T) {
 	for _, tr := range v2Transports {
 		t.Run(tr, func(t *testing.T) {
 			s := startSIO2(t)
-			res := runSIO(t, s, "sio2/events.mjs", "--transport", tr)
+			res := runSIO2(t, s, "sio2/events.mjs", "--transport", tr)
 			wantV2Transport(t, res, tr)
 			if p := res.Num("protocol"); p != 3 {
 				t.Errorf("the client's EIO %v, want 3", p)
@@ -50,7 +57,7 @@ func TestSIO2Namespaces(t *testing.T) {
 	for _, tr := range v2Transports {
 		t.Run(tr, func(t *testing.T) {
 			s := startSIO2(t)
-			res := runSIO(t, s, "sio2/namespaces.mjs", "--transport", tr)
+			res := runSIO2(t, s, "sio2/namespaces.mjs", "--transport", tr)
 			wantV2Transport(t, res, tr)
 			main, custom := res.Str("main"), res.Str("custom")
 			if custom != "/custom#"+main {
@@ -67,7 +74,7 @@ func TestSIO2MixedRooms(t *testing.T) {
 	for _, tr := range v2Transports {
 		t.Run(tr, func(t *testing.T) {
 			s := startSIO2(t)
-			runSIO(t, s, "sio2/rooms.mjs", "--transport", tr)
+			runSIO2(t, s, "sio2/rooms.mjs", "--transport", tr)
 		})
 	}
 }
@@ -102,7 +109,7 @@ func TestSIO2DisconnectReasons(t *testing.T) {
 		for _, tr := range trs {
 			t.Run(c.name+"/"+tr, func(t *testing.T) {
 				s := startSIO2(t)
-				res := runSIO(t, s, "sio2/disconnect.mjs", "--case", c.name, "--transport", tr)
+				res := runSIO2(t, s, "sio2/disconnect.mjs", "--case", c.name, "--transport", tr)
 				if got := res.Str("clientReason"); !contains(c.client, got) {
 					t.Errorf("client reason %q, want one of %q", got, c.client)
 				}
@@ -118,7 +125,7 @@ func TestSIO2RefusedByDefault(t *testing.T) {
 	for _, tr := range []string{"polling", "websocket"} {
 		t.Run(tr, func(t *testing.T) {
 			s := startSIOWith(t, sioFixtureOptions{refuseEIO3: true})
-			res := runSIO(t, s, "sio2/refused.mjs", "--transport", tr)
+			res := runSIO2(t, s, "sio2/refused.mjs", "--transport", tr)
 			if tr == "polling" && res.Num("description") != 400 {
 				t.Errorf("connect_error description %v, want 400", res.Result["description"])
 			}

@@ -132,7 +132,7 @@
       var cb = a.pop();
       cb({ got: a, blob: buf([7, 8, 9]) });
     });
-    var res = await ack(socket, 10000, ["ask", { timeout: 5000 }, "q?", buf([1, 2])]);
+    var res = await ack(socket, 10000, ["ask", { timeout: 8000 }, "q?", buf([1, 2])]);
     same(res[0], { answer: [{ got: ["q?", buf([1, 2])], blob: buf([7, 8, 9]) }] }, "server-side ack");
     // a binary broadcast to a room the socket is in
     await ack(socket, 10000, ["join", "r"]);

@@ -24,7 +24,7 @@ run("sio2-disconnect", async (ctx) => {
   // The disconnect may follow an "error" event (a failed poll): only the
   // disconnect and its reason count here.
   const disconnected = new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error("no disconnect within 8000 ms")), 8000);
+    const t = setTimeout(() => reject(new Error("no disconnect within 15000 ms")), 15000);
     socket.once("disconnect", (...a) => (clearTimeout(t), resolve(a)));
   });
   const engine = socket.io.engine;

@@ -9,8 +9,8 @@ import { assert, open, once, connect, ack, plain, engineInfo, until, closeAll } 
 
 run("sio2-events", async (ctx) => {
   const socket = open(ctx, "/");
-  const auth = once(socket, "auth", 5000);
-  await once(socket, "connect", 5000);
+  const auth = once(socket, "auth", 10000);
+  await once(socket, "connect", 10000);
   if (ctx.transport === "upgrade") {
     const { upgraded } = await import("./util.mjs");
     await upgraded(socket);
@@ -27,8 +27,8 @@ run("sio2-events", async (ctx) => {
     ["nested binary", { file: Buffer.from("abc"), list: [Buffer.from([1]), 2] }, "tail"],
   ];
   for (const args of cases) {
-    const back = once(socket, "echo-back", 5000, `echo-back of ${args[0]}`);
-    const acked = await ack(socket, 5000, "echo", ...args);
+    const back = once(socket, "echo-back", 10000, `echo-back of ${args[0]}`);
+    const acked = await ack(socket, 10000, "echo", ...args);
     const got = await back;
     assert.deepEqual(plain(got), args, `echo-back of ${args[0]}`);
     assert.deepEqual(plain(acked), args, `ack of ${args[0]}`);
@@ -39,14 +39,14 @@ run("sio2-events", async (ctx) => {
     const cb = a.pop();
     cb({ got: plain(a), blob: Buffer.from([7, 8, 9]) });
   });
-  const [res] = await ack(socket, 5000, "ask", { timeout: 3000 }, "q?", Buffer.from([1, 2]));
+  const [res] = await ack(socket, 10000, "ask", { timeout: 8000 }, "q?", Buffer.from([1, 2]));
   assert.deepEqual(plain(res), { answer: [{ got: ["q?", Buffer.from([1, 2])], blob: Buffer.from([7, 8, 9]) }] }, "server-side ack");
 
   // a burst stays in order
   const got = [];
   socket.on("echo-back", (i) => got.push(i));
   for (let i = 0; i < 200; i++) socket.emit("echo", i);
-  await until(() => got.length >= 200, 5000, "200 echoes");
+  await until(() => got.length >= 200, 10000, "200 echoes");
   assert.deepEqual(got, Array.from({ length: 200 }, (_, i) => i), "burst order");
 
   const info = engineInfo(socket);

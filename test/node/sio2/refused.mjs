@@ -9,7 +9,7 @@ run("sio2-refused", async (ctx) => {
   const socket = open(ctx, "/");
   let connected = false;
   socket.on("connect", () => (connected = true));
-  const [err] = await once(socket, "connect_error", 5000);
+  const [err] = await once(socket, "connect_error", 10000);
   assert.equal(connected, false);
   socket.close();
   return { error: String(err && err.message), description: err && typeof err.description !== "object" ? err.description : String(err && err.description && err.description.message) };

@@ -18,7 +18,7 @@ async function connectV4(ctx, transport) {
   const s = ioV4(ctx.url, { path: ctx.path, reconnection: false, forceNew: true, transports: [transport] });
   (ctx.sioSockets ??= []).push(s);
   await new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error("4.x client: no connect")), 5000);
+    const t = setTimeout(() => reject(new Error("4.x client: no connect")), 10000);
     s.once("connect", () => (clearTimeout(t), resolve()));
     s.once("connect_error", (e) => (clearTimeout(t), reject(e)));
   });
@@ -32,11 +32,11 @@ run("sio2-rooms", async (ctx) => {
   const d = await connectV4(ctx, "polling");
   const all = { a, b, c, d };
   const got = Object.fromEntries(Object.entries(all).map(([k, s]) => [k, collect(s, "m")]));
-  await ack(a, 5000, "join", "r1");
-  await ack(b, 5000, "join", "r1");
-  await ack(b, 5000, "join", "r2");
-  await c.timeout(5000).emitWithAck("join", "r1");
-  await d.timeout(5000).emitWithAck("join", "r2");
+  await ack(a, 10000, "join", "r1");
+  await ack(b, 10000, "join", "r1");
+  await ack(b, 10000, "join", "r2");
+  await c.timeout(10000).emitWithAck("join", "r1");
+  await d.timeout(10000).emitWithAck("join", "r2");
   const blob = Buffer.from([0, 1, 2, 250]);
   const steps = [
     [{ to: ["r1"] }, 1], // a b c
@@ -48,14 +48,14 @@ run("sio2-rooms", async (ctx) => {
     [{ to: ["r1"] }, 7, blob, { nested: blob }], // a b c, binary
     [{}, 8],
   ];
-  for (const [o, n, ...rest] of steps) await ack(a, 5000, "bcast", o, "m", n, ...rest);
+  for (const [o, n, ...rest] of steps) await ack(a, 10000, "bcast", o, "m", n, ...rest);
   const want = {
     a: [1, 2, 3, 7, 8],
     b: [1, 2, 5, 6, 7, 8],
     c: [1, 2, 3, 5, 7, 8],
     d: [2, 4, 5, 6, 8],
   };
-  await until(() => Object.keys(want).every((k) => got[k].length >= want[k].length), 8000, "the broadcasts");
+  await until(() => Object.keys(want).every((k) => got[k].length >= want[k].length), 15000, "the broadcasts");
   await sleep(100); // nothing more may come
   for (const k of Object.keys(want)) {
     assert.deepEqual(got[k].map((x) => x[0]), want[k], `client ${k} received`);
@@ -66,7 +66,7 @@ run("sio2-rooms", async (ctx) => {
   for (const [k, s] of Object.entries(all)) {
     s.on("question", (...args) => args.pop()(k));
   }
-  const [res] = await ack(b, 5000, "ask-room", { room: "r1", timeout: 3000 });
+  const [res] = await ack(b, 10000, "ask-room", { room: "r1", timeout: 8000 });
   assert.deepEqual(res, { responses: ["a", "b", "c"] }, "acks of the room");
   closeAll(ctx);
   return {};

@@ -62,13 +62,13 @@ export function once(socket, event, ms, what = event) {
 // the WebSocket to take over).
 export async function connect(ctx, nsp = "/", opts = {}) {
   const socket = open(ctx, nsp, opts);
-  await once(socket, "connect", 5000);
+  await once(socket, "connect", 10000);
   if (ctx.transport === "upgrade") await upgraded(socket);
   return socket;
 }
 
 // upgraded waits until the socket's Engine.IO connection is on WebSocket.
-export async function upgraded(socket, ms = 5000) {
+export async function upgraded(socket, ms = 10000) {
   const engine = socket.io.engine;
   if (engine.transport.name === "websocket") return;
   await new Promise((resolve, reject) => {
