@@ -62,18 +62,7 @@ func (s *Socket) onClose(reason DisconnectReason) {
 // handlers.
 func (s *Socket) finish(reason DisconnectReason) {
 	s.nsp.srv.stats.disconnected(reason)
-	var disconnecting, disconnect []func(*Socket, DisconnectReason)
-	s.mu.Lock()
-	if s.lst != nil {
-		disconnect = s.lst.disconnect
-	}
-	if s.hooks != nil {
-		disconnecting = s.hooks.onDisconnecting
-	}
-	s.mu.Unlock()
-	for _, h := range disconnecting {
-		h(s, reason)
-	}
+	s.runOwnEvent(eventDisconnecting, reason)
 	n := s.nsp
 	if n.srv.opts.ConnectionStateRecovery != nil && recoverable[reason] {
 		n.adapter.PersistSession(&PersistedSession{
@@ -87,7 +76,5 @@ func (s *Socket) finish(reason DisconnectReason) {
 	// Acknowledgements that can no longer come: requests get
 	// ErrDisconnected, broadcasts count the socket as gone.
 	s.failAcks(ErrDisconnected, true)
-	for _, h := range disconnect {
-		h(s, reason)
-	}
+	s.runOwnEvent(eventDisconnect, reason)
 }

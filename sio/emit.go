@@ -141,13 +141,13 @@ func (s *Socket) emitWithAck(ctx context.Context, flags BroadcastFlags, event st
 
 // notifyOutgoing calls the OnAnyOutgoing listeners.
 func (s *Socket) notifyOutgoing(p *Packet) {
-	var hs []AnyHandler
+	var hs []listener[AnyHandler]
 	s.mu.Lock()
 	if s.hooks != nil {
 		hs = s.hooks.anyOut
 	}
 	s.mu.Unlock()
 	for _, h := range hs {
-		h(s, p.Event, p.Args)
+		h.fn(s, p.Event, p.Args)
 	}
 }

@@ -1,6 +1,10 @@
 package sio
 
-import "github.com/fanio/fanio/internal/codec"
+import (
+	"fmt"
+
+	"github.com/fanio/fanio/internal/codec"
+)
 
 // EventHandler handles an event: args are the arguments after the event
 // name; ack is non-nil when the client asked for an acknowledgement.
@@ -21,47 +25,138 @@ type EventMiddleware func(s *Socket, event string, args Args) error
 type eventHandler struct {
 	event string
 	h     EventHandler
+	id    uint32 // the registration's number (listeners.next)
 }
 
-// On adds a handler for event.
+// listener is one registration of the rarely used kinds (OnAny,
+// OnAnyOutgoing, OnError), numbered for its remover.
+type listener[F any] struct {
+	fn F
+	id uint32
+}
+
+// The socket's own events: On accepts these two names for handlers of the
+// socket's disconnection, with the reason as their argument, as the
+// reference does. The client cannot send them (nor any reserved name: such
+// a packet closes its connection).
+const (
+	eventDisconnecting = "disconnecting"
+	eventDisconnect    = "disconnect"
+)
+
+// onRefused says why On refuses an event name: the reference's reserved
+// names other than disconnect and disconnecting, whose listeners never run
+// there; here registering one is a programming error.
+var onRefused = map[string]string{
+	"connect":        "a socket is connected when its namespace's OnConnection handlers run",
+	"connect_error":  "a client gets a connect error when a namespace middleware (Use) returns an error",
+	"newListener":    "sio has no listener events",
+	"removeListener": "sio has no listener events",
+}
+
+// On adds a handler for event and returns a function that removes this
+// registration (and only it; calling it again does nothing). Handlers of
+// one event run in the order they were added.
+//
+// As in the reference, two names are the socket's own events rather than
+// the client's: "disconnecting" and "disconnect" handlers run when the
+// socket disconnects (with OnDisconnecting and OnDisconnect handlers, in
+// one registration order), with one argument, the reason (a string; ack is
+// nil). The reference's other reserved names ("connect", "connect_error",
+// "newListener", "removeListener") would never run: On panics for them, as
+// for a nil handler, so that the mistake shows at the first connection
+// instead of as a handler that silently never fires.
 //
 // Sockets that register the same handlers in the same order share one
 // list of them: a connection handler that registers package-level
 // functions, or func values made once (h.onChat assigned to a variable at
 // start), costs an idle socket nothing for its handlers. A closure or a
 // method value created per socket is a new func value each time: those
-// sockets keep their own lists (about 24 bytes per handler).
-func (s *Socket) On(event string, h EventHandler) *Socket {
+// sockets keep their own lists (about 32 bytes per handler). A removal
+// gives the socket a list of its own.
+func (s *Socket) On(event string, h EventHandler) (off func()) {
+	if why, bad := onRefused[event]; bad {
+		panic(fmt.Sprintf("sio: Socket.On(%q): a reserved event name: %s", event, why))
+	}
+	if h == nil {
+		panic(fmt.Sprintf("sio: Socket.On(%q): nil handler", event))
+	}
 	key := listenerKey{event: event, fn: funcAddr(h)}
 	s.mu.Lock()
+	id := s.lst.nextID()
 	s.lst = s.nsp.extend(s.lst, key, func(l *listeners) {
-		l.events = append(l.events, eventHandler{event: event, h: h})
+		l.events = append(l.events, eventHandler{event: event, h: h, id: l.next})
 	})
 	s.mu.Unlock()
-	return s
+	return s.remover(id)
 }
 
-// Off removes every handler of event.
+// nextID is the number the next registration on l gets (l nil: none yet).
+// The list extend returns may be a shared one made before, by another
+// socket: its entry has this number too (it was made from the same list).
+func (l *listeners) nextID() uint32 {
+	if l == nil {
+		return 0
+	}
+	return l.next
+}
+
+// remover returns the function that removes registration id.
+func (s *Socket) remover(id uint32) func() {
+	return func() { s.removeRegistration(id) }
+}
+
+// removeRegistration removes the On, OnDisconnecting or OnDisconnect
+// registration id, if the socket still has it.
+func (s *Socket) removeRegistration(id uint32) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur := s.lst
+	if cur == nil {
+		return
+	}
+	found := false
+	for _, e := range cur.events {
+		found = found || e.id == id
+	}
+	for _, r := range cur.disconnecting {
+		found = found || r.id == id
+	}
+	for _, r := range cur.disconnect {
+		found = found || r.id == id
+	}
+	if found {
+		// A new list: onEvent may be iterating a snapshot of the old one,
+		// which other sockets may share.
+		s.lst = cur.without(func(e eventHandler) bool { return e.id == id }, func(r reasonHandler) bool { return r.id == id })
+	}
+}
+
+// Off removes every handler of event (the reference's
+// removeAllListeners(event); to remove one, call the function On
+// returned). Off("disconnect") and Off("disconnecting") remove the
+// OnDisconnect and OnDisconnecting handlers too.
 func (s *Socket) Off(event string) *Socket {
 	s.mu.Lock()
 	if old := s.lst; old != nil {
-		// A new list: onEvent may be iterating a snapshot of the old one,
-		// which other sockets may share.
-		l := &listeners{disconnect: old.disconnect}
-		for _, e := range old.events {
-			if e.event != event {
-				l.events = append(l.events, e)
-			}
+		s.lst = old.without(func(e eventHandler) bool { return e.event == event }, func(r reasonHandler) bool {
+			return false
+		})
+		switch event {
+		case eventDisconnecting:
+			s.lst.disconnecting = nil
+		case eventDisconnect:
+			s.lst.disconnect = nil
 		}
-		s.lst = l
 	}
 	s.mu.Unlock()
 	return s
 }
 
 // OnTyped adds a handler for event whose first argument is decoded as a T
-// (see Arg); a decoding error goes to the socket's error handlers.
-func OnTyped[T any](s *Socket, event string, h func(s *Socket, v T, ack Ack)) *Socket {
+// (see Arg); a decoding error goes to the socket's error handlers. It
+// returns the registration's remover, as On.
+func OnTyped[T any](s *Socket, event string, h func(s *Socket, v T, ack Ack)) (off func()) {
 	return s.On(event, func(s *Socket, args Args, ack Ack) {
 		v, err := Arg[T](args, 0)
 		if err != nil {
@@ -72,16 +167,75 @@ func OnTyped[T any](s *Socket, event string, h func(s *Socket, v T, ack Ack)) *S
 	})
 }
 
-// OnAny adds a listener for every incoming event (before its handlers).
-func (s *Socket) OnAny(h AnyHandler) *Socket {
-	s.mu.Lock()
-	x := s.hooksLocked()
-	x.anyIn = append(x.anyIn, h)
-	s.mu.Unlock()
-	return s
+// addListener adds fn to *list (at the front with prepend), copy-on-write,
+// numbered from x; s.mu must be held. It returns the registration's
+// number.
+func addListener[F any](x *socketHooks, list *[]listener[F], fn F, prepend bool) uint32 {
+	id := x.next
+	x.next++
+	l := listener[F]{fn: fn, id: id}
+	out := make([]listener[F], 0, len(*list)+1)
+	if prepend {
+		out = append(out, l)
+		out = append(out, *list...)
+	} else {
+		out = append(out, *list...)
+		out = append(out, l)
+	}
+	*list = out
+	return id
 }
 
-// OffAny removes the OnAny listeners.
+// removeListener removes registration id from *list, copy-on-write,
+// reporting whether it was there; s.mu must be held.
+func removeListener[F any](list *[]listener[F], id uint32) bool {
+	for i, l := range *list {
+		if l.id == id {
+			out := make([]listener[F], 0, len(*list)-1)
+			out = append(out, (*list)[:i]...)
+			*list = append(out, (*list)[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// funcs returns the functions of list, in order.
+func funcs[F any](list []listener[F]) []F {
+	out := make([]F, len(list))
+	for i, l := range list {
+		out[i] = l.fn
+	}
+	return out
+}
+
+// OnAny adds a listener for every incoming event; listeners run before the
+// event's middleware and handlers, in order. args holds the event's Values
+// and, last, its Ack when the client asked for one. It returns a function
+// that removes this listener (the reference's offAny(listener)).
+func (s *Socket) OnAny(h AnyHandler) (off func()) { return s.addAny(h, false) }
+
+// PrependAny adds a listener for every incoming event that runs before the
+// ones already added (the reference's prependAny). It returns the
+// listener's remover.
+func (s *Socket) PrependAny(h AnyHandler) (off func()) { return s.addAny(h, true) }
+
+func (s *Socket) addAny(h AnyHandler, prepend bool) func() {
+	if h == nil {
+		panic("sio: nil OnAny listener")
+	}
+	s.mu.Lock()
+	x := s.hooksLocked()
+	id := addListener(x, &x.anyIn, h, prepend)
+	s.mu.Unlock()
+	return func() {
+		s.mu.Lock()
+		removeListener(&s.hooks.anyIn, id)
+		s.mu.Unlock()
+	}
+}
+
+// OffAny removes every OnAny listener.
 func (s *Socket) OffAny() *Socket {
 	s.mu.Lock()
 	if s.hooks != nil {
@@ -91,20 +245,48 @@ func (s *Socket) OffAny() *Socket {
 	return s
 }
 
+// ListenersAny returns the OnAny listeners in the order they run (a copy:
+// changing it changes nothing).
+func (s *Socket) ListenersAny() []AnyHandler {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.hooks == nil {
+		return nil
+	}
+	return funcs(s.hooks.anyIn)
+}
+
 // OnAnyOutgoing adds a listener for every event emitted to this socket
-// (including broadcasts it receives). It runs on the emitting goroutine.
-func (s *Socket) OnAnyOutgoing(h AnyHandler) *Socket {
+// (including broadcasts it receives; not acknowledgements). It runs on the
+// emitting goroutine. It returns the listener's remover.
+func (s *Socket) OnAnyOutgoing(h AnyHandler) (off func()) { return s.addAnyOutgoing(h, false) }
+
+// PrependAnyOutgoing adds an outgoing listener that runs before the ones
+// already added (the reference's prependAnyOutgoing). It returns the
+// listener's remover.
+func (s *Socket) PrependAnyOutgoing(h AnyHandler) (off func()) { return s.addAnyOutgoing(h, true) }
+
+func (s *Socket) addAnyOutgoing(h AnyHandler, prepend bool) func() {
+	if h == nil {
+		panic("sio: nil OnAnyOutgoing listener")
+	}
 	s.mu.Lock()
 	x := s.hooksLocked()
 	if len(x.anyOut) == 0 {
 		s.nsp.outHook.Add(1)
 	}
-	x.anyOut = append(x.anyOut, h)
+	id := addListener(x, &x.anyOut, h, prepend)
 	s.mu.Unlock()
-	return s
+	return func() {
+		s.mu.Lock()
+		if removeListener(&s.hooks.anyOut, id) && len(s.hooks.anyOut) == 0 {
+			s.nsp.outHook.Add(-1)
+		}
+		s.mu.Unlock()
+	}
 }
 
-// OffAnyOutgoing removes the OnAnyOutgoing listeners.
+// OffAnyOutgoing removes every OnAnyOutgoing listener.
 func (s *Socket) OffAnyOutgoing() *Socket {
 	s.mu.Lock()
 	if s.hooks != nil && len(s.hooks.anyOut) > 0 {
@@ -113,6 +295,17 @@ func (s *Socket) OffAnyOutgoing() *Socket {
 	}
 	s.mu.Unlock()
 	return s
+}
+
+// ListenersAnyOutgoing returns the OnAnyOutgoing listeners in the order
+// they run (a copy).
+func (s *Socket) ListenersAnyOutgoing() []AnyHandler {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.hooks == nil {
+		return nil
+	}
+	return funcs(s.hooks.anyOut)
 }
 
 // Use adds an event middleware.
@@ -125,46 +318,102 @@ func (s *Socket) Use(fn EventMiddleware) *Socket {
 }
 
 // OnDisconnecting adds a handler that runs when the socket is about to
-// disconnect, while its rooms are still readable.
-func (s *Socket) OnDisconnecting(fn func(s *Socket, reason DisconnectReason)) *Socket {
-	s.mu.Lock()
-	x := s.hooksLocked()
-	x.onDisconnecting = append(x.onDisconnecting, fn)
-	s.mu.Unlock()
-	return s
+// disconnect, while its rooms are still readable (as On("disconnecting"),
+// with the reason typed). It returns the handler's remover. Shared between
+// sockets as On's handlers are.
+func (s *Socket) OnDisconnecting(fn func(s *Socket, reason DisconnectReason)) (off func()) {
+	return s.onReason(fn, kindDisconnecting)
 }
 
 // OnDisconnect adds a handler that runs once the socket disconnected, with
-// the reason (the Reason constants).
-func (s *Socket) OnDisconnect(fn func(s *Socket, reason DisconnectReason)) *Socket {
-	key := listenerKey{fn: funcAddr(fn), disconnect: true}
+// the reason (the Reason constants): On("disconnect") with the reason
+// typed. It returns the handler's remover. Shared between sockets as On's
+// handlers are.
+func (s *Socket) OnDisconnect(fn func(s *Socket, reason DisconnectReason)) (off func()) {
+	return s.onReason(fn, kindDisconnect)
+}
+
+func (s *Socket) onReason(fn func(*Socket, DisconnectReason), kind uint8) func() {
+	if fn == nil {
+		panic("sio: nil disconnect handler")
+	}
+	key := listenerKey{fn: funcAddr(fn), kind: kind}
 	s.mu.Lock()
+	id := s.lst.nextID()
 	s.lst = s.nsp.extend(s.lst, key, func(l *listeners) {
-		l.disconnect = append(l.disconnect, fn)
+		r := reasonHandler{fn: fn, id: l.next}
+		if kind == kindDisconnecting {
+			l.disconnecting = append(l.disconnecting, r)
+		} else {
+			l.disconnect = append(l.disconnect, r)
+		}
 	})
 	s.mu.Unlock()
-	return s
+	return s.remover(id)
+}
+
+// runOwnEvent runs the handlers of the socket's disconnecting or disconnect
+// event: its On(event) handlers and its OnDisconnecting or OnDisconnect
+// ones, merged in registration order.
+func (s *Socket) runOwnEvent(event string, reason DisconnectReason) {
+	var events []eventHandler
+	var typed []reasonHandler
+	s.mu.Lock()
+	if l := s.lst; l != nil {
+		events = l.events
+		if event == eventDisconnecting {
+			typed = l.disconnecting
+		} else {
+			typed = l.disconnect
+		}
+	}
+	s.mu.Unlock()
+	var args Args // the reason, made when a handler wants it
+	i := 0
+	for _, e := range events {
+		if e.event != event {
+			continue
+		}
+		for ; i < len(typed) && typed[i].id < e.id; i++ {
+			typed[i].fn(s, reason)
+		}
+		if args == nil {
+			args = Args{Value{raw: codec.AppendJSONString(nil, string(reason))}}
+		}
+		e.h(s, args, nil)
+	}
+	for ; i < len(typed); i++ {
+		typed[i].fn(s, reason)
+	}
 }
 
 // OnError adds a handler for errors: an invalid packet from the client (the
-// connection is then closed), an event middleware's error.
-func (s *Socket) OnError(fn func(s *Socket, err error)) *Socket {
+// connection is then closed), an event middleware's error. It returns the
+// handler's remover.
+func (s *Socket) OnError(fn func(s *Socket, err error)) (off func()) {
+	if fn == nil {
+		panic("sio: nil OnError handler")
+	}
 	s.mu.Lock()
 	x := s.hooksLocked()
-	x.onError = append(x.onError, fn)
+	id := addListener(x, &x.onError, fn, false)
 	s.mu.Unlock()
-	return s
+	return func() {
+		s.mu.Lock()
+		removeListener(&s.hooks.onError, id)
+		s.mu.Unlock()
+	}
 }
 
 func (s *Socket) fireError(err error) {
-	var hs []func(*Socket, error)
+	var hs []listener[func(*Socket, error)]
 	s.mu.Lock()
 	if s.hooks != nil {
 		hs = s.hooks.onError
 	}
 	s.mu.Unlock()
 	for _, h := range hs {
-		h(s, err)
+		h.fn(s, err)
 	}
 }
 
@@ -190,7 +439,7 @@ func (s *Socket) onEvent(p *inPacket) {
 	if p.ackID >= 0 {
 		ack = s.ackFunc(p.ackID)
 	}
-	var anyIn []AnyHandler
+	var anyIn []listener[AnyHandler]
 	var middlewares []EventMiddleware
 	var hs []eventHandler
 	s.mu.Lock()
@@ -207,7 +456,7 @@ func (s *Socket) onEvent(p *inPacket) {
 			list = append(list, ack)
 		}
 		for _, h := range anyIn {
-			h(s, event, list)
+			h.fn(s, event, list)
 		}
 	}
 	for _, mw := range middlewares {

@@ -19,12 +19,32 @@ import (
 // list, maxSharedLists per namespace); past the bounds, and for closures
 // made per socket, a socket grows a list of its own.
 type listeners struct {
-	events     []eventHandler
-	disconnect []func(*Socket, DisconnectReason)
+	events        []eventHandler
+	disconnecting []reasonHandler
+	disconnect    []reasonHandler
+	// next is the number the next registration gets: registrations are
+	// numbered in the order a socket made them (removed ones included),
+	// so that a remover finds its own, and the three lists run in one
+	// registration order. Sockets that share a list made the same
+	// registrations, so the numbers are the same for all of them.
+	next uint32
 	// node is set on shared lists only (whose slices are full: len == cap,
 	// so an append to one always copies).
 	node *listNode
 }
+
+// reasonHandler is one OnDisconnecting or OnDisconnect registration.
+type reasonHandler struct {
+	fn func(*Socket, DisconnectReason)
+	id uint32
+}
+
+// The kinds of registration a listenerKey tells apart.
+const (
+	kindEvent uint8 = iota
+	kindDisconnecting
+	kindDisconnect
+)
 
 // listNode is a shared list's place in the tree (listTree.mu).
 type listNode struct {
@@ -39,16 +59,16 @@ type sharedChild struct {
 	l   *listeners
 }
 
-// listenerKey identifies a registration: the event (or a disconnect
-// handler) and the func value, by its address (a func value is a pointer
+// listenerKey identifies a registration: its kind (an event handler, a
+// disconnecting or a disconnect handler), the event and the func value, by its address (a func value is a pointer
 // to its closure, or to a static one for a function without captures).
 // A key kept in a seen ring holds only that address: it keeps nothing
 // alive, and a later func value at a reused address is only ever shared
 // from the second time it is registered, with itself.
 type listenerKey struct {
-	event      string
-	fn         uintptr
-	disconnect bool
+	event string
+	fn    uintptr
+	kind  uint8
 }
 
 const (
@@ -68,8 +88,9 @@ type listTree struct {
 }
 
 // extend returns cur (nil: no handlers yet) with one more registration,
-// made by add on a copy: a shared list when one exists or can be made for
-// key, otherwise a list of the socket's own.
+// made by add on a copy (add appends one entry numbered l.next; extend
+// then counts it): a shared list when one exists or can be made for key,
+// otherwise a list of the socket's own.
 func (n *Namespace) extend(cur *listeners, key listenerKey, add func(*listeners)) *listeners {
 	t := &n.lists
 	if cur == nil {
@@ -86,7 +107,35 @@ func (n *Namespace) extend(cur *listeners, key listenerKey, add func(*listeners)
 	// A list of the socket's own: a new struct (readers hold the old one)
 	// whose slices may grow in place (the old one's length bounds what its
 	// readers see; a shared list's slices are full, so they are copied).
-	return withAdded(&listeners{events: cur.events, disconnect: cur.disconnect}, add)
+	return withAdded(cur.copy(), add)
+}
+
+// copy is a new list of cur's own with cur's registrations.
+func (cur *listeners) copy() *listeners {
+	return &listeners{events: cur.events, disconnecting: cur.disconnecting, disconnect: cur.disconnect, next: cur.next}
+}
+
+// without returns a list of the socket's own holding cur's registrations
+// but those keep drops (cur stays as it is: other sockets may share it,
+// and readers may hold it).
+func (cur *listeners) without(dropEvent func(eventHandler) bool, dropReason func(reasonHandler) bool) *listeners {
+	l := &listeners{next: cur.next}
+	for _, e := range cur.events {
+		if !dropEvent(e) {
+			l.events = append(l.events, e)
+		}
+	}
+	for _, r := range cur.disconnecting {
+		if !dropReason(r) {
+			l.disconnecting = append(l.disconnecting, r)
+		}
+	}
+	for _, r := range cur.disconnect {
+		if !dropReason(r) {
+			l.disconnect = append(l.disconnect, r)
+		}
+	}
+	return l
 }
 
 // shareLocked returns the shared child of cur for key, making it if key
@@ -107,8 +156,9 @@ func (t *listTree) shareLocked(cur *listeners, key listenerKey, add func(*listen
 			if len(node.children) >= maxChildren || t.count >= maxSharedLists {
 				return nil
 			}
-			l := withAdded(&listeners{events: cur.events, disconnect: cur.disconnect}, add)
+			l := withAdded(cur.copy(), add)
 			l.events = l.events[:len(l.events):len(l.events)]
+			l.disconnecting = l.disconnecting[:len(l.disconnecting):len(l.disconnecting)]
 			l.disconnect = l.disconnect[:len(l.disconnect):len(l.disconnect)]
 			l.node = &listNode{}
 			node.children = append(node.children, sharedChild{key, l})
@@ -125,5 +175,6 @@ func (t *listTree) shareLocked(cur *listeners, key listenerKey, add func(*listen
 
 func withAdded(l *listeners, add func(*listeners)) *listeners {
 	add(l)
+	l.next++
 	return l
 }

@@ -34,7 +34,9 @@ func TestListenersShared(t *testing.T) {
 	var mu sync.Mutex
 	var socks []*Socket
 	srv.OnConnection(func(s *Socket) {
-		s.On("ping", onPing).On("who", onWho).OnDisconnect(onGone)
+		s.On("ping", onPing)
+		s.On("who", onWho)
+		s.OnDisconnect(onGone)
 		mu.Lock()
 		socks = append(socks, s)
 		mu.Unlock()
@@ -107,7 +109,8 @@ func TestListenersOffAndExtendAfterSharing(t *testing.T) {
 	nsp := srv.Of("/")
 	socks := addFakeSockets(srv, nsp, 6)
 	for _, s := range socks {
-		s.On("ping", onPing).On("who", onWho)
+		s.On("ping", onPing)
+		s.On("who", onWho)
 	}
 	a, b := socks[4], socks[5]
 	if a.lst != b.lst || a.lst.node == nil {

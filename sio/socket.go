@@ -39,7 +39,7 @@ type Socket struct {
 	self   bool
 
 	mu    sync.Mutex
-	lst   *listeners   // On and OnDisconnect handlers (immutable, often shared)
+	lst   *listeners   // On, OnDisconnect(ing) handlers (immutable, often shared)
 	hooks *socketHooks // rarely used listeners, allocated on first use
 	acks  map[int64]ackEntry
 	rooms roomSet // InMemoryAdapter's (mu)
@@ -53,12 +53,12 @@ type Socket struct {
 type socketHooks struct {
 	pid string // private session id (connection state recovery)
 
-	anyIn           []AnyHandler
-	anyOut          []AnyHandler
-	middlewares     []EventMiddleware
-	onDisconnecting []func(*Socket, DisconnectReason)
-	onError         []func(*Socket, error)
-	onUpgrade       []func(*Socket, string)
+	anyIn       []listener[AnyHandler] // copy-on-write
+	anyOut      []listener[AnyHandler] // copy-on-write
+	middlewares []EventMiddleware
+	onError     []listener[func(*Socket, error)] // copy-on-write
+	next        uint32                           // the next registration number of these lists
+	onUpgrade   []func(*Socket, string)
 
 	// Context's, created on first use: most sockets never ask.
 	ctx    context.Context

@@ -65,7 +65,9 @@ func (h *hub) onConnection(s *sio.Socket) {
 		h.log.Debug("connect", "sid", s.ID(), "addr", s.Handshake().Address(), "transport", s.Transport())
 		s.OnDisconnect(h.logDisconnect)
 	}
-	s.On("join", h.join).On("leave", h.leave).On("publish", h.publish)
+	s.On("join", h.join)
+	s.On("leave", h.leave)
+	s.On("publish", h.publish)
 }
 
 func (h *hub) onDisconnect(s *sio.Socket, reason sio.DisconnectReason) {
