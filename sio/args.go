@@ -16,6 +16,17 @@ import (
 //
 // A Value (and the Args holding it) stays valid after the handler returns;
 // its bytes must not be modified.
+//
+// The zero Value is no value at all, JavaScript's undefined (what Arg
+// returns for a missing argument): it is sent as null in an argument list
+// or an array, and left out of a map, as JSON.stringify does with
+// undefined; IsZero reports it.
+//
+// A Value implements json.Marshaler (its JSON as received; a binary Value
+// as a base64 string, as encoding/json writes a []byte) and
+// json.Unmarshaler, so it can sit in a struct that is decoded (Decode,
+// Arg) or emitted; when emitted, a binary Value (or one with binary parts)
+// goes as binary attachments, wherever it is in the arguments.
 type Value struct {
 	raw         []byte   // JSON text; nil for a binary argument
 	bin         []byte   // the attachment, when binary
@@ -32,7 +43,10 @@ type Args []Value
 var ErrArgIndex = errors.New("sio: no argument at that index")
 
 // IsBinary reports whether v is a binary attachment.
-func (v Value) IsBinary() bool { return v.raw == nil }
+func (v Value) IsBinary() bool { return v.raw == nil && v.bin != nil }
+
+// IsZero reports whether v is the zero Value (no value: see Value).
+func (v Value) IsZero() bool { return v.raw == nil && v.bin == nil }
 
 // Bytes returns the attachment of a binary argument, nil otherwise.
 func (v Value) Bytes() []byte {
@@ -48,12 +62,38 @@ func (v Value) Raw() json.RawMessage { return v.raw }
 // IsNull reports whether v is the JSON null.
 func (v Value) IsNull() bool { return string(v.raw) == "null" }
 
-// String returns the JSON text, or "<binary N bytes>".
+// String returns the JSON text, "<binary N bytes>", or "<undefined>" for
+// the zero Value.
 func (v Value) String() string {
-	if v.raw == nil {
+	switch {
+	case v.raw != nil:
+		return string(v.raw)
+	case v.bin != nil:
 		return "<binary " + strconv.Itoa(len(v.bin)) + " bytes>"
 	}
-	return string(v.raw)
+	return "<undefined>"
+}
+
+// MarshalJSON implements json.Marshaler: the JSON text as received, binary
+// attachments (nested ones too) as base64 strings, null for the zero
+// Value. (Emitted, a Value keeps its binary parts as attachments.)
+func (v Value) MarshalJSON() ([]byte, error) {
+	switch {
+	case v.raw == nil && v.bin == nil:
+		return []byte("null"), nil
+	case v.raw == nil:
+		return json.Marshal(v.bin)
+	case len(v.attachments) > 0:
+		return inlineAttachments(nil, v.raw, v.attachments), nil
+	}
+	return v.raw, nil
+}
+
+// UnmarshalJSON implements json.Unmarshaler: v becomes a JSON Value of a
+// copy of data (null included, as json.RawMessage keeps it).
+func (v *Value) UnmarshalJSON(data []byte) error {
+	*v = Value{raw: append(make([]byte, 0, len(data)), data...)}
+	return nil
 }
 
 // Decode decodes v into dst with encoding/json. A binary argument decodes
@@ -62,6 +102,9 @@ func (v Value) String() string {
 // arrays) decode as if they were base64 strings, so []byte fields receive
 // them.
 func (v Value) Decode(dst any) error {
+	if v.IsZero() {
+		return json.Unmarshal([]byte("null"), dst) // as undefined would: nothing set
+	}
 	if v.raw == nil {
 		switch d := dst.(type) {
 		case *[]byte:

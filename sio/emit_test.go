@@ -76,3 +76,47 @@ func BenchmarkEmit(b *testing.B) {
 		_ = s.Emit("tick", "payload", i)
 	}
 }
+
+// BenchmarkEmitStruct measures emitting a struct: one encoding/json writes
+// whole, and ones sio walks because they hold a []byte or an interface.
+func BenchmarkEmitStruct(b *testing.B) {
+	type plain struct {
+		User string   `json:"user"`
+		Text string   `json:"text"`
+		Tags []string `json:"tags"`
+		At   int64    `json:"at"`
+	}
+	type withBytes struct {
+		User string   `json:"user"`
+		Text string   `json:"text"`
+		Tags []string `json:"tags"`
+		At   int64    `json:"at"`
+		File []byte   `json:"file"`
+	}
+	type withAny struct {
+		User string   `json:"user"`
+		Text string   `json:"text"`
+		Tags []string `json:"tags"`
+		At   int64    `json:"at"`
+		Meta any      `json:"meta"`
+	}
+	cases := []struct {
+		name string
+		v    any
+	}{
+		{"plain", plain{"alice", "hello", []string{"a", "b"}, 1700000000}},
+		{"bytes", withBytes{"alice", "hello", []string{"a", "b"}, 1700000000, []byte("file")}},
+		{"any", withAny{"alice", "hello", []string{"a", "b"}, 1700000000, "m"}},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			srv := NewServer(Options{})
+			defer shutdown(srv)
+			s := addFakeSockets(srv, srv.Sockets(), 1)[0]
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = s.Emit("msg", c.v)
+			}
+		})
+	}
+}

@@ -79,7 +79,13 @@ func (e *encoder) value(a any, depth int) error {
 		e.placeholder(v)
 	case Value:
 		if v.raw == nil {
-			e.placeholder(v.bin)
+			if v.bin == nil {
+				// the zero Value (no argument): null, as JSON.stringify
+				// writes undefined in an array
+				e.buf = append(e.buf, "null"...)
+			} else {
+				e.placeholder(v.bin)
+			}
 		} else if len(v.attachments) > 0 {
 			e.buf = e.reembed(e.buf, v)
 		} else {
@@ -121,16 +127,21 @@ func (e *encoder) value(a any, depth int) error {
 	case []string:
 		return appendArray(e, v, e.str)
 	case map[string]any:
-		return appendObject(e, v, func(x any) error { return e.value(x, depth+1) })
+		return appendObject(e, v, func(x any) error { return e.value(x, depth+1) }, isZeroValueArg)
 	case map[string]string:
-		return appendObject(e, v, e.str)
+		return appendObject(e, v, e.str, nil)
 	case Args:
 		return appendArray(e, v, func(x Value) error { return e.value(x, depth+1) })
 	case AckFunc, func(Args, error), BroadcastAckFunc, func([]Args, error):
 		return errAckPlacement
 	default:
-		if rv := reflect.ValueOf(a); rv.Kind() == reflect.Func || rv.Kind() == reflect.Chan {
+		t := reflect.TypeOf(a)
+		if k := t.Kind(); k == reflect.Func || k == reflect.Chan {
 			return fmt.Errorf("sio: cannot emit a %T", a)
+		}
+		if needsWalk(t) {
+			// a []byte (or a Value) may be inside: see marshal.go
+			return e.walkValue(a, depth)
 		}
 		if e.je == nil {
 			e.je = json.NewEncoder(&e.tmp)
@@ -202,6 +213,13 @@ func (e *encoder) str(s string) error {
 	return nil
 }
 
+// isZeroValueArg reports whether x is the zero Value, which an object
+// leaves out, as JSON.stringify leaves out an undefined property.
+func isZeroValueArg(x any) bool {
+	v, ok := x.(Value)
+	return ok && v.IsZero()
+}
+
 // appendArray appends xs as a JSON array, each element written by elem.
 func appendArray[T any](e *encoder, xs []T, elem func(T) error) error {
 	e.buf = append(e.buf, '[')
@@ -218,11 +236,14 @@ func appendArray[T any](e *encoder, xs []T, elem func(T) error) error {
 }
 
 // appendObject appends m as a JSON object with sorted keys (deterministic
-// bytes, like encoding/json), each value written by val.
-func appendObject[V any](e *encoder, m map[string]V, val func(V) error) error {
+// bytes, like encoding/json), each value written by val; the keys whose
+// value skip reports are left out.
+func appendObject[V any](e *encoder, m map[string]V, val func(V) error, skip func(V) bool) error {
 	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+	for k, v := range m {
+		if skip == nil || !skip(v) {
+			keys = append(keys, k)
+		}
 	}
 	sort.Strings(keys)
 	e.buf = append(e.buf, '{')
