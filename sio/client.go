@@ -53,8 +53,9 @@ type session interface {
 	Send(data []byte, binary bool) error
 	SendBatch(msgs []engine.Message) error
 	// SendShared queues a packet many sessions share (a broadcast): an
-	// engine session writes the bytes the packet prepared once.
-	SendShared(p *Packet, compress bool) error
+	// engine session writes the bytes the packet prepared once in the
+	// parser's form.
+	SendShared(p *Packet, parser Parser, compress bool) error
 	Close() error
 }
 
@@ -62,8 +63,12 @@ type session interface {
 // it fits in the interface without an allocation).
 type engineSession struct{ *engine.Session }
 
-func (s engineSession) SendShared(p *Packet, compress bool) error {
-	return s.SendPrepared(p.Prepared(compress))
+func (s engineSession) SendShared(p *Packet, parser Parser, compress bool) error {
+	prep, err := p.prepared(parser, compress)
+	if err != nil {
+		return err
+	}
+	return s.SendPrepared(prep)
 }
 
 func (s *Server) onSession(sess *engine.Session) {
@@ -103,35 +108,14 @@ func (c *client) onConnectTimeout() {
 func (c *client) OnMessage(_ *engine.Session, data []byte, binary bool) {
 	c.inMu.Lock()
 	defer c.inMu.Unlock()
-	if binary {
-		p := c.pend
-		if p == nil {
-			c.protocolError(protocolError(ErrUnexpectedBinary, nil))
-			return
-		}
-		p.attachments = append(p.attachments, append(make([]byte, 0, len(data)), data...))
-		p.size += len(data)
-		if len(p.attachments) == p.wantAttachments {
-			c.pend = nil
-			c.dispatch(p)
-		}
-		return
-	}
-	if c.pend != nil {
-		c.pend = nil
-		c.protocolError(protocolError(ErrUnexpectedText, data))
-		return
-	}
-	p, err := parseInbound(c, data, c.srv.opts.MaxAttachments, c.srv.intern)
+	p, err := c.srv.parser.decode(c, data, binary)
 	if err != nil {
 		c.protocolError(err)
 		return
 	}
-	if p.wantAttachments > 0 {
-		c.pend = p
-		return
+	if p != nil {
+		c.dispatch(p)
 	}
-	c.dispatch(p)
 }
 
 // dispatch hands a complete packet to the handlers' mailbox. ACKs that a
@@ -277,30 +261,23 @@ func (c *client) isClosed() bool {
 	return c.closed
 }
 
-// send writes one packet (text, then attachments) to the connection.
+// send writes one packet to the connection, in the server's parser's form.
 func (c *client) send(p *Packet, volatile bool) error {
 	if volatile && !c.sess.Writable() {
 		return nil
 	}
-	if len(p.Attachments) == 0 {
-		bb := pool.Get()
-		bb.B = p.header(bb.B)
-		bb.B = append(bb.B, p.Data...)
-		err := c.sess.Send(bb.B, false)
-		pool.Put(bb)
-		return err
-	}
-	return c.sess.SendBatch(p.Encode())
+	return c.srv.parser.send(c.sess, p)
 }
 
-// sendRaw sends a control packet (CONNECT, CONNECT_ERROR, DISCONNECT).
+// sendShared writes a packet many connections share (see session).
+func (c *client) sendShared(p *Packet, compress bool) error {
+	return c.sess.SendShared(p, c.srv.parser, compress)
+}
+
+// sendRaw sends a control packet (CONNECT, CONNECT_ERROR, DISCONNECT) whose
+// data is the JSON text data.
 func (c *client) sendRaw(typ codec.SIOType, nsp string, data []byte) error {
-	bb := pool.Get()
-	bb.B = codec.AppendSIOHeader(bb.B, typ, 0, nsp, -1)
-	bb.B = append(bb.B, data...)
-	err := c.sess.Send(bb.B, false)
-	pool.Put(bb)
-	return err
+	return c.srv.parser.sendControl(c.sess, typ, nsp, data, nil)
 }
 
 // remoteHost is the client's address without the port, for logs.

@@ -64,7 +64,8 @@ func (c *client) connect(p *inPacket) {
 				if c.eio3 {
 					_ = c.sendRaw(codec.SIOConnectError, n.name, connectErrorV3(err))
 				} else {
-					_ = c.sendRaw(codec.SIOConnectError, n.name, connectErrorPayload(err))
+					data, atts := connectErrorPayload(err, srv.parser.controlBinary())
+					_ = srv.parser.sendControl(c.sess, codec.SIOConnectError, n.name, data, atts)
 				}
 				return
 			}
@@ -131,22 +132,28 @@ func runMiddleware(fn Middleware, s *Socket) (err error) {
 	return fn(s)
 }
 
-// connectErrorPayload is {"message":...,"data":...}.
-func connectErrorPayload(err error) []byte {
+// connectErrorPayload is {"message":...,"data":...}. Binary values in
+// the data are attachments when the parser can send them (msgpack);
+// otherwise data with binary values is left out.
+func connectErrorPayload(err error, binary bool) ([]byte, [][]byte) {
 	b := []byte(`{"message":`)
+	var atts [][]byte
 	var ce *ConnectError
 	if errors.As(err, &ce) {
 		b = codec.AppendJSONString(b, ce.Message)
 		if ce.Data != nil {
 			e := getEncoder()
-			if e.value(ce.Data, 0) == nil && len(e.attachments) == 0 {
+			if e.value(ce.Data, 0) == nil && (binary || len(e.attachments) == 0) {
 				b = append(b, `,"data":`...)
 				b = append(b, e.buf...)
+				if len(e.attachments) > 0 {
+					atts = append(atts, e.attachments...)
+				}
 			}
 			e.release()
 		}
 	} else {
 		b = codec.AppendJSONString(b, err.Error())
 	}
-	return append(b, '}')
+	return append(b, '}'), atts
 }

@@ -130,16 +130,20 @@ func (f *fakeSession) SendBatch(msgs []engine.Message) error {
 	return nil
 }
 
-func (f *fakeSession) SendShared(p *Packet, compress bool) error {
+func (f *fakeSession) SendShared(p *Packet, parser Parser, compress bool) error {
 	if f.closed.Load() {
 		return engine.ErrClosed
 	}
 	f.shared.Add(1)
 	if f.peer == nil {
-		p.Prepared(compress)
-		return nil
+		_, err := p.prepared(parser, compress)
+		return err
 	}
-	return f.SendBatch(p.Encode())
+	msgs, err := parser.encode(p)
+	if err != nil {
+		return err
+	}
+	return f.SendBatch(msgs)
 }
 
 // Close is the server closing the session (engine's "forced close").

@@ -371,7 +371,7 @@ func (x *sender) send(s *Socket) {
 		}
 		x.count++
 	}
-	if s.c.sess.SendShared(x.p, x.compress) == nil {
+	if s.c.sendShared(x.p, x.compress) == nil {
 		x.sent++
 	}
 }

@@ -136,6 +136,9 @@ type Options struct {
 	// ConnectionStateRecovery enables recovery ("connectionStateRecovery");
 	// nil disables it.
 	ConnectionStateRecovery *ConnectionStateRecovery
+	// Parser is the packet encoding ("parser"): JSONParser (the default,
+	// when nil) or MsgpackParser. Clients must use the same one.
+	Parser Parser
 	// CleanupEmptyChildNamespaces removes a dynamic namespace once its last
 	// socket left ("cleanupEmptyChildNamespaces"); off by default.
 	CleanupEmptyChildNamespaces bool
@@ -192,6 +195,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.Parser == nil {
+		o.Parser = JSONParser
 	}
 }
 

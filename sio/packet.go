@@ -1,11 +1,11 @@
 package sio
 
 import (
+	"errors"
 	"sync"
 
 	"github.com/fanio/fanio/engine"
 	"github.com/fanio/fanio/internal/codec"
-	"github.com/fanio/fanio/internal/pool"
 )
 
 // PacketType is the type of a Socket.IO packet, numbered as on the wire
@@ -29,6 +29,7 @@ const (
 // concurrent use.
 type Packet struct {
 	Type        PacketType // PacketEvent or PacketAck; sent as the binary type when it has attachments
+	prepSlot    [2]uint8   // the parser (slot) each prep form is in (fits in Type's padding)
 	Nsp         string
 	ID          int64    // ack id, -1 for none
 	Data        []byte   // the JSON array, with placeholders for attachments
@@ -36,7 +37,9 @@ type Packet struct {
 	Event       string   // the event name (EVENT)
 	Args        []any    // the arguments as given to Emit (for outgoing listeners)
 
-	// The encoded forms, without and with compression, built on first use.
+	// The encoded forms, without and with compression, built on first use
+	// in the form of the parser that asks first (a server has one parser);
+	// nil when encoding failed.
 	prepOnce [2]sync.Once
 	prep     [2]*engine.Prepared
 }
@@ -54,8 +57,8 @@ func (p *Packet) header(dst []byte) []byte {
 	return codec.AppendSIOHeader(dst, typ, len(p.Attachments), p.Nsp, p.ID)
 }
 
-// Encode returns the packet as Engine.IO messages: the text, then each
-// attachment.
+// Encode returns the packet as Engine.IO messages in the JSON parser's
+// form (the default): the text, then each attachment.
 func (p *Packet) Encode() []engine.Message {
 	text := p.header(make([]byte, 0, 16+len(p.Nsp)+len(p.Data)))
 	text = append(text, p.Data...)
@@ -68,29 +71,43 @@ func (p *Packet) Encode() []engine.Message {
 }
 
 // Prepared returns the packet encoded once for every transport
-// (engine.NewPrepared), built on first use; with compress, sessions that
-// negotiated permessage-deflate get it compressed. Each form is built once
-// and shared by every caller asking for it.
+// (engine.NewPrepared) in the JSON parser's form, built on first use; with
+// compress, sessions that negotiated permessage-deflate get it
+// compressed. Each form is built once and shared by every caller asking
+// for it. (A server sends the form of its Options.Parser.)
 func (p *Packet) Prepared(compress bool) *engine.Prepared {
+	prep, _ := p.prepared(JSONParser, compress)
+	return prep
+}
+
+// prepared is Prepared in parser's form. The form is kept for the first
+// parser that asks; another one (which a server never is) gets its own
+// encoding each time.
+func (p *Packet) prepared(parser Parser, compress bool) (*engine.Prepared, error) {
 	i := 0
 	if compress {
 		i = 1
 	}
+	var err error
 	p.prepOnce[i].Do(func() {
-		if len(p.Attachments) == 0 {
-			var one [1]engine.Message
-			bb := pool.Get()
-			bb.B = p.header(bb.B)
-			bb.B = append(bb.B, p.Data...)
-			one[0] = engine.Message{Data: bb.B}
-			p.prep[i] = engine.NewPrepared(one[:], compress)
-			pool.Put(bb)
-			return
-		}
-		p.prep[i] = engine.NewPrepared(p.Encode(), compress)
+		p.prepSlot[i] = uint8(parser.slot())
+		p.prep[i], err = parser.prepare(p, compress)
 	})
-	return p.prep[i]
+	if p.prepSlot[i] != uint8(parser.slot()) {
+		return parser.prepare(p, compress)
+	}
+	if p.prep[i] == nil {
+		if err == nil {
+			err = errUnencodable
+		}
+		return nil, err
+	}
+	return p.prep[i], nil
 }
+
+// errUnencodable: a packet whose data the parser could not encode (the
+// first caller got the reason).
+var errUnencodable = errors.New("sio: the packet's data cannot be encoded by the parser")
 
 // withOffset returns a copy of p whose data has offset appended as its last
 // argument (connection state recovery).

@@ -26,6 +26,7 @@ import (
 // Server is a Socket.IO server: an Engine.IO server plus namespaces.
 type Server struct {
 	opts     Options
+	parser   Parser // opts.Parser
 	eng      *engine.Server
 	workers  *pool.Workers
 	timers   *timer.Wheel // connect and acknowledgement timeouts
@@ -48,7 +49,7 @@ type Server struct {
 // then Start.
 func NewServer(opts Options) *Server {
 	opts.setDefaults()
-	s := &Server{opts: opts, log: opts.Logger, nsps: make(map[string]*Namespace)}
+	s := &Server{opts: opts, parser: opts.Parser, log: opts.Logger, nsps: make(map[string]*Namespace)}
 	s.offsets.init()
 	s.timers = timer.NewWheel(max(2, runtime.GOMAXPROCS(0)), 5*time.Millisecond)
 	s.connects.init(opts.ConnectTimeout, s.timers)
