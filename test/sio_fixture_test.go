@@ -6,6 +6,8 @@ package integration
 // behaviour, to prove the scenarios' expectations are the reference's.
 //
 // Behaviour (identical in node/sio/reference-server.mjs):
+//   - the JSON parser, or socket.io-msgpack-parser's (parser "msgpack";
+//     the scenarios are then run with --parser msgpack);
 //   - path /socket.io/, pingInterval 300 ms, pingTimeout 200 ms (fanio:
 //     the harness's pingTimeout; the tests of 2.x clients set the same on
 //     both), maxPayload 1000000, connectTimeout 1000 ms, CORS "*", Engine.IO
@@ -57,6 +59,9 @@ const sioPath = "/socket.io/"
 
 type sioServer interface {
 	URL() string
+	// Parser is the parser the server speaks ("json", "msgpack"); the
+	// scenarios run against it are given it as --parser.
+	Parser() string
 	Log() *SessionLog
 	// Shutdown stops the server now (sockets get "server shutting down").
 	Shutdown()
@@ -82,10 +87,15 @@ type sioFixtureOptions struct {
 	// refuseEIO3: Engine.IO v3 clients are not allowed (the default of
 	// both servers).
 	refuseEIO3 bool
+	// parser: "json" (the default) or "msgpack" (socket.io-msgpack-parser).
+	parser string
 }
 
 func startSIOWith(t *testing.T, o sioFixtureOptions) sioServer {
 	t.Helper()
+	if o.parser == "" {
+		o.parser = "json"
+	}
 	var s sioServer
 	if backend() == backendReference {
 		r, err := startSIOReference(o)
@@ -126,7 +136,11 @@ func runSIO(t *testing.T, s sioServer, script string, args ...string) *ScriptRes
 
 func runSIOResult(t *testing.T, s sioServer, script string, args ...string) *ScriptResult {
 	t.Helper()
-	all := append([]string{"--url", s.URL(), "--path", sioPath, "--timeout", "20000"}, args...)
+	all := []string{"--url", s.URL(), "--path", sioPath, "--timeout", "20000"}
+	if p := s.Parser(); p != "json" {
+		all = append(all, "--parser", p)
+	}
+	all = append(all, args...)
 	return node.RunScript(context.Background(), 60*time.Second, script, all...)
 }
 
@@ -150,13 +164,15 @@ func expectSIODisconnect(t *testing.T, s sioServer, id, want string) {
 // ---- fanio ----
 
 type sioFanio struct {
-	srv  *sio.Server
-	log  *SessionLog
-	logs *tailBuffer
-	once sync.Once
+	srv    *sio.Server
+	parser string
+	log    *SessionLog
+	logs   *tailBuffer
+	once   sync.Once
 }
 
 func (f *sioFanio) URL() string         { return "http://" + f.srv.Addr().String() }
+func (f *sioFanio) Parser() string      { return f.parser }
 func (f *sioFanio) Log() *SessionLog    { return f.log }
 func (f *sioFanio) Diagnostics() string { return f.logs.String() }
 func (f *sioFanio) Shutdown() {
@@ -171,8 +187,13 @@ func (f *sioFanio) Shutdown() {
 
 func startSIOFanio(t *testing.T, o sioFixtureOptions) *sioFanio {
 	t.Helper()
-	f := &sioFanio{log: NewSessionLog(), logs: &tailBuffer{max: 256 << 10}}
+	f := &sioFanio{parser: o.parser, log: NewSessionLog(), logs: &tailBuffer{max: 256 << 10}}
+	parser, err := sio.ParserByName(o.parser)
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := sio.Options{
+		Parser:         parser,
 		Path:           sioPath,
 		PingInterval:   pingInterval,
 		PingTimeout:    cmp.Or(o.pingTimeout, pingTimeout),
@@ -385,11 +406,13 @@ func v2Page() http.Handler {
 // sioReference is the npm socket.io fixture (sio/reference-server.mjs),
 // which exits when its stdin closes.
 type sioReference struct {
-	ref  *RefServer
-	once sync.Once
+	ref    *RefServer
+	parser string
+	once   sync.Once
 }
 
 func (r *sioReference) URL() string         { return "http://" + r.ref.HostPort() }
+func (r *sioReference) Parser() string      { return r.parser }
 func (r *sioReference) Log() *SessionLog    { return r.ref.Log }
 func (r *sioReference) Diagnostics() string { return r.ref.Output() }
 func (r *sioReference) Shutdown()           { r.once.Do(r.ref.Stop) }
@@ -405,9 +428,13 @@ func startSIOReference(o sioFixtureOptions) (*sioReference, error) {
 	if o.refuseEIO3 {
 		args = append(args, "--allow-eio3", "no")
 	}
+	if o.parser == "" {
+		o.parser = "json"
+	}
+	args = append(args, "--parser", o.parser)
 	ref, err := node.startRefServer("connect", "disconnect", args...)
 	if err != nil {
 		return nil, fmt.Errorf("start socket.io reference server: %w", err)
 	}
-	return &sioReference{ref: ref}, nil
+	return &sioReference{ref: ref, parser: o.parser}, nil
 }

@@ -7,27 +7,37 @@ import (
 )
 
 // One test per Socket.IO scenario (node/sio/*.mjs, driven by the official
-// socket.io-client) against the fixture of sio_fixture_test.go.
+// socket.io-client) against the fixture of sio_fixture_test.go. The
+// scenarios of the parser's concern run with both parsers: the JSON one
+// and socket.io-msgpack-parser (the client and the fixture configured
+// with it, against the reference too).
 
-func TestSIONamespaces(t *testing.T) {
-	for _, transport := range []string{"polling", "websocket"} {
-		t.Run(transport, func(t *testing.T) {
-			s := startSIO(t, false)
-			res := runSIO(t, s, "sio/namespaces.mjs", "--transport", transport)
-			expectSIODisconnect(t, s, res.Str("custom"), "client namespace disconnect")
-			expectSIODisconnect(t, s, res.Str("main"), "client namespace disconnect")
-		})
+var parsers = []string{"json", "msgpack"}
+
+// eachParserTransport runs fn as a subtest per parser and transport.
+func eachParserTransport(t *testing.T, fn func(t *testing.T, parser, transport string)) {
+	for _, parser := range parsers {
+		for _, transport := range []string{"polling", "websocket"} {
+			t.Run(parser+"/"+transport, func(t *testing.T) { fn(t, parser, transport) })
+		}
 	}
 }
 
+func TestSIONamespaces(t *testing.T) {
+	eachParserTransport(t, func(t *testing.T, parser, transport string) {
+		s := startSIOWith(t, sioFixtureOptions{parser: parser})
+		res := runSIO(t, s, "sio/namespaces.mjs", "--transport", transport)
+		expectSIODisconnect(t, s, res.Str("custom"), "client namespace disconnect")
+		expectSIODisconnect(t, s, res.Str("main"), "client namespace disconnect")
+	})
+}
+
 func TestSIOEvents(t *testing.T) {
-	for _, transport := range []string{"polling", "websocket"} {
-		t.Run(transport, func(t *testing.T) {
-			s := startSIO(t, false)
-			res := runSIO(t, s, "sio/events.mjs", "--transport", transport)
-			expectSIODisconnect(t, s, res.Str("sid"), "client namespace disconnect")
-		})
-	}
+	eachParserTransport(t, func(t *testing.T, parser, transport string) {
+		s := startSIOWith(t, sioFixtureOptions{parser: parser})
+		res := runSIO(t, s, "sio/events.mjs", "--transport", transport)
+		expectSIODisconnect(t, s, res.Str("sid"), "client namespace disconnect")
+	})
 }
 
 // The handshake as socket.handshake shows it (headers, query, auth,
@@ -44,17 +54,38 @@ func TestSIOHandshake(t *testing.T) {
 }
 
 func TestSIOAcks(t *testing.T) {
-	for _, transport := range []string{"polling", "websocket"} {
-		t.Run(transport, func(t *testing.T) {
-			s := startSIO(t, false)
-			runSIO(t, s, "sio/acks.mjs", "--transport", transport)
-		})
-	}
+	eachParserTransport(t, func(t *testing.T, parser, transport string) {
+		s := startSIOWith(t, sioFixtureOptions{parser: parser})
+		runSIO(t, s, "sio/acks.mjs", "--transport", transport)
+	})
 }
 
 func TestSIORooms(t *testing.T) {
-	s := startSIO(t, false)
-	runSIO(t, s, "sio/rooms.mjs", "--transport", "websocket")
+	for _, parser := range parsers {
+		t.Run(parser, func(t *testing.T) {
+			s := startSIOWith(t, sioFixtureOptions{parser: parser})
+			runSIO(t, s, "sio/rooms.mjs", "--transport", "websocket")
+		})
+	}
+	// broadcasts to polling clients, in binary frames: base64 in the
+	// polling payloads
+	t.Run("msgpack/polling", func(t *testing.T) {
+		s := startSIOWith(t, sioFixtureOptions{parser: "msgpack"})
+		runSIO(t, s, "sio/rooms.mjs", "--transport", "polling")
+	})
+}
+
+// What the msgpack parser puts on the wire, as the client sees it: every
+// Socket.IO packet is one binary Engine.IO message both ways (no text
+// message, no attachment), binary values inline.
+func TestSIOMsgpackWire(t *testing.T) {
+	for _, transport := range []string{"polling", "websocket"} {
+		t.Run(transport, func(t *testing.T) {
+			s := startSIOWith(t, sioFixtureOptions{parser: "msgpack"})
+			res := runSIO(t, s, "sio/msgpack-wire.mjs", "--transport", transport)
+			expectSIODisconnect(t, s, res.Str("sid"), "client namespace disconnect")
+		})
+	}
 }
 
 // Every disconnect reason, as the client and as the server see it.
@@ -153,25 +184,27 @@ func TestSIOConnectTimeout(t *testing.T) {
 // Broadcasts to a polling-only client and to one upgrading mid-stream: no
 // loss, no reordering.
 func TestSIOStreamPollingAndUpgrade(t *testing.T) {
-	s := startSIO(t, false)
-	runSIO(t, s, "sio/stream.mjs", "--count", "400", "--interval", "2")
+	for _, parser := range parsers {
+		t.Run(parser, func(t *testing.T) {
+			s := startSIOWith(t, sioFixtureOptions{parser: parser})
+			runSIO(t, s, "sio/stream.mjs", "--count", "400", "--interval", "2")
+		})
+	}
 }
 
 // Connection state recovery: missed broadcasts are replayed, the id and
 // rooms are kept.
 func TestSIORecovery(t *testing.T) {
-	for _, transport := range []string{"polling", "websocket"} {
-		t.Run(transport, func(t *testing.T) {
-			s := startSIO(t, true)
-			res := runSIO(t, s, "sio/recovery.mjs", "--transport", transport)
-			sid := res.Str("sid")
-			// the client dropped its connection: "transport close" here;
-			// the reference says "transport error" on WebSocket when the
-			// client's close handshake is cut short
-			expectSIODisconnectOneOf(t, s, sid, "transport close", "transport error")
-			expectSIODisconnect(t, s, sid+"/recovered", "client namespace disconnect")
-		})
-	}
+	eachParserTransport(t, func(t *testing.T, parser, transport string) {
+		s := startSIOWith(t, sioFixtureOptions{recovery: true, parser: parser})
+		res := runSIO(t, s, "sio/recovery.mjs", "--transport", transport)
+		sid := res.Str("sid")
+		// the client dropped its connection: "transport close" here;
+		// the reference says "transport error" on WebSocket when the
+		// client's close handshake is cut short
+		expectSIODisconnectOneOf(t, s, sid, "transport close", "transport error")
+		expectSIODisconnect(t, s, sid+"/recovered", "client namespace disconnect")
+	})
 }
 
 func expectSIODisconnectOneOf(t *testing.T, s sioServer, id string, want ...string) {

@@ -36,6 +36,7 @@ type config struct {
 	tlsCert         string
 	tlsKey          string
 	maxConns        int
+	parser          string
 
 	redisURL     string
 	redisSharded bool
@@ -87,6 +88,7 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.StringVar(&c.clientDir, "client-dir", "", "serve the socket.io-client browser bundle under the path (socket.io.js, .min.js, .esm.min.js, maps) from this directory, e.g. node_modules/socket.io-client/dist (empty: not served)")
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "TLS certificate (PEM) file: serve wss:// and https (with -tls-key)")
 	fs.StringVar(&c.tlsKey, "tls-key", "", "TLS private key (PEM) file")
+	fs.StringVar(&c.parser, "parser", "json", "packet encoding: json (socket.io-parser, the default) or msgpack (socket.io-msgpack-parser; clients must use the same)")
 	fs.IntVar(&c.maxConns, "max-connections", 0, "connections held at most; past it new ones are closed at once (0: the open-file limit minus a reserve; -1: no bound)")
 	fs.StringVar(&c.redisURL, "redis", "", "join a cluster through Redis at this URL, redis://host:port[/db] ($FANIO_REDIS_URL works too; empty: a single node)")
 	fs.BoolVar(&c.redisSharded, "redis-sharded", false, "use the sharded Redis protocol (SPUBLISH, Redis 7+; Node's createShardedAdapter)")
@@ -159,6 +161,9 @@ func (c *config) check() error {
 	var errs []error
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		errs = append(errs, errors.New("-tls-cert and -tls-key go together"))
+	}
+	if c.parser != "json" && c.parser != "msgpack" {
+		errs = append(errs, fmt.Errorf("-parser %q: want json or msgpack", c.parser))
 	}
 	if c.logFormat != "text" && c.logFormat != "json" {
 		errs = append(errs, fmt.Errorf("-log-format %q: want text or json", c.logFormat))

@@ -53,6 +53,10 @@
 // With -allow-eio3 it also accepts socket.io-client 2.x clients (Engine.IO
 // v3), which join the same rooms and get the same publications.
 //
+// With -parser msgpack it speaks socket.io-msgpack-parser's packets instead
+// of the default JSON ones (clients must be configured with that parser,
+// or load socket.io.msgpack.min.js).
+//
 // With -client-dir DIR (socket.io-client's dist directory) it also serves
 // the browser bundle, as the reference server's serveClient does:
 // /socket.io/socket.io.js, socket.io.min.js, socket.io.esm.min.js,
@@ -111,7 +115,12 @@ func run(args []string) error {
 		log = slog.New(slog.NewTextHandler(os.Stderr, hopts))
 	}
 
+	parser, err := sio.ParserByName(c.parser)
+	if err != nil {
+		return fmt.Errorf("-parser: %w", err)
+	}
 	opts := sio.Options{
+		Parser:           parser,
 		Path:             c.path,
 		PingInterval:     c.pingInterval,
 		PingTimeout:      c.pingTimeout,
@@ -230,7 +239,7 @@ func run(args []string) error {
 	go func() { served <- h.srv.Serve(ln) }()
 	hl.listening.Store(true)
 	log.Info("listening", "addr", ln.Addr().String(), "path", c.path, "tls", c.tlsCert != "",
-		"publish", h.publishPolicy(), "metrics", c.metrics, "pprof", c.pprofAddr)
+		"publish", h.publishPolicy(), "metrics", c.metrics, "pprof", c.pprofAddr, "parser", parser.Name())
 
 	select {
 	case err := <-served:

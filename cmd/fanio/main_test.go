@@ -36,3 +36,11 @@ func TestServerFailureEndsRun(t *testing.T) {
 		t.Fatal("run still running after its listener failed for good")
 	}
 }
+
+// An unknown -parser is refused before anything listens.
+func TestUnknownParser(t *testing.T) {
+	err := run([]string{"-addr", "127.0.0.1:0", "-parser", "xml"})
+	if err == nil || !strings.Contains(err.Error(), "-parser") || !strings.Contains(err.Error(), "xml") {
+		t.Fatalf("run = %v, want a -parser error", err)
+	}
+}

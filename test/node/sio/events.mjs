@@ -8,9 +8,14 @@ run("sio-events", async (ctx) => {
   const transport = ctx.transport ?? "websocket";
   const socket = await connect(ctx, "/", { transports: [transport] });
   const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+  // socket.io-msgpack-parser's notepack 2.2 writes integral numbers of 2^64
+  // and more as a uint 64 whose high word wraps (1e21 arrives as
+  // 3875820019684212700, with the reference too): the largest one here
+  // stays below
+  const big = (ctx.args.parser ?? "json") === "msgpack" ? 1e19 : 1e21;
   const cases = [
     ["text", "héllo ✓ 🚀 <&> \u2028"],
-    ["numbers", 0, -1.5, 1e21, 12345678901234],
+    ["numbers", 0, -1.5, big, 12345678901234],
     ["mixed", { a: [1, { b: null }], s: "x" }, true, null],
     ["binary", bytes, Buffer.from([])],
     ["nested binary", { file: Buffer.from("abc"), list: [Buffer.from([1]), 2] }, "tail"],

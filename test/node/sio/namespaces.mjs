@@ -2,11 +2,11 @@
 // (one Manager), the auth payload, and a middleware that refuses with data.
 // Result: {"ok":true,"main":sid,"custom":sid,...}
 import { run } from "../lib/scenario.mjs";
-import { assert, connect, open, once, closeAll, io } from "./util.mjs";
+import { assert, connect, open, once, closeAll, io, parserOpts } from "./util.mjs";
 
 run("sio-namespaces", async (ctx) => {
   const transport = ctx.transport ?? "websocket";
-  const main = io(ctx.url, { path: ctx.path, reconnection: false, forceNew: true, transports: [transport], auth: { token: "t1", n: [1, 2] } });
+  const main = io(ctx.url, { path: ctx.path, reconnection: false, forceNew: true, transports: [transport], auth: { token: "t1", n: [1, 2] }, ...parserOpts(ctx) });
   (ctx.sioSockets ??= []).push(main);
   const authMain = once(main, "auth", 5000);
   await once(main, "connect", 5000);

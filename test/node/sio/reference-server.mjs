@@ -3,6 +3,7 @@
 // sio/ must pass against it too (FANIO_IT_SERVER=reference).
 //
 //   node sio/reference-server.mjs [--port 0] [--host 127.0.0.1] [--recovery yes] [--ping-timeout 200] [--allow-eio3 no]
+//        [--parser json|msgpack]
 //
 // One JSON line per event on stdout:
 //   {"event":"listening","port":N}
@@ -13,6 +14,7 @@ import http from "node:http";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { Server } from "socket.io";
+import msgpackParser from "socket.io-msgpack-parser";
 
 function arg(name, def) {
   const i = process.argv.indexOf(`--${name}`);
@@ -50,6 +52,13 @@ const opts = {
   cors: { origin: "*" },
   allowEIO3: arg("allow-eio3", "yes") === "yes", // socket.io-client 2.x (the sio2/ scenarios)
 };
+const parser = arg("parser", "json");
+if (parser === "msgpack") {
+  opts.parser = msgpackParser;
+} else if (parser !== "json") {
+  console.error(`unknown --parser ${parser}`);
+  process.exit(2);
+}
 if (arg("recovery", "no") === "yes") {
   opts.connectionStateRecovery = { maxDisconnectionDuration: 2 * 60 * 1000, skipMiddlewares: true };
 }

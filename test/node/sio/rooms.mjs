@@ -1,5 +1,5 @@
 // Scenario: rooms, to, except, socket.broadcast (excludes the sender),
-// volatile, with three clients.
+// volatile (WebSocket only), with three clients.
 // Result: {"ok":true}
 import { run } from "../lib/scenario.mjs";
 import { assert, connect, ack, collect, sleep, until, closeAll } from "./util.mjs";
@@ -25,10 +25,17 @@ run("sio-rooms", async (ctx) => {
     [{ to: ["r1"], volatile: true }, 7],
     [{}, 8],
   ];
-  for (const [o, n] of steps) await ack(a, 5000, "bcast", o, "m", n);
+  // over polling a volatile packet is dropped when the client has no GET
+  // waiting, by design (the reference does so too): not asserted there
+  const polling = transport === "polling";
+  for (const [o, n] of steps) {
+    if (polling && o.volatile) continue;
+    await ack(a, 5000, "bcast", o, "m", n);
+  }
   await ack(b, 5000, "leave", "r1");
   await ack(a, 5000, "bcast", { to: ["r1"] }, "m", 9);
   const want = { a: [1, 2, 3, 7, 8, 9], b: [1, 2, 5, 6, 7, 8], c: [4, 5, 8] };
+  if (polling) for (const k of Object.keys(want)) want[k] = want[k].filter((n) => n !== 7);
   await until(() => Object.keys(want).every((k) => got[k].length >= want[k].length), 5000, "the broadcasts");
   await sleep(100); // nothing more may come
   for (const k of Object.keys(want)) {

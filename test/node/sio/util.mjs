@@ -2,9 +2,20 @@
 // scenario itself). Scenarios use ../lib/scenario.mjs's run(); the server
 // is the fixture described in test/sio_fixture_test.go.
 import { io } from "socket.io-client";
+import msgpackParser from "socket.io-msgpack-parser";
 import { assert, waitUnless } from "../lib/scenario.mjs";
 
 export { io, assert };
+
+// parserOpts are the io() options of the parser the scenario runs with:
+// --parser msgpack uses socket.io-msgpack-parser (the server must too);
+// the default is socket.io-client's own JSON parser.
+export function parserOpts(ctx) {
+  const name = ctx.args.parser ?? "json";
+  if (name === "msgpack") return { parser: msgpackParser };
+  if (name !== "json") throw new Error(`unknown --parser ${name}`);
+  return {};
+}
 
 // connect opens a socket.io-client socket to the server under test and
 // waits for "connect". opts go to io(); nsp is appended to the URL.
@@ -16,7 +27,7 @@ export function connect(ctx, nsp = "/", opts = {}) {
 // open creates a socket without waiting.
 export function open(ctx, nsp = "/", opts = {}) {
   const url = ctx.url.replace(/\/$/, "") + (nsp === "/" ? "" : nsp);
-  const socket = io(url, { path: ctx.path, reconnection: false, forceNew: opts.forceNew ?? true, ...opts });
+  const socket = io(url, { path: ctx.path, reconnection: false, forceNew: opts.forceNew ?? true, ...parserOpts(ctx), ...opts });
   (ctx.sioSockets ??= []).push(socket);
   return socket;
 }
