@@ -16,23 +16,45 @@ import (
 // and may block.
 type Middleware func(s *Socket) error
 
+// connectAttempts bounds how often a connection is tried again because its
+// dynamic namespace was removed while the socket went through the
+// middleware (see connect).
+const connectAttempts = 3
+
+var invalidNamespace = []byte(`{"message":"Invalid namespace"}`)
+
 // connect handles a CONNECT packet on the client's mailbox.
 func (c *client) connect(p *inPacket) {
-	srv := c.srv
 	auth := json.RawMessage(p.data)
 	if len(auth) == 0 {
 		auth = json.RawMessage("{}")
 	}
-	n := srv.lookup([]byte(p.nsp))
+	// With CleanupEmptyChildNamespaces a dynamic namespace may be removed
+	// (its last socket left) while this socket is in its middleware: the
+	// socket then goes to the namespace created anew, through the
+	// middleware again.
+	for range connectAttempts {
+		if !c.connectTo(p.nsp, auth) {
+			return
+		}
+	}
+	_ = c.sendRaw(codec.SIOConnectError, p.nsp, invalidNamespace)
+}
+
+// connectTo connects a socket to namespace name; it reports whether to try
+// again (the namespace was removed meanwhile).
+func (c *client) connectTo(name string, auth json.RawMessage) (retry bool) {
+	srv := c.srv
+	n := srv.lookup([]byte(name))
 	if n == nil {
-		n = srv.dynamic(p.nsp, auth)
+		n = srv.dynamic(name, auth)
 	}
 	if n == nil {
 		srv.stats.refused[refusedInvalidNamespace].Add(1)
 		srv.rlog.Log(logRefused, slog.LevelInfo, "sio: connection to an unknown namespace refused",
-			"remote", remoteHost(c.sess), "eio", c.sess.ID(), "nsp", p.nsp)
-		_ = c.sendRaw(codec.SIOConnectError, p.nsp, []byte(`{"message":"Invalid namespace"}`))
-		return
+			"remote", remoteHost(c.sess), "eio", c.sess.ID(), "nsp", name)
+		_ = c.sendRaw(codec.SIOConnectError, name, invalidNamespace)
+		return false
 	}
 	var restored *RestoredSession
 	if srv.opts.ConnectionStateRecovery != nil {
@@ -55,29 +77,37 @@ func (c *client) connect(p *inPacket) {
 		for _, fn := range fns {
 			err := runMiddleware(fn, s)
 			if c.isClosed() {
-				return
+				n.removeIfEmpty()
+				return false
 			}
 			if err != nil {
 				srv.stats.refused[refusedMiddleware].Add(1)
 				srv.rlog.Log(logRefused, slog.LevelInfo, "sio: connection refused by a middleware",
 					"remote", remoteHost(c.sess), "eio", c.sess.ID(), "nsp", n.name, "err", err.Error())
+				// as the reference: a refused socket leaves first, which
+				// may leave a dynamic namespace empty; then the client is
+				// told
+				n.removeIfEmpty()
 				if c.eio3 {
 					_ = c.sendRaw(codec.SIOConnectError, n.name, connectErrorV3(err))
 				} else {
 					data, atts := connectErrorPayload(err, srv.parser.controlBinary())
 					_ = srv.parser.sendControl(c.sess, codec.SIOConnectError, n.name, data, atts)
 				}
-				return
+				return false
 			}
 		}
 	}
 	if c.isClosed() {
-		return
+		n.removeIfEmpty()
+		return false
 	}
-	n.addSocket(s)
+	if !n.attach(s) {
+		return true
+	}
 	if !c.addSocket(s) {
 		n.removeSocket(s)
-		return
+		return false
 	}
 	n.connects.Add(1)
 	c.stopConnectTimer()
@@ -103,6 +133,7 @@ func (c *client) connect(p *inPacket) {
 		}
 		h(s)
 	}
+	return false
 }
 
 // connectAck answers a CONNECT: {"sid":...} (and the pid with recovery).

@@ -30,6 +30,10 @@ type Namespace struct {
 	count    atomic.Int64
 	connects atomic.Uint64 // sockets connected since the start
 	outHook  atomic.Int32  // sockets with OnAnyOutgoing listeners
+
+	// removed: a dynamic namespace removed once empty
+	// (CleanupEmptyChildNamespaces); guarded by srv.nspMu.
+	removed bool
 }
 
 // socketShards is the number of shards of a namespace's socket registry.
@@ -173,6 +177,53 @@ func (n *Namespace) eachSocketLocked(fn func(*Socket)) {
 	}
 }
 
+// cleanedUp reports whether n is a dynamic namespace removed once empty.
+func (n *Namespace) cleanedUp() bool {
+	return n.parent != nil && n.srv.opts.CleanupEmptyChildNamespaces
+}
+
+// attach adds a connecting socket, unless n is a dynamic namespace that was
+// removed (it reports false: the caller connects to a new one). The check
+// and the addition are one step against removeIfEmpty.
+func (n *Namespace) attach(s *Socket) bool {
+	if !n.cleanedUp() {
+		n.addSocket(s)
+		return true
+	}
+	n.srv.nspMu.RLock()
+	defer n.srv.nspMu.RUnlock()
+	if n.removed {
+		return false
+	}
+	n.addSocket(s)
+	return true
+}
+
+// removeIfEmpty removes n, a dynamic namespace of a server with
+// CleanupEmptyChildNamespaces, if it has no socket: as the reference, its
+// adapter is closed and the name is free for the next client (who gets a
+// new namespace, through the parent).
+func (n *Namespace) removeIfEmpty() {
+	if !n.cleanedUp() {
+		return
+	}
+	srv := n.srv
+	srv.nspMu.Lock()
+	if n.removed || n.count.Load() != 0 {
+		srv.nspMu.Unlock()
+		return
+	}
+	n.removed = true
+	if srv.nsps[n.name] == n {
+		delete(srv.nsps, n.name)
+	}
+	srv.nspMu.Unlock()
+	n.parent.removeChild(n)
+	if err := n.adapter.Close(); err != nil {
+		srv.log.Error("sio: closing the adapter of an empty namespace", "nsp", n.name, "err", err)
+	}
+}
+
 func (n *Namespace) addSocket(s *Socket) {
 	sh := &n.shards[maphash.String(n.seed, s.id)%socketShards]
 	sh.mu.Lock()
@@ -186,8 +237,8 @@ func (n *Namespace) removeSocket(s *Socket) {
 	sh.mu.Lock()
 	removed := sh.t.Delete(s)
 	sh.mu.Unlock()
-	if removed && n.count.Add(-1) == 0 && n.parent != nil && n.srv.opts.CleanupEmptyChildNamespaces {
-		n.srv.removeNamespace(n)
+	if removed && n.count.Add(-1) == 0 {
+		n.removeIfEmpty()
 	}
 }
 

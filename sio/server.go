@@ -222,18 +222,6 @@ func (s *Server) dynamic(name string, auth json.RawMessage) *Namespace {
 	return nil
 }
 
-func (s *Server) removeNamespace(n *Namespace) {
-	s.nspMu.Lock()
-	if s.nsps[n.name] == n {
-		delete(s.nsps, n.name)
-	}
-	s.nspMu.Unlock()
-	if n.parent != nil {
-		n.parent.removeChild(n)
-	}
-	_ = n.adapter.Close()
-}
-
 // Use adds a middleware to the main namespace.
 func (s *Server) Use(fn Middleware) *Server { s.main.Use(fn); return s }
 
