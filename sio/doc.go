@@ -19,7 +19,8 @@
 // # What sio owns, and what it must not touch
 //
 // sio owns everything above an Engine.IO MESSAGE: Socket.IO packet
-// semantics (built on codec's packet header and JSON scanning helpers),
+// semantics and the parsers (built on codec's packet header and JSON
+// scanning helpers, and msgpack's MessagePack reader and transcoders),
 // the client/namespace/socket model, argument decoding and encoding, the
 // room registry and the Adapter interface, acknowledgements and their
 // timeouts, and where user code runs (through pool.Workers).
@@ -28,10 +29,10 @@
 // HTTP, WebSocket framing, polling, heartbeats or write queues (those are
 // engine's and eventloop's), and it never blocks an event loop. It uses
 // engine only through its public API (Server, Session, Prepared), and of
-// the machinery only codec (packet headers, JSON scanning), pool (buffers,
-// the handlers' workers), timer (its own timing wheel for connect and
-// acknowledgement timeouts) and ratelog (logging what clients can cause).
-// Nothing below sio imports it.
+// the machinery only codec (packet headers, JSON scanning), msgpack (the
+// msgpack parser's format), pool (buffers, the handlers' workers), timer
+// (its own timing wheel for connect and acknowledgement timeouts) and
+// ratelog (logging what clients can cause). Nothing below sio imports it.
 //
 // # Where user code runs
 //
@@ -119,11 +120,36 @@
 // is decoded until asked: Arg[T] decodes the common types (string, bool,
 // int, int64, float64, []byte, json.RawMessage) without reflection and the
 // rest with encoding/json; attachments nested in objects decode into
-// []byte fields. Emitting a Value sends it back unchanged. Emit arguments:
-// []byte becomes a binary attachment (nested ones too, in []any and
-// map[string]any), json.RawMessage goes as it is, strings, numbers, bools,
-// nil, []any, []string and maps are encoded directly, anything else with
-// encoding/json without HTML escaping.
+// []byte fields. Emitting a Value sends it back unchanged. The zero Value
+// is no value (JavaScript's undefined: what Arg returns past the last
+// argument): it is sent as null, and left out of maps. A Value implements
+// json.Marshaler and json.Unmarshaler, so it may sit in structs that are
+// decoded or emitted.
+//
+// Emit arguments: a []byte anywhere in an argument — the argument itself,
+// a struct field, a map value, a slice element, behind a pointer or an
+// interface — is a binary attachment, as the reference sends every Buffer
+// (and so is a binary Value); json.RawMessage goes as it is; strings,
+// numbers, bools, nil, []any, []string and maps are encoded directly;
+// other types with encoding/json's rules (without HTML escaping). A type
+// that can hold a []byte is walked by sio with those rules (tags,
+// omitempty, omitzero, embedding, Marshalers), decided once per type;
+// others go to encoding/json whole.
+//
+// # Parsers
+//
+// Options.Parser chooses the packet encoding, as the reference's "parser"
+// option: JSONParser (the default: socket.io-parser's text packets,
+// binary values as attachments) or MsgpackParser
+// (socket.io-msgpack-parser 3.x: one binary MessagePack message per
+// packet, binary values inline). Clients must use the same (nothing in the
+// handshake tells). Either way a packet has one form inside sio — JSON text
+// and binary attachments — that handlers, adapters and connection state
+// recovery see, so everything above works the same with both; the msgpack
+// parser transcodes a packet in one pass over its bytes when it arrives,
+// and when it is sent (a broadcast once, for all its members). Fidelity
+// with the msgpack reference: notepack's undefined arrives as null (and
+// leaves objects), a Date as its ISO string.
 //
 // # Adapters and broadcasts
 //
@@ -195,9 +221,14 @@
 //	io.of(/^\/x-\d+$/), io.of(fn)            srv.OfRegexp(re), srv.OfFunc(fn)
 //	s.use(([ev, ...args], next) => ...)      s.Use(func(s *sio.Socket, event string, args sio.Args) error {...})
 //	s.onAny / s.onAnyOutgoing                s.OnAny / s.OnAnyOutgoing
+//	s.prependAny / s.listenersAny            s.PrependAny / s.ListenersAny (and ...Outgoing)
+//	s.off(ev, fn) / s.offAny(fn)             off := s.On(ev, h) (or s.OnAny(h)); later off()
+//	s.removeAllListeners(ev) / s.offAny()    s.Off(ev) / s.OffAny()
+//	s.on("error", err => ...)                s.OnError(func(s *sio.Socket, err error) {...})
 //	s.data / s.recovered                     s.Data() and SetData / s.Recovered()
 //	s.handshake.auth / .headers[k] / .query  s.Handshake().Auth() / .Header(k) / .Query(k) (parsed on demand; .Full() for the maps)
-//	s.on("disconnecting"|"disconnect")       s.OnDisconnecting / s.OnDisconnect (reason sio.DisconnectReason)
+//	s.on("disconnecting"|"disconnect")       s.OnDisconnecting / s.OnDisconnect (reason sio.DisconnectReason),
+//	                                         or s.On("disconnect", h): args[0] is the reason
 //	s.disconnect(close)                      s.Disconnect(close)
 //	io.fetchSockets() / socketsJoin(r)       srv.FetchSockets() / srv.SocketsJoin(r)
 //	remote.timeout(t).emitWithAck("ev")      remote.Timeout(t).EmitWithAck(ctx, "ev")
@@ -217,11 +248,16 @@
 //	nsp.prependListener("connection", fn)    nsp.PrependOnConnection(fn)
 //	instrument(io, {auth, mode, readonly})   admin.Instrument(srv, admin.Options{Auth: &admin.BasicAuth{...}}) (package admin)
 //	allowEIO3: true / s.conn.protocol        sio.Options{AllowEIO3: true} / s.EngineProtocol()
+//	new Server({parser: msgpackParser})      sio.Options{Parser: sio.MsgpackParser}
+//	cleanupEmptyChildNamespaces: true        sio.Options{CleanupEmptyChildNamespaces: true}
 //
 // Metrics: Server.Stats returns the counters (package metrics serves them
 // to Prometheus); recording them costs the message path no lock and no
 // allocation.
 //
-// Not there (yet): the msgpack parser, s.off(ev, fn) for one listener (Off
-// removes all of an event's), prependAny.
+// On refuses, with a panic when it is called, the reference's reserved
+// names that would never run ("connect", "connect_error", "newListener",
+// "removeListener"): a connection handler is OnConnection, a refusal an
+// error from a middleware. Go funcs cannot be compared, so removing one
+// listener is done with the function its registration returned.
 package sio

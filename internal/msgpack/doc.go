@@ -2,7 +2,11 @@
 // @socket.io/redis-adapter (8.x) and @socket.io/redis-emitter (5.x) put on
 // Redis: append-style encoders, a cursor that walks encoded bytes without
 // allocating, and transcoders between MessagePack and the JSON text
-// Socket.IO packets carry (binary attachments as placeholders).
+// Socket.IO packets carry (binary attachments as placeholders). sio's
+// msgpack parser (socket.io-msgpack-parser 3, on notepack.io 2.2) uses it
+// too: what it writes (integers, float 64, str, bin, arrays, maps) is the
+// same in notepack 2 and 3, and the Reader takes notepack 2's Date and
+// ArrayBuffer.
 //
 // It owns the byte format only. It must not touch I/O, Redis, sockets or
 // Socket.IO semantics beyond the placeholder convention; it keeps no state
