@@ -482,3 +482,19 @@ func BenchmarkEmitMsgpack(b *testing.B) {
 		_ = s.Emit("tick", "payload", i)
 	}
 }
+
+// BenchmarkBroadcastMsgpack is BenchmarkBroadcast's fake/1000 with the
+// msgpack parser: the packet is transcoded once for all members.
+func BenchmarkBroadcastMsgpack(b *testing.B) {
+	srv := NewServer(Options{Parser: MsgpackParser})
+	defer shutdown(srv)
+	nsp := srv.Sockets()
+	for _, s := range addFakeSockets(srv, nsp, 1000) {
+		s.Join("room")
+	}
+	op := nsp.To("room")
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		_ = op.Emit("tick", "payload", i)
+	}
+}
