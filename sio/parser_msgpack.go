@@ -65,8 +65,8 @@ func (msgpackParser) appendPacket(dst []byte, p *Packet) ([]byte, error) {
 		}
 	}
 	typ := int64(PacketEvent)
-	if p.Type == PacketAck {
-		typ = int64(PacketAck)
+	if p.Type == PacketAck || p.Type == PacketBinaryAck {
+		typ = int64(PacketAck) // the msgpack parser has no binary types
 	}
 	n := 3
 	if p.ID >= 0 {
