@@ -67,7 +67,8 @@ func TestCleanupEmptyChildNamespaces(t *testing.T) {
 				t.Fatal("the child was not created")
 			}
 			c.Send("1/dyn-1,")
-			waitFor(t, func() bool { return first.SocketCount() == 0 })
+			// (the adapter is closed last, after the namespace is gone)
+			waitFor(t, func() bool { return first.SocketCount() == 0 && (!cleanup || closed.Load() == 1) })
 			if got := srv.lookup([]byte("/dyn-1")) == nil; got != cleanup {
 				t.Fatalf("removed after the last socket left: %v, want %v", got, cleanup)
 			}
