@@ -159,7 +159,11 @@ func (n *Namespace) RemotePacket(data []byte, attachments [][]byte, withAck bool
 func MakeValue(raw []byte, attachments [][]byte) Value {
 	if len(attachments) > 0 {
 		if num, ok := codec.ParsePlaceholder(raw); ok && num < len(attachments) {
-			return Value{bin: attachments[num]}
+			b := attachments[num]
+			if b == nil {
+				b = []byte{} // an empty attachment; a nil one would be no value (the zero Value)
+			}
+			return Value{bin: b}
 		}
 		return Value{raw: raw, attachments: attachments}
 	}

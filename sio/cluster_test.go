@@ -126,6 +126,11 @@ func TestMakeValue(t *testing.T) {
 	if MakeValue([]byte(`"s"`), nil).Attachments() != nil {
 		t.Fatal("attachments of a plain value")
 	}
+	// an empty attachment given as nil is still a binary value, not the
+	// zero Value (which is sent as null)
+	if v := MakeValue([]byte(`{"_placeholder":true,"num":0}`), [][]byte{nil}); !v.IsBinary() || v.IsZero() {
+		t.Fatal("an empty attachment is not binary")
+	}
 }
 
 func TestNewEventPacket(t *testing.T) {
