@@ -208,6 +208,12 @@ type fanioNode struct {
 
 func startFanioNode(t testing.TB, redisURL string, opts redisadapter.Options) *fanioNode {
 	t.Helper()
+	return startFanioNodeParser(t, redisURL, opts, nil)
+}
+
+// startFanioNodeParser is startFanioNode with the parser given (nil: JSON).
+func startFanioNodeParser(t testing.TB, redisURL string, opts redisadapter.Options, parser sio.Parser) *fanioNode {
+	t.Helper()
 	f := &fanioNode{logs: &tailBuffer{max: 256 << 10}}
 	log := slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	opts.URL = redisURL
@@ -225,6 +231,7 @@ func startFanioNode(t testing.TB, redisURL string, opts redisadapter.Options) *f
 		Logger:  log,
 		Path:    sioPath,
 		CORS:    &sio.CORS{Origins: []string{"*"}},
+		Parser:  parser,
 	})
 	f.srv.OnConnection(func(s *sio.Socket) {
 		var auth struct {

@@ -26,6 +26,7 @@ import (
 
 type clusterEnv struct {
 	mode    string
+	parser  string // of both nodes and the clients: "json" or "msgpack"
 	redis   *redistest.Server
 	nodeJS  *rpcProc
 	fanio   *fanioNode
@@ -36,9 +37,20 @@ type clusterEnv struct {
 
 func newClusterEnv(t *testing.T, mode string) *clusterEnv {
 	t.Helper()
-	e := &clusterEnv{mode: mode, redis: startRedis(t), sids: map[string]string{}, target: map[string]string{}}
-	e.nodeJS = startRPC(t, "node server", "cluster/server.mjs", "--redis", e.redis.URL(), "--mode", mode)
-	e.fanio = startFanioNode(t, e.redis.URL(), redisadapter.Options{Sharded: mode == "sharded"})
+	return newClusterEnvParser(t, mode, "json")
+}
+
+// newClusterEnvParser is newClusterEnv with both nodes and the clients on
+// parser ("json" or "msgpack").
+func newClusterEnvParser(t *testing.T, mode, parser string) *clusterEnv {
+	t.Helper()
+	p, err := sio.ParserByName(parser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &clusterEnv{mode: mode, parser: parser, redis: startRedis(t), sids: map[string]string{}, target: map[string]string{}}
+	e.nodeJS = startRPC(t, "node server", "cluster/server.mjs", "--redis", e.redis.URL(), "--mode", mode, "--parser", parser)
+	e.fanio = startFanioNodeParser(t, e.redis.URL(), redisadapter.Options{Sharded: mode == "sharded"}, p)
 	e.clients = startRPC(t, "clients", "cluster/clients.mjs")
 	for _, c := range []struct{ name, target, transport string }{
 		{"np", "node", "polling"}, {"nw", "node", "websocket"},
@@ -59,7 +71,7 @@ func (e *clusterEnv) url(target string) string {
 func (e *clusterEnv) connect(t *testing.T, name, target, transport string) {
 	t.Helper()
 	var sid string
-	e.clients.must(t, "connect", map[string]any{"name": name, "url": e.url(target), "transport": transport}, &sid)
+	e.clients.must(t, "connect", map[string]any{"name": name, "url": e.url(target), "transport": transport, "parser": e.parser}, &sid)
 	e.sids[name], e.target[name] = sid, target
 	if target == "fanio" {
 		waitUntil(t, "fanio socket "+name, func() bool { return e.fanio.srv.Sockets().Socket(sid) != nil })
@@ -206,6 +218,16 @@ func TestClusterInterop(t *testing.T) {
 			})
 		})
 	}
+}
+
+// A cluster whose nodes (fanio's and Node's) and clients all use
+// socket.io-msgpack-parser: broadcasts each way (binary at the top and
+// nested) and broadcast acknowledgements each way; the Redis messages are
+// the adapter's own format, whatever the parser.
+func TestClusterMsgpack(t *testing.T) {
+	e := newClusterEnvParser(t, "classic", "msgpack")
+	t.Run("broadcasts", func(t *testing.T) { testClusterBroadcasts(t, e) })
+	t.Run("broadcastAcks", func(t *testing.T) { testClusterBroadcastAcks(t, e) })
 }
 
 func testClusterBroadcasts(t *testing.T, e *clusterEnv) {

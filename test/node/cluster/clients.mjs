@@ -3,6 +3,7 @@
 // every event it receives (binary as {"$bin":hex}) and answers every
 // acknowledgement request with its ack reply (default ["ack:<name>"]).
 import { io } from "socket.io-client";
+import msgpackParser from "socket.io-msgpack-parser";
 import { arg, emit, enc, dec, serve, sleep } from "../lib/rpc.mjs";
 
 const sockets = new Map(); // name -> {socket, events, ackReply}
@@ -32,6 +33,7 @@ serve(
         reconnection: false,
         forceNew: true,
         auth: { name: p.name },
+        ...(p.parser === "msgpack" ? { parser: msgpackParser } : {}),
       });
       const entry = { socket, events: [], ackReply: [`ack:${p.name}`], disconnect: null };
       sockets.set(p.name, entry);

@@ -4,6 +4,7 @@
 //
 //   node cluster/server.mjs --redis redis://127.0.0.1:PORT [--mode classic|sharded]
 //        [--subscription-mode dynamic|static|dynamic-private] [--key socket.io]
+//        [--parser json|msgpack]
 //
 // Behaviour (the Go test gives its fanio node the same):
 //   - path /socket.io/, CORS *, socket.data = {name: auth.name};
@@ -18,12 +19,14 @@ import { Server } from "socket.io";
 import { createClient } from "redis";
 import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
 import { Emitter } from "@socket.io/redis-emitter";
+import msgpackParser from "socket.io-msgpack-parser";
 import { arg, emit, enc, dec, serve } from "../lib/rpc.mjs";
 
 const url = arg("redis");
 const mode = arg("mode", "classic");
 const key = arg("key", "socket.io");
 const subscriptionMode = arg("subscription-mode", "dynamic");
+const parser = arg("parser", "json");
 if (!url || !/^redis:\/\/127\./.test(url)) {
   console.error("--redis redis://127.0.0.1:PORT is required");
   process.exit(2);
@@ -39,7 +42,12 @@ const adapter =
     ? createShardedAdapter(pub, sub, { channelPrefix: key, subscriptionMode })
     : createAdapter(pub, sub, { key, requestsTimeout: 3000 });
 const httpServer = http.createServer();
-const io = new Server(httpServer, { path: "/socket.io/", cors: { origin: "*" }, adapter });
+const io = new Server(httpServer, {
+  path: "/socket.io/",
+  cors: { origin: "*" },
+  adapter,
+  ...(parser === "msgpack" ? { parser: msgpackParser } : {}),
+});
 
 io.on("connection", (socket) => {
   socket.data.name = socket.handshake.auth?.name ?? null;
