@@ -65,7 +65,11 @@ var (
 	// values as attachments); notepack's undefined becomes null (left out
 	// of maps, as JSON.stringify does), dates become ISO strings, other
 	// extensions [type, binary]. Packet types 0-4 only; ack ids must be
-	// integers from 0 to 10^15 (as with the JSON parser).
+	// integers from 0 to 10^15 (as with the JSON parser). Engine.IO v3
+	// connections (Options.AllowEIO3) get the server's parser too: the
+	// msgpack parser of socket.io-client 2.x (socket.io-msgpack-parser 2.x)
+	// is another format, which neither fanio nor the reference's 3.x
+	// speaks.
 	MsgpackParser Parser = msgpackParser{}
 )
 
