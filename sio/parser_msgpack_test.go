@@ -466,9 +466,11 @@ func BenchmarkParseInboundMsgpack(b *testing.B) {
 	intern := func([]byte) string { return "/" }
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := decodeMsgpackPacket(data, intern); err != nil {
+		p, err := decodeMsgpackPacket(data, intern)
+		if err != nil {
 			b.Fatal(err)
 		}
+		p.release() // as the mailbox does once the packet ran
 	}
 }
 
