@@ -5,6 +5,7 @@ import (
 	"math"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -30,38 +31,6 @@ const (
 	modeWebSocket
 )
 
-const (
-	itemEndsResponse = 1 << iota
-	itemCloseAfter
-)
-
-// outItem is one queued write. bb, when set, owns b and goes back to the
-// pool once b has been handed to the kernel or to gnet's buffer; otherwise b
-// is shared and must stay unchanged until written.
-type outItem struct {
-	b     []byte
-	bb    *pool.Buffer
-	flags uint8
-}
-
-// outQueue is a connection's pending writes. Queues are pooled and handed
-// back on every flush, so that thousands of idle connections do not each pin
-// an array.
-type outQueue struct{ items []outItem }
-
-var outQueues = sync.Pool{New: func() any { return &outQueue{items: make([]outItem, 0, 4)} }}
-
-// release empties q (its items must have been taken or freed) and pools it.
-func (q *outQueue) release() {
-	clear(q.items)
-	if cap(q.items) > 64 {
-		q.items = nil // don't let one burst pin a big array in the pool
-	} else {
-		q.items = q.items[:0]
-	}
-	outQueues.Put(q)
-}
-
 // Conn is one client connection. Its write and close methods are safe from
 // any goroutine; everything else is for its event loop.
 type Conn struct {
@@ -71,8 +40,12 @@ type Conn struct {
 
 	mu       sync.Mutex
 	queue    *outQueue // nil while nothing waits: idle conns hold no array
-	queued   int
-	closeErr error // reason handed to Owner.OnClose
+	queued   int       // bytes in queue, each item's overhead included (outbound.go)
+	held     int       // bytes the link held unwritten when the loop last looked
+	enqueued uint64    // bytes ever queued (Mark)
+	sent     uint64    // of those, bytes handed to the link or dropped (Delivered)
+	account  *Account  // shared total this connection's backlog counts in; nil: none
+	closeErr error     // reason handed to Owner.OnClose
 	owner    Owner
 	// Flags and small loop-only fields are grouped so that Conn packs into
 	// fewer words (one Conn per connection).
@@ -82,16 +55,21 @@ type Conn struct {
 	overflow           bool // outbound cap exceeded
 	closeAfterResponse bool // the pending answer ends the connection
 	secure             bool // TLS (a netLink over a *tls.Conn); set before the first request
+	dropVolatile       bool // over budget, queued volatile packets go first (DropVolatile)
+	stalled            bool // in its loop's stalled list (outbound.go)
+	readPaused         atomic.Bool
 
 	// Loop-only state.
-	mode      connMode
-	awaiting  bool // an HTTP request is being answered
-	continued bool // "100 Continue" sent for the request being read
-	lingering bool
-	detached  bool         // handed to a Diverter: the loop closes its side without telling anyone
-	need      int32        // inbound bytes needed before parsing again (see setNeed)
-	timer     *timer.Timer // HTTP idle timeout, then the linger timeout; nil on WebSockets
-	ws        wsState
+	mode        connMode
+	awaiting    bool // an HTTP request is being answered
+	continued   bool // "100 Continue" sent for the request being read
+	lingering   bool
+	lingerArmed bool         // a closing connection waits, bounded, for its backlog
+	pollPaused  bool         // reads are off in the poller (readpause.go)
+	detached    bool         // handed to a Diverter: the loop closes its side without telling anyone
+	need        int32        // inbound bytes needed before parsing again (see setNeed)
+	timer       *timer.Timer // HTTP idle timeout, then the linger timeout; nil on WebSockets
+	ws          wsState
 }
 
 // setNeed records that parsing must wait for n buffered bytes; past
@@ -130,23 +108,34 @@ func (c *Conn) Closed() bool {
 	return c.closed || c.closing
 }
 
-// Queued is the number of bytes queued and not yet handed to the kernel or
-// gnet's buffer.
-func (c *Conn) Queued() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.queued
-}
-
 // WriteShared queues b, which must stay unchanged until written (it may be
-// shared by many connections, as a broadcast frame is).
+// shared by many connections, as a broadcast frame is). Past the outbound
+// budget (Options.MaxOutboundBytes) the connection closes as a slow reader
+// and ErrSlowReader is returned.
 func (c *Conn) WriteShared(b []byte) error {
-	return c.enqueue(outItem{b: b})
+	_, err := c.enqueue(outItem{b: b})
+	return err
 }
 
-// WriteOwned queues bb's bytes and takes ownership of bb.
+// WriteOwned queues bb's bytes and takes ownership of bb (see WriteShared).
 func (c *Conn) WriteOwned(bb *pool.Buffer) error {
-	return c.enqueue(outItem{b: bb.B, bb: bb})
+	_, err := c.enqueue(outItem{b: bb.B, bb: bb})
+	return err
+}
+
+// WriteSharedVolatile queues b, shared as with WriteShared, as a volatile
+// message: one that may be dropped rather than delivered late. It is
+// dropped (queued is false, err nil) when it does not fit in the budget,
+// and, with SetDropVolatile, may be dropped later from the queue to make
+// room for a message that is not volatile.
+func (c *Conn) WriteSharedVolatile(b []byte) (queued bool, err error) {
+	return c.enqueue(outItem{b: b, flags: itemVolatile})
+}
+
+// WriteOwnedVolatile is WriteSharedVolatile for an owned buffer (ownership
+// passes, whether it is queued or not).
+func (c *Conn) WriteOwnedVolatile(bb *pool.Buffer) (queued bool, err error) {
+	return c.enqueue(outItem{b: bb.B, bb: bb, flags: itemVolatile})
 }
 
 // Respond queues the complete HTTP response in bb (ownership passes) and ends
@@ -157,7 +146,8 @@ func (c *Conn) Respond(bb *pool.Buffer, closeAfter bool) error {
 	if closeAfter {
 		f |= itemCloseAfter
 	}
-	return c.enqueue(outItem{b: bb.B, bb: bb, flags: f})
+	_, err := c.enqueue(outItem{b: bb.B, bb: bb, flags: f})
+	return err
 }
 
 // Close writes what is queued and closes the connection; err is what the
@@ -182,119 +172,10 @@ func (c *Conn) Close(err error) {
 func (c *Conn) CloseWebSocket(code ws.StatusCode, reason string, err error) {
 	bb := pool.Get()
 	bb.B = codec.AppendCloseFrame(bb.B, code, reason)
-	if c.enqueue(outItem{b: bb.B, bb: bb}) == nil {
+	// A close frame is always queued (it is small, and there is one): the
+	// peer learns why, even from a full queue.
+	if _, err := c.enqueue(outItem{b: bb.B, bb: bb, flags: itemNoBudget}); err == nil {
 		c.Close(err)
-	}
-}
-
-func (c *Conn) enqueue(it outItem) error {
-	c.mu.Lock()
-	if c.closed || c.closing || c.overflow {
-		c.mu.Unlock()
-		pool.Put(it.bb)
-		return ErrConnClosed
-	}
-	c.queued += len(it.b)
-	if c.queued > c.loop.srv.cfg.MaxOutboundBytes {
-		// Drop instead of growing: the flush closes the connection.
-		c.overflow = true
-		c.closeErr = ErrSlowReader
-		pool.Put(it.bb)
-	} else {
-		if c.queue == nil {
-			c.queue = outQueues.Get().(*outQueue)
-		}
-		c.queue.items = append(c.queue.items, it)
-	}
-	wasDirty := c.dirty
-	c.dirty = true
-	c.mu.Unlock()
-	if !wasDirty {
-		c.loop.markDirty(c)
-	}
-	return nil
-}
-
-const maxIov = 1024
-
-// flush writes c's queue with as few syscalls as possible. Loop only.
-func (c *Conn) flush() {
-	l := c.loop
-	c.mu.Lock()
-	items := l.items[:0]
-	if q := c.queue; q != nil {
-		items = append(items, q.items...)
-		q.release()
-		c.queue = nil
-	}
-	c.queued = 0
-	c.dirty = false
-	closing, overflow, closed, forceClose := c.closing, c.overflow, c.closed, c.closeAfterResponse
-	c.mu.Unlock()
-
-	defer func() {
-		for i := range items {
-			pool.Put(items[i].bb)
-			items[i] = outItem{}
-		}
-		l.items = items[:0]
-	}()
-	if closed {
-		return
-	}
-	if overflow {
-		c.ln.Close()
-		return
-	}
-	var endsResponse, closeAfter bool
-	for start := 0; start < len(items); start += maxIov {
-		end := min(start+maxIov, len(items))
-		iov := l.iov[:0]
-		for _, it := range items[start:end] {
-			iov = append(iov, it.b)
-			if it.flags&itemEndsResponse != 0 {
-				endsResponse = true
-			}
-			if it.flags&itemCloseAfter != 0 || (forceClose && it.flags&itemEndsResponse != 0) {
-				closeAfter = true
-			}
-		}
-		var err error
-		if len(iov) == 1 {
-			// One buffer (the common broadcast case): write(2) needs no iovec
-			// array, which writev allocates on every call.
-			_, err = c.ln.Write(iov[0])
-		} else {
-			_, err = c.ln.Writev(iov) // copies what the kernel refuses; may close c on error
-		}
-		clear(iov)
-		l.iov = iov[:0]
-		if err != nil {
-			return
-		}
-	}
-	if closing || closeAfter {
-		c.mu.Lock()
-		c.closing = true
-		c.mu.Unlock()
-		c.closeGracefully()
-		return
-	}
-	if c.ln.OutboundBuffered() > l.srv.cfg.MaxOutboundBytes {
-		c.mu.Lock()
-		c.overflow = true
-		c.closeErr = ErrSlowReader
-		c.mu.Unlock()
-		c.ln.Close()
-		return
-	}
-	if endsResponse && c.mode == modeHTTP {
-		c.awaiting = false
-		c.armTimer(l.srv.cfg.IdleTimeout)
-		if c.buffered() > 0 {
-			c.need = 0
-			_ = c.ln.Wake(nil) // serve the next pipelined request
-		}
 	}
 }
 
@@ -377,16 +258,15 @@ func (c *Conn) onClosed(gerr error) {
 	}
 	q := c.queue
 	c.queue = nil
-	c.queued = 0
+	c.chargeLocked(-c.queued - c.held)
+	c.queued, c.held = 0, 0
 	owner := c.owner
 	c.owner = nil
 	err := c.closeErr
 	requested := c.closing || c.overflow
 	c.mu.Unlock()
 	if q != nil {
-		for i := range q.items {
-			pool.Put(q.items[i].bb)
-		}
+		q.drop()
 		q.release()
 	}
 	c.ws.release()

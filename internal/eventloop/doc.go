@@ -11,9 +11,13 @@
 // upgrade handshake and frame reading (unmasking, fragmentation, control
 // frames, permessage-deflate inflation); per-connection outbound queues
 // that any goroutine may write to and that are drained on the connection's
-// own loop in batches; the outbound cap that closes slow readers; handing
-// a connection over to someone else (a net/http server) from a request on;
-// and the HTTP idle and linger timeouts (on a timer.Wheel).
+// own loop in batches; the outbound budget, checked before anything is
+// queued, that closes slow readers (or drops their volatile messages
+// first), with what the link copies bounded to one write chunk
+// (outbound.go); pausing a connection's reads so TCP pushes back
+// (readpause.go); handing a connection over to someone else (a net/http
+// server) from a request on; and the HTTP idle and linger timeouts (on a
+// timer.Wheel).
 //
 // The loops run gnet in client mode, with no listener of their own, and
 // start on first use; accepting is done in Go, because gnet's acceptor

@@ -7,6 +7,7 @@ import (
 	"github.com/panjf2000/gnet/v2"
 
 	"github.com/fanio/fanio/internal/codec"
+	"github.com/fanio/fanio/internal/timer"
 )
 
 // executor runs tasks on a loop: a gnet.EventLoop, or a netLink (which is
@@ -27,6 +28,11 @@ type loop struct {
 	dirty     []*Conn
 	scheduled bool // a flush task is queued on the loop
 	inTraffic bool // the loop is in OnTraffic, which flushes when it ends
+	// Connections whose link holds bytes, written to again after
+	// stallRecheck (outbound.go).
+	stalled    []*Conn
+	stallArmed bool
+	stallTimer timer.Timer
 
 	// Owned by the loop goroutine.
 	spare []*Conn
@@ -36,6 +42,10 @@ type loop struct {
 	body  []byte   // scratch for chunked bodies
 	infl  inflater // permessage-deflate reader
 	task  gnet.RunnableFunc
+
+	stalledSpare []*Conn
+	stallTask    gnet.RunnableFunc
+	epfd         int // the poller's descriptor for PauseReads: 0 unknown, -1 none (readpause.go)
 }
 
 func newLoop(s *Server, exec executor) *loop {
@@ -44,6 +54,11 @@ func newLoop(s *Server, exec executor) *loop {
 		l.flushDirty()
 		return nil
 	}
+	l.stallTask = func(context.Context) error {
+		l.recheckStalled()
+		return nil
+	}
+	s.cfg.Timers.Init(&l.stallTimer, l.onStallTimer)
 	return l
 }
 
@@ -83,6 +98,10 @@ func (l *loop) traffic(c *Conn, fn func(*Conn)) {
 	fn(c)
 	l.setInTraffic(false)
 	l.flushDirty()
+	if c.readPaused.Load() || c.pollPaused {
+		// gnet turns reads back on whenever its write buffer drains.
+		c.syncReads()
+	}
 }
 
 // flushDirty writes the queues of every dirty connection. Loop only.

@@ -18,14 +18,15 @@ import (
 //
 // A reader goroutine, one per connection for its whole life, reads into
 // the inbound buffer and runs the Conn's reading code. A writer goroutine,
-// started when there is something to write or a task to run and gone once
-// idle, writes what the Conn queued and runs the tasks the loop code posts
-// (Execute, Wake). "On the loop" means holding mu: the reader and the
-// writer take it to run Conn code, never while blocked in Read or Write. So
-// an idle connection costs one goroutine, and a slow peer blocks only its
-// own writer, while Write (called on the loop) only appends to a buffer:
-// the Conn's outbound cap sees that buffer through OutboundBuffered, as it
-// sees gnet's.
+// started when there is something to write and gone once idle, writes
+// what the Conn queued; a task goroutine, likewise started on demand, runs
+// the tasks the loop code posts (Execute, Wake), so that a writer blocked
+// on a peer that does not read holds back no flush. "On the loop" means
+// holding mu: the reader and the task runner take it to run Conn code,
+// never while blocked in Read or Write. So an idle connection costs one
+// goroutine, and a slow peer blocks only its own writer, while Write
+// (called on the loop) only appends to a buffer: the Conn's outbound
+// budget sees that buffer through OutboundBuffered, as it sees gnet's.
 type netLink struct {
 	nc   net.Conn
 	srv  *Server
@@ -48,9 +49,12 @@ type netLink struct {
 	tasks    []gnet.Runnable
 	wake     bool
 	writing  bool // a writer goroutine runs
+	running  bool // a task goroutine runs (runTasks)
 	closeReq bool // closing: the writer closes nc once out is written
 	shutReq  bool // the writer shuts down the write side once out is written
 	local    bool // Close was called (a close we asked for is not an error)
+
+	resume chan struct{} // wakes a reader waiting while its Conn's reads are paused
 }
 
 const (
@@ -62,7 +66,7 @@ const (
 // prefix. Counted in s.conns already.
 func (s *Server) servePortable(nc net.Conn, prefix []byte) {
 	_ = nc.SetDeadline(time.Time{}) // a hijacked conn may carry net/http's
-	p := &netLink{nc: nc, srv: s}
+	p := &netLink{nc: nc, srv: s, resume: make(chan struct{}, 1)}
 	p.loop = newLoop(s, p)
 	p.conn = newConn(p, p.loop)
 	_, p.conn.secure = nc.(*tls.Conn)
@@ -102,6 +106,29 @@ func (p *netLink) run() {
 			return
 		}
 		p.mu.Unlock()
+		p.waitWhilePaused()
+	}
+}
+
+// waitWhilePaused blocks the reader while its Conn's reads are paused
+// (PauseReads): nothing is read, so TCP pushes back on the client.
+func (p *netLink) waitWhilePaused() {
+	for p.conn.readPaused.Load() {
+		p.omu.Lock()
+		closing := p.closeReq
+		p.omu.Unlock()
+		if closing {
+			return
+		}
+		<-p.resume
+	}
+}
+
+// resumeReader wakes a reader waiting in waitWhilePaused.
+func (p *netLink) resumeReader() {
+	select {
+	case p.resume <- struct{}{}:
+	default:
 	}
 }
 
@@ -151,32 +178,50 @@ func (p *netLink) kick() bool {
 	return true
 }
 
-// writer runs tasks and writes what is queued until there is nothing left.
-func (p *netLink) writer() {
+// kickTasks makes sure a task runner runs; it returns true if the caller
+// must start one. omu held.
+func (p *netLink) kickTasks() bool {
+	if p.running {
+		return false
+	}
+	p.running = true
+	return true
+}
+
+// runTasks runs the tasks the loop code posts (Execute, Wake) until there
+// are none, holding mu. It is not the writer: a writer blocked on a peer
+// that does not read must not hold back the loop's work (a flush that
+// finds the connection over its budget and closes it).
+func (p *netLink) runTasks() {
 	ctx := context.Background()
 	for {
 		p.omu.Lock()
 		tasks, wake := p.tasks, p.wake
 		p.tasks, p.wake = nil, false
-		p.omu.Unlock()
-		if len(tasks) > 0 || wake {
-			p.mu.Lock()
-			if !p.gone {
-				for _, t := range tasks {
-					_ = t.Run(ctx)
-				}
-				if wake {
-					p.loop.traffic(p.conn, (*Conn).onTraffic)
-				}
-			}
-			p.mu.Unlock()
-			continue
+		if len(tasks) == 0 && !wake {
+			p.running = false
+			p.omu.Unlock()
+			return
 		}
+		p.omu.Unlock()
+		p.mu.Lock()
+		if !p.gone {
+			for _, t := range tasks {
+				_ = t.Run(ctx)
+			}
+			if wake {
+				p.loop.traffic(p.conn, (*Conn).onTraffic)
+			}
+		}
+		p.mu.Unlock()
+	}
+}
+
+// writer writes what is queued until there is nothing left.
+func (p *netLink) writer() {
+	for {
 		p.omu.Lock()
 		switch {
-		case len(p.tasks) > 0 || p.wake:
-			p.omu.Unlock()
-			continue
 		case len(p.out) > 0:
 			data := p.out
 			p.out = p.spare[:0]
@@ -195,9 +240,14 @@ func (p *netLink) writer() {
 				p.writing = false
 				p.omu.Unlock()
 				p.nc.Close() // the reader sees it and ends the Conn
+				p.resumeReader()
 				return
 			}
+			drained := len(p.out) == 0
 			p.omu.Unlock()
+			if drained {
+				p.conn.onLinkDrained()
+			}
 		case p.closeReq:
 			p.writing = false
 			p.omu.Unlock()
@@ -280,26 +330,26 @@ func (p *netLink) OutboundBuffered() int {
 	return len(p.out) + p.flying
 }
 
-// Wake runs the Conn's reading code again, on the writer goroutine.
+// Wake runs the Conn's reading code again, on a task goroutine.
 func (p *netLink) Wake(gnet.AsyncCallback) error {
 	p.omu.Lock()
 	p.wake = true
-	start := p.kick()
+	start := p.kickTasks()
 	p.omu.Unlock()
 	if start {
-		go p.writer()
+		go p.runTasks()
 	}
 	return nil
 }
 
-// Execute runs r on the loop (the writer goroutine, holding mu).
+// Execute runs r on the loop (a task goroutine, holding mu).
 func (p *netLink) Execute(_ context.Context, r gnet.Runnable) error {
 	p.omu.Lock()
 	p.tasks = append(p.tasks, r)
-	start := p.kick()
+	start := p.kickTasks()
 	p.omu.Unlock()
 	if start {
-		go p.writer()
+		go p.runTasks()
 	}
 	return nil
 }
@@ -316,6 +366,7 @@ func (p *netLink) Close() error {
 	idle := !p.writing && len(p.out) == 0
 	start := !idle && p.kick()
 	p.omu.Unlock()
+	p.resumeReader()
 	if idle {
 		return p.nc.Close()
 	}

@@ -61,12 +61,16 @@ type Owner interface {
 
 // Options configure a Server. Zero fields take their defaults.
 type Options struct {
-	EventLoops       int // default runtime.GOMAXPROCS(0)
-	MaxHeaderBytes   int // request line + headers; default 16 KiB (431 beyond), as Node's http
-	MaxHeaders       int // header fields; default codec.DefaultMaxHeaders (431 beyond)
-	MaxBodyBytes     int // request body; default 1e6 (413 beyond)
-	MaxMessageBytes  int // WebSocket message; default 1e6 (close 1009 beyond)
-	MaxOutboundBytes int // queued + kernel-refused bytes per connection; default 4 MiB
+	EventLoops      int // default runtime.GOMAXPROCS(0)
+	MaxHeaderBytes  int // request line + headers; default 16 KiB (431 beyond), as Node's http
+	MaxHeaders      int // header fields; default codec.DefaultMaxHeaders (431 beyond)
+	MaxBodyBytes    int // request body; default 1e6 (413 beyond)
+	MaxMessageBytes int // WebSocket message; default 1e6 (close 1009 beyond)
+	// MaxOutboundBytes bounds what one connection holds unwritten: queued
+	// (each message's bytes and bookkeeping) and kernel-refused bytes the
+	// link buffered; a write past it closes the connection as a slow
+	// reader. Default 4 MiB.
+	MaxOutboundBytes int
 	// MaxConns bounds the connections Serve holds: past it, a new connection
 	// is closed as soon as it is accepted (counted by Refused), so the
 	// process never runs out of descriptors for the ones it serves. Default
@@ -150,6 +154,11 @@ type Server struct {
 	conns      atomic.Int64 // counted from accept/adoption to close or handoff release
 	refused    atomic.Uint64
 	acceptErrs atomic.Uint64
+
+	slowReaders      atomic.Uint64 // closed over MaxOutboundBytes
+	volatileDropped  atomic.Uint64 // volatile messages dropped (full budget, or evicted)
+	readPauses       atomic.Uint64 // PauseReads that took effect
+	inboundOverflows atomic.Uint64 // paused connections closed for piling up input
 
 	reactorOnce sync.Once
 	reactor     *reactor // nil when it could not start, or on platforms without one
@@ -355,6 +364,32 @@ func (s *Server) Refused() uint64 { return s.refused.Load() }
 // AcceptErrors is how many times accept failed with an error the server
 // backed off from (out of descriptors or memory, aborted connections).
 func (s *Server) AcceptErrors() uint64 { return s.acceptErrs.Load() }
+
+// Counters are what the server counted about the flow of bytes on its
+// connections, for metrics.
+type Counters struct {
+	// SlowReaders: connections closed because a write did not fit in
+	// MaxOutboundBytes.
+	SlowReaders uint64
+	// VolatileDropped: volatile messages dropped because they did not fit
+	// in the budget, or evicted from a queue to make room.
+	VolatileDropped uint64
+	// ReadPauses: times a connection's reads were paused (PauseReads).
+	ReadPauses uint64
+	// InboundOverflows: paused connections closed because they still piled
+	// up input (ErrInboundOverflow).
+	InboundOverflows uint64
+}
+
+// Counters returns the server's counters.
+func (s *Server) Counters() Counters {
+	return Counters{
+		SlowReaders:      s.slowReaders.Load(),
+		VolatileDropped:  s.volatileDropped.Load(),
+		ReadPauses:       s.readPauses.Load(),
+		InboundOverflows: s.inboundOverflows.Load(),
+	}
+}
 
 func (s *Server) addLink(p *netLink) bool {
 	s.mu.Lock()

@@ -48,6 +48,9 @@ func (c *Conn) readWebSocket() {
 			c.discard(-1)
 			return
 		}
+		if c.readPaused.Load() {
+			return // PauseReads: what is buffered waits for ResumeReads
+		}
 		if c.ws.remaining > 0 {
 			avail := c.buffered()
 			if avail == 0 {

@@ -1,0 +1,475 @@
+package eventloop
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/fanio/fanio/internal/pool"
+)
+
+// A connection's outbound side: its write queue, the budget that bounds
+// it, and the writes that drain it.
+//
+// The budget (Options.MaxOutboundBytes) counts everything the connection
+// holds unwritten: the queue (each item's bytes and bookkeeping) and what
+// the link (gnet's buffer, or a netLink's) still holds of earlier writes.
+// It is checked before anything is queued, never after a copy. To keep the
+// link's share small, the loop hands the link at most writeChunk bytes
+// beyond what the kernel takes at once, and nothing more while the link
+// still holds bytes: gnet copies what the kernel refuses into a buffer of
+// its own, one per connection, so the rest of a backlog stays in the queue
+// as references (a broadcast frame shared by every member is not copied per
+// member). gnet reports no drain, so a connection whose link holds bytes
+// is looked at again every stallRecheck.
+
+const (
+	itemEndsResponse = 1 << iota
+	itemCloseAfter
+	itemVolatile // dropped rather than overflow; evicted first with dropVolatile
+	itemNoBudget // a close frame: queued even past the budget
+	itemStarted  // partly handed to the link: it can no longer be dropped
+)
+
+// outItem is one queued write. bb, when set, owns b and goes back to the
+// pool once b has been handed to the kernel or to the link's buffer;
+// otherwise b is shared and must stay unchanged until written.
+type outItem struct {
+	b     []byte
+	bb    *pool.Buffer
+	flags uint8
+}
+
+// itemOverhead is what a queued item costs beside its bytes: charged to
+// the budget, so that a backlog of tiny packets is bounded in memory too.
+const itemOverhead = int(unsafe.Sizeof(outItem{}))
+
+const (
+	// writeChunk bounds what the link may hold copied: the loop writes
+	// more only while the link holds less than writeChunk-writeMin.
+	writeChunk = 64 << 10
+	writeMin   = writeChunk / 4
+	// stallRecheck is how often a connection whose link still holds bytes
+	// is written to again.
+	stallRecheck = 10 * time.Millisecond
+)
+
+// Account is a running total of outbound backlog shared by many
+// connections (SetAccount), to which its owner may add backlog of its own
+// (polling queues): what a process-wide budget is checked against.
+type Account struct{ n atomic.Int64 }
+
+// Add adds n bytes (negative: removes).
+func (a *Account) Add(n int) { a.n.Add(int64(n)) }
+
+// Load returns the total.
+func (a *Account) Load() int64 { return a.n.Load() }
+
+// outQueue is a connection's pending writes, a FIFO from head. Queues are
+// pooled and handed back once emptied, so that thousands of idle
+// connections do not each pin an array.
+type outQueue struct {
+	items []outItem
+	head  int
+}
+
+var outQueues = sync.Pool{New: func() any { return &outQueue{items: make([]outItem, 0, 4)} }}
+
+func (q *outQueue) len() int { return len(q.items) - q.head }
+
+func (q *outQueue) push(it outItem) {
+	if q.head > 0 && len(q.items) == cap(q.items) && q.head >= len(q.items)/2 {
+		n := copy(q.items, q.items[q.head:])
+		clear(q.items[n:])
+		q.items = q.items[:n]
+		q.head = 0
+	}
+	q.items = append(q.items, it)
+}
+
+// drop releases the buffers of the items left.
+func (q *outQueue) drop() {
+	for i := q.head; i < len(q.items); i++ {
+		pool.Put(q.items[i].bb)
+	}
+}
+
+// release empties q (its items must have been taken or dropped) and pools it.
+func (q *outQueue) release() {
+	clear(q.items)
+	q.head = 0
+	if cap(q.items) > 64 {
+		q.items = nil // don't let one burst pin a big array in the pool
+	} else {
+		q.items = q.items[:0]
+	}
+	outQueues.Put(q)
+}
+
+// Queued is the number of bytes the connection holds unwritten: queued
+// (with each item's overhead) and held by the link.
+func (c *Conn) Queued() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.queued + c.held
+}
+
+// Mark returns the connection's output position: how many bytes were
+// queued on it so far. See Delivered.
+func (c *Conn) Mark() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.enqueued
+}
+
+// Delivered reports whether everything queued before mark (Mark) has left
+// the process: handed to the kernel, or dropped. It may lag the kernel by
+// stallRecheck.
+func (c *Conn) Delivered(mark uint64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sent-uint64(c.held) >= mark
+}
+
+// SetDropVolatile chooses what happens when a message does not fit in the
+// budget: with on, queued volatile messages are dropped first to make room;
+// the connection closes as a slow reader only if that is not enough. Off
+// (the default) closes it at once.
+func (c *Conn) SetDropVolatile(on bool) {
+	c.mu.Lock()
+	c.dropVolatile = on
+	c.mu.Unlock()
+}
+
+// SetAccount makes the connection's backlog count in a (nil: in none).
+func (c *Conn) SetAccount(a *Account) {
+	c.mu.Lock()
+	c.chargeLocked(-c.queued - c.held)
+	c.account = a
+	c.chargeLocked(c.queued + c.held)
+	c.mu.Unlock()
+}
+
+func (c *Conn) chargeLocked(n int) {
+	if c.account != nil && n != 0 {
+		c.account.Add(n)
+	}
+}
+
+// setHeldLocked records what the link holds now.
+func (c *Conn) setHeldLocked(h int) {
+	c.chargeLocked(h - c.held)
+	c.held = h
+}
+
+// kick makes the loop flush c. Safe from any goroutine.
+func (c *Conn) kick() {
+	c.mu.Lock()
+	was := c.dirty
+	c.dirty = true
+	c.mu.Unlock()
+	if !was {
+		c.loop.markDirty(c)
+	}
+}
+
+// enqueue queues it within the budget. A volatile item that does not fit
+// is dropped (false, nil); any other closes the connection as a slow
+// reader (ErrSlowReader), unless dropping queued volatile items makes room
+// and the connection asked for that.
+func (c *Conn) enqueue(it outItem) (bool, error) {
+	srv := c.loop.srv
+	n := len(it.b) + itemOverhead
+	c.mu.Lock()
+	if c.closed || c.closing || c.overflow {
+		c.mu.Unlock()
+		pool.Put(it.bb)
+		return false, ErrConnClosed
+	}
+	if it.flags&itemNoBudget == 0 && c.queued+c.held+n > srv.cfg.MaxOutboundBytes {
+		if it.flags&itemVolatile != 0 {
+			c.mu.Unlock()
+			pool.Put(it.bb)
+			srv.volatileDropped.Add(1)
+			return false, nil
+		}
+		if c.dropVolatile {
+			c.evictVolatileLocked()
+		}
+		if c.queued+c.held+n > srv.cfg.MaxOutboundBytes {
+			// Drop instead of growing: the flush closes the connection.
+			c.overflow = true
+			c.closeErr = ErrSlowReader
+			srv.slowReaders.Add(1)
+			was := c.dirty
+			c.dirty = true
+			c.mu.Unlock()
+			pool.Put(it.bb)
+			if !was {
+				c.loop.markDirty(c)
+			}
+			return false, ErrSlowReader
+		}
+	}
+	if c.queue == nil {
+		c.queue = outQueues.Get().(*outQueue)
+	}
+	c.queue.push(it)
+	c.queued += n
+	c.enqueued += uint64(len(it.b))
+	c.chargeLocked(n)
+	was := c.dirty
+	c.dirty = true
+	c.mu.Unlock()
+	if !was {
+		c.loop.markDirty(c)
+	}
+	return true, nil
+}
+
+// evictVolatileLocked drops the queued volatile items not yet started.
+func (c *Conn) evictVolatileLocked() {
+	q := c.queue
+	if q == nil {
+		return
+	}
+	j, dropped := q.head, 0
+	for i := q.head; i < len(q.items); i++ {
+		it := q.items[i]
+		if it.flags&itemVolatile != 0 && it.flags&itemStarted == 0 {
+			n := len(it.b) + itemOverhead
+			c.queued -= n
+			c.sent += uint64(len(it.b))
+			c.chargeLocked(-n)
+			pool.Put(it.bb)
+			dropped++
+			continue
+		}
+		q.items[j] = it
+		j++
+	}
+	clear(q.items[j:])
+	q.items = q.items[:j]
+	c.loop.srv.volatileDropped.Add(uint64(dropped))
+}
+
+// takeLocked moves up to room bytes from the head of the queue to dst; an
+// item larger than what is left of room is split (its tail stays queued,
+// owning the buffer).
+func (c *Conn) takeLocked(dst []outItem, room int) []outItem {
+	q := c.queue
+	for q.len() > 0 && room > 0 {
+		it := &q.items[q.head]
+		if len(it.b) <= room {
+			n := len(it.b) + itemOverhead
+			c.queued -= n
+			c.sent += uint64(len(it.b))
+			c.chargeLocked(-n)
+			room -= len(it.b)
+			dst = append(dst, *it)
+			*it = outItem{}
+			q.head++
+			continue
+		}
+		if len(dst) > 0 && room < writeMin {
+			break
+		}
+		dst = append(dst, outItem{b: it.b[:room]})
+		it.b = it.b[room:]
+		it.flags |= itemStarted
+		c.queued -= room
+		c.sent += uint64(room)
+		c.chargeLocked(-room)
+		room = 0
+	}
+	if q.len() == 0 {
+		q.release()
+		c.queue = nil
+	}
+	return dst
+}
+
+const maxIov = 1024
+
+// flush writes what the budget of the link allows, then makes the poller's
+// read interest match PauseReads. Loop only.
+func (c *Conn) flush() {
+	c.writeOut()
+	if c.readPaused.Load() || c.pollPaused {
+		c.syncReads()
+	}
+}
+
+// writeOut hands queued bytes to the link while it holds less than
+// writeChunk, then closes a closing connection once everything is out, or
+// stalls it until the link drains. Loop only.
+func (c *Conn) writeOut() {
+	l := c.loop
+	for {
+		c.mu.Lock()
+		if c.closed || c.lingering {
+			c.dirty = false
+			c.mu.Unlock()
+			return
+		}
+		c.dirty = false
+		if c.overflow {
+			c.mu.Unlock()
+			c.ln.Close()
+			return
+		}
+		held := c.ln.OutboundBuffered()
+		c.setHeldLocked(held)
+		q := c.queue
+		room := writeChunk - held
+		if q == nil || room < writeMin {
+			pending, closing := q != nil, c.closing
+			c.mu.Unlock()
+			c.afterWrites(pending, held, closing)
+			return
+		}
+		items := c.takeLocked(l.items[:0], room)
+		forceClose := c.closeAfterResponse
+		c.mu.Unlock()
+		err := c.writeItems(items, forceClose)
+		l.items = items[:0]
+		if err != nil {
+			return // the link closed the connection
+		}
+	}
+}
+
+// writeItems writes items to the link and applies their flags. Loop only.
+func (c *Conn) writeItems(items []outItem, forceClose bool) error {
+	l := c.loop
+	defer func() {
+		for i := range items {
+			pool.Put(items[i].bb)
+			items[i] = outItem{}
+		}
+	}()
+	var endsResponse, closeAfter bool
+	for start := 0; start < len(items); start += maxIov {
+		end := min(start+maxIov, len(items))
+		iov := l.iov[:0]
+		for _, it := range items[start:end] {
+			iov = append(iov, it.b)
+			if it.flags&itemEndsResponse != 0 {
+				endsResponse = true
+			}
+			if it.flags&itemCloseAfter != 0 || (forceClose && it.flags&itemEndsResponse != 0) {
+				closeAfter = true
+			}
+		}
+		var err error
+		if len(iov) == 1 {
+			// One buffer (the common broadcast case): write(2) needs no iovec
+			// array, which writev allocates on every call.
+			_, err = c.ln.Write(iov[0])
+		} else {
+			_, err = c.ln.Writev(iov) // copies what the kernel refuses; may close c on error
+		}
+		clear(iov)
+		l.iov = iov[:0]
+		if err != nil {
+			return err
+		}
+	}
+	if closeAfter {
+		c.mu.Lock()
+		c.closing = true
+		c.mu.Unlock()
+		return nil
+	}
+	if endsResponse && c.mode == modeHTTP && !c.Closed() {
+		c.awaiting = false
+		c.armTimer(l.srv.cfg.IdleTimeout)
+		if c.buffered() > 0 {
+			c.need = 0
+			_ = c.ln.Wake(nil) // serve the next pipelined request
+		}
+	}
+	return nil
+}
+
+// afterWrites decides what follows a pass of writes: a closing connection
+// with everything out closes (gracefully); one with a backlog waits for its
+// link to drain (a closing one at most LingerTimeout). Loop only.
+func (c *Conn) afterWrites(pending bool, held int, closing bool) {
+	_, portable := c.ln.(*netLink)
+	drained := held == 0 || portable // a netLink shuts down after its own queue
+	if closing && !pending && drained {
+		c.closeGracefully()
+		return
+	}
+	if !pending && held == 0 {
+		return
+	}
+	if closing && !c.lingerArmed {
+		// A peer that stops reading must not hold a closing connection.
+		c.lingerArmed = true
+		c.armTimer(c.loop.srv.cfg.LingerTimeout)
+	}
+	c.loop.stall(c)
+}
+
+// onLinkDrained is told by a netLink that it wrote everything it held: a
+// stalled connection is written to at once rather than at the next
+// recheck.
+func (c *Conn) onLinkDrained() {
+	c.mu.Lock()
+	stalled := c.stalled
+	c.mu.Unlock()
+	if stalled {
+		c.kick()
+	}
+}
+
+// stall puts c on its loop's list of connections to write to again after
+// stallRecheck. Loop only.
+func (l *loop) stall(c *Conn) {
+	c.mu.Lock()
+	if c.stalled {
+		c.mu.Unlock()
+		return
+	}
+	c.stalled = true
+	c.mu.Unlock()
+	l.mu.Lock()
+	l.stalled = append(l.stalled, c)
+	arm := !l.stallArmed
+	l.stallArmed = true
+	l.mu.Unlock()
+	if arm {
+		l.srv.cfg.Timers.Reset(&l.stallTimer, stallRecheck)
+	}
+}
+
+// onStallTimer runs on the timers' goroutine.
+func (l *loop) onStallTimer() {
+	if err := l.exec.Execute(context.Background(), l.stallTask); err != nil {
+		// Shutting down: the connections are closing anyway.
+		l.mu.Lock()
+		l.stallArmed = false
+		l.mu.Unlock()
+	}
+}
+
+// recheckStalled writes to the stalled connections again. Loop only.
+func (l *loop) recheckStalled() {
+	l.mu.Lock()
+	list := l.stalled
+	l.stalled = l.stalledSpare[:0]
+	l.stallArmed = false
+	l.mu.Unlock()
+	for i, c := range list {
+		c.mu.Lock()
+		c.stalled = false
+		c.mu.Unlock()
+		c.flush()
+		list[i] = nil
+	}
+	l.stalledSpare = list[:0]
+}
