@@ -36,6 +36,17 @@
 // header fields, no maps), read on demand, so an idle session holds no
 // parsed request.
 //
+// Flow (budget.go, flow.go): each session has one outbound budget
+// (Options.MaxOutboundBytes) whatever its transport, checked before a
+// packet is queued; a session over it is closed as a slow reader, or drops
+// its volatile packets first (SlowReaderPolicy), and an optional budget
+// for all sessions together closes the largest backlogs first. Polling
+// answers carry a bounded share of a backlog; a pong counts only for a
+// ping that left, so nothing waits undelivered past pingInterval +
+// pingTimeout. A Handler behind on its work pauses the session's reads
+// (PauseReads: TCP pushes back on a WebSocket, a polling POST's answer
+// waits) instead of dropping a burst.
+//
 // It must not know Socket.IO: packet semantics above Engine.IO MESSAGE
 // belong to sio. It imports codec, pool, timer, ratelog and eventloop, never sio;
 // none of their types appears in its exported API.

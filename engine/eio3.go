@@ -55,46 +55,44 @@ func (s *Session) onClientPing() {
 	s.mu.Unlock()
 }
 
-// flushPollV3Locked answers the held GET of a v3 session with everything
-// queued: an XHR2 binary payload if the client takes binary and a packet
-// is binary, a text payload otherwise. s.mu held.
-func (s *Session) flushPollV3Locked() {
+// appendV3PollPayload appends msgs as a v3 polling payload and releases them:
+// an XHR2 binary payload (binary) if the client takes binary (noBinary
+// false: neither b64=1 nor JSONP) and a packet is binary, a text payload
+// otherwise.
+func appendV3PollPayload(dst []byte, msgs []outMsg, noBinary bool) (out []byte, binary bool) {
 	xhr2 := false
-	if !s.b64 && s.p.jsonp == nil {
-		for i := range s.p.queue {
-			m := &s.p.queue[i]
+	if !noBinary {
+		for i := range msgs {
+			m := &msgs[i]
 			if m.binary || (m.prep != nil && m.prep.hasBinary) {
 				xhr2 = true
 				break
 			}
 		}
 	}
-	bb := pool.Get()
-	for i := range s.p.queue {
-		m := &s.p.queue[i]
+	for i := range msgs {
+		m := &msgs[i]
 		var data []byte
 		if m.bb != nil {
 			data = m.bb.B
 		}
 		switch {
 		case m.prep != nil && xhr2:
-			bb.B = append(bb.B, m.prep.v3XHR2()...)
+			dst = append(dst, m.prep.v3XHR2()...)
 		case m.prep != nil:
-			bb.B = append(bb.B, m.prep.v3Text()...)
+			dst = append(dst, m.prep.v3Text()...)
 		case xhr2 && m.binary:
-			bb.B = codec.AppendXHR2Binary(bb.B, m.typ, data)
+			dst = codec.AppendXHR2Binary(dst, m.typ, data)
 		case xhr2:
-			bb.B = codec.AppendXHR2Text(bb.B, m.typ, data)
+			dst = codec.AppendXHR2Text(dst, m.typ, data)
 		case m.binary:
-			bb.B = codec.AppendV3BinaryRecord(bb.B, m.typ, data)
+			dst = codec.AppendV3BinaryRecord(dst, m.typ, data)
 		default:
-			bb.B = codec.AppendV3Record(bb.B, m.typ, data)
+			dst = codec.AppendV3Record(dst, m.typ, data)
 		}
 		m.release()
 	}
-	s.resetQueueLocked()
-	s.respondPollLocked(bb.B, xhr2)
-	pool.Put(bb)
+	return dst, xhr2
 }
 
 // decodeV3Post hands the packets of a v3 POST body to sess: an XHR2 binary

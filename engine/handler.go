@@ -18,8 +18,12 @@ const (
 var ErrClosed = errors.New("engine: session closed")
 
 // Handler receives the events of one session. Its methods run on an event
-// loop goroutine: they must not block. data is valid only for the duration
-// of the call; copy what must be kept.
+// loop goroutine (or, for the packets of a polling POST held by
+// Session.PauseReads, on the goroutine that calls ResumeReads): they must
+// not block. data is valid only for the
+// duration of the call; copy what must be kept. A Handler that cannot keep
+// up pauses the session's reads (Session.PauseReads) rather than dropping
+// or disconnecting a legitimate burst.
 type Handler interface {
 	OnMessage(s *Session, data []byte, binary bool)
 	OnClose(s *Session, reason DisconnectReason)

@@ -153,7 +153,10 @@ func (s *Server) ConnectionCount() int { return s.loop.CountConnections() }
 // the close packet), gives the connections a moment (at most 500 ms, within
 // ctx) to take their last answers, stops the net/http server behind its
 // listeners (gracefully within ctx: handlers of other routes may finish),
-// and closes every connection left. ListenAndServe and Serve then return
+// and closes every connection left. With Options.ShutdownWindow, the
+// sessions are closed evenly over that window (new handshakes get 503
+// meanwhile), and what is left when ctx ends is closed at once.
+// ListenAndServe and Serve then return
 // http.ErrServerClosed. A mounted server's net/http server is not stopped:
 // call Shutdown before that server's own Shutdown, so that polls it holds
 // are answered. The server cannot be started again.
@@ -162,9 +165,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	s.loop.StopAccepting()
-	for _, sess := range s.sessions.all() {
-		sess.close(ReasonServerShuttingDown)
-	}
+	s.closeSessions(ctx, s.opts.ShutdownWindow)
 	// Let queued close frames and answers drain, bounded by ctx and a short
 	// grace.
 	grace := time.NewTimer(500 * time.Millisecond)
@@ -183,4 +184,35 @@ wait:
 	err = errors.Join(err, s.loop.Stop(ctx))
 	s.timers.Close()
 	return err
+}
+
+// closeSessions closes every session with "server shutting down", spread
+// evenly over window, in batches every 10 ms; when ctx ends the rest go at
+// once.
+func (s *Server) closeSessions(ctx context.Context, window time.Duration) {
+	all := s.sessions.all()
+	const step = 10 * time.Millisecond
+	if window < 2*step || len(all) < 2 {
+		for _, sess := range all {
+			sess.close(ReasonServerShuttingDown)
+		}
+		return
+	}
+	steps := int(window / step)
+	per := (len(all) + steps - 1) / steps
+	start := time.Now()
+	for i := 0; i < len(all); i += per {
+		for _, sess := range all[i:min(i+per, len(all))] {
+			sess.close(ReasonServerShuttingDown)
+		}
+		next := start.Add(time.Duration(i/per+1) * step)
+		select {
+		case <-ctx.Done():
+			for _, sess := range all[min(i+per, len(all)):] {
+				sess.close(ReasonServerShuttingDown)
+			}
+			return
+		case <-time.After(time.Until(next)):
+		}
+	}
 }

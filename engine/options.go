@@ -67,10 +67,33 @@ type Options struct {
 	// disables compression ("httpCompression: false").
 	HTTPCompressionThreshold int
 
-	// MaxOutboundBytes caps what one connection may have queued but not yet
-	// written; a connection over it is closed as a slow reader (reason
-	// "slow reader"). Default 4 MiB.
+	// MaxOutboundBytes is each session's outbound budget: what it may hold
+	// unwritten, its polling queue or its WebSocket's queue plus the bytes
+	// the kernel refused (each packet's bookkeeping counts too). It is
+	// checked before a packet is queued, never after a copy; what the
+	// event loop copies for a slow WebSocket is bounded to 64 KiB, the
+	// rest of its backlog being kept by reference (a broadcast's bytes are
+	// shared by its members). A packet that does not fit closes the
+	// session as a slow reader (reason "transport error"; counted in
+	// Stats().SlowReaders) unless SlowReaderPolicy says otherwise. A
+	// polling answer carries at most 256 KiB of it; the rest waits for the
+	// next GET. Default 4 MiB.
 	MaxOutboundBytes int
+	// SlowReaderPolicy is what happens to a session whose packet does not
+	// fit in MaxOutboundBytes: CloseSlowReader (the default) or
+	// DropVolatile. Session.SetSlowReaderPolicy sets it per session.
+	SlowReaderPolicy SlowReaderPolicy
+	// MaxOutboundBytesTotal is a budget for all the sessions together:
+	// when a send takes the sum of their backlogs past it, the sessions
+	// holding the most are closed as slow readers, largest first, until
+	// the sum is under 7/8 of it (counted in Stats().BudgetCuts). Default
+	// 0: none (each session still has MaxOutboundBytes).
+	MaxOutboundBytesTotal int
+	// ShutdownWindow spreads Shutdown's session closes evenly over this
+	// window (within Shutdown's context), so that clients do not all
+	// reconnect, to another node, in the same second. Default 0: all at
+	// once.
+	ShutdownWindow time.Duration
 	// MaxHeaderBytes bounds a request's line and header fields on the
 	// server's own listeners, and on WebSocket upgrades taken over from
 	// net/http: past it the answer is 431. Default 16 KiB, as Node's http

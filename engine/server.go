@@ -43,6 +43,10 @@ type Server struct {
 	hooks        hooks
 	rlog         *ratelog.Limiter // what clients can cause is logged rate-limited
 
+	// Outbound budget (budget.go) and flow counters.
+	total   *eventloop.Account // every session's backlog, with MaxOutboundBytesTotal
+	cutting atomic.Bool
+
 	corsMu    sync.RWMutex
 	corsCache map[string][]byte // origin → CORS header lines
 
@@ -80,6 +84,9 @@ func NewServer(opts Options) *Server {
 		NoReactor:        noReactor,
 		Logger:           opts.Logger,
 	}, loopHandler{s})
+	if opts.MaxOutboundBytesTotal > 0 {
+		s.total = &eventloop.Account{}
+	}
 	for _, t := range opts.Transports {
 		switch t {
 		case TransportPolling:
@@ -270,6 +277,7 @@ func (s *Server) handshake(x exchange, ws *eventloop.Conn, req *codec.Request, i
 		}
 	}
 	s.timers.Init(&sess.hb, sess.onTimer)
+	sess.setPolicyLocked(s.opts.SlowReaderPolicy)
 	if isWS {
 		resp, deflate, herr := s.acceptResponse(x, req, true)
 		if herr != nil {
@@ -280,6 +288,7 @@ func (s *Server) handshake(x exchange, ws *eventloop.Conn, req *codec.Request, i
 		sess.kind = kindWebSocket
 		sess.ws = c
 		sess.deflate = deflate
+		s.attachConn(sess, c)
 		open := pool.Get()
 		open.B = codec.AppendOpenPacket(open.B, sess.id, nil,
 			s.opts.PingInterval.Milliseconds(), s.opts.PingTimeout.Milliseconds(), int64(s.opts.MaxPayload))
@@ -326,6 +335,18 @@ func (s *Server) handshake(x exchange, ws *eventloop.Conn, req *codec.Request, i
 	}
 	if s.onConnection != nil {
 		s.onConnection(sess)
+	}
+}
+
+// attachConn makes c count in sess's budget: the session's policy, the
+// server-wide total, paused reads. sess.mu held, or sess not shared yet.
+func (s *Server) attachConn(sess *Session, c *eventloop.Conn) {
+	c.SetDropVolatile(sess.dropsVolatile())
+	if s.total != nil {
+		c.SetAccount(s.total)
+	}
+	if sess.flow&flowPaused != 0 {
+		c.PauseReads()
 	}
 }
 
@@ -401,13 +422,19 @@ func (s *Server) respondError(x exchange, req *codec.Request, e httpError) {
 		x.respond(bb, true)
 		return
 	}
+	s.respondErrorTo(x, req.KeepAlive, s.corsHeaders(req), e)
+}
+
+// respondErrorTo answers e as JSON, with the request's keep-alive and CORS
+// header lines.
+func (s *Server) respondErrorTo(x exchange, keepAlive bool, cors []byte, e httpError) {
 	body := `{"code":` + strconv.Itoa(e.code) + `,"message":` + string(codec.AppendJSONString(nil, e.message)) + `}`
 	bb := pool.Get()
 	b := codec.AppendStatusLine(bb.B, e.status)
 	b = codec.AppendHeader(b, "Content-Type", "application/json")
-	b = append(b, s.corsHeaders(req)...)
+	b = append(b, cors...)
 	b = codec.AppendContentLength(b, len(body))
-	closeConn := !req.KeepAlive
+	closeConn := !keepAlive
 	if closeConn {
 		b = codec.AppendHeader(b, "Connection", "close")
 	}

@@ -1,9 +1,11 @@
 package engine
 
 import (
+	"errors"
 	"net"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/gobwas/ws"
 
@@ -28,14 +30,37 @@ const (
 	kindWebSocket
 )
 
-// outMsg is one packet waiting for a poll. Exactly one of bb, shared, prep
-// holds its bytes.
+// outMsg is one packet waiting for a poll. At most one of bb and prep
+// holds its bytes (neither: a control packet).
 type outMsg struct {
-	typ    codec.EIOType
-	binary bool
-	bb     *pool.Buffer // owned copy of the data
-	prep   *Prepared
+	typ      codec.EIOType
+	binary   bool
+	volatile bool
+	bb       *pool.Buffer // owned copy of the data
+	prep     *Prepared
 }
+
+// outMsgOverhead is what a queued message costs beside its bytes, charged
+// to the outbound budget as the event loops charge their queue items.
+const outMsgOverhead = int(unsafe.Sizeof(outMsg{}))
+
+// size is what m counts against the outbound budget.
+func (m *outMsg) size() int {
+	n := outMsgOverhead + 1
+	switch {
+	case m.prep != nil:
+		n += len(m.prep.records)
+	case m.bb != nil:
+		n += len(m.bb.B)
+	}
+	return n
+}
+
+// Session.flow bits.
+const (
+	flowPaused       = 1 << iota // PauseReads in effect
+	flowDropVolatile             // SlowReaderPolicy DropVolatile
+)
 
 // Session is one Engine.IO connection, across its transports. Its methods are
 // safe for concurrent use.
@@ -50,10 +75,11 @@ type Session struct {
 	state    sessionState
 	kind     transportKind
 	waitPong bool
-	deflate  bool // permessage-deflate negotiated on ws
-	secure   bool // the handshake came over TLS (set once, before the session is shared)
-	eio3     bool // Engine.IO protocol v3 (eio3.go); set at the handshake
-	b64      bool // v3: binary packets as base64 text on the current transport (b64=1)
+	deflate  bool  // permessage-deflate negotiated on ws
+	secure   bool  // the handshake came over TLS (set once, before the session is shared)
+	eio3     bool  // Engine.IO protocol v3 (eio3.go); set at the handshake
+	b64      bool  // v3: binary packets as base64 text on the current transport (b64=1)
+	flow     uint8 // flowPaused, flowDropVolatile (one byte: Session stays in its size class)
 	handler  Handler
 	hb       timer.Timer
 	ws       *eventloop.Conn // the WebSocket, once it is the transport
@@ -65,8 +91,23 @@ type Session struct {
 type pollState struct {
 	conn  exchange // the GET being held
 	opts  pollResponseOpts
-	queue []outMsg // packets waiting for a poll
-	jsonp []byte   // JSONP polling (the handshake had "j"): the digits of j; nil for XHR polling
+	queue []outMsg // packets waiting for a poll, from head
+	head  int
+	bytes int    // what the queue counts against the outbound budget
+	jsonp []byte // JSONP polling (the handshake had "j"): the digits of j; nil for XHR polling
+	// pingQueued: the last ping is still in the queue, so a pong cannot
+	// answer it (see onPong).
+	pingQueued bool
+	post       *heldPost // a POST whose answer waits for ResumeReads
+}
+
+// heldPost is a POST read up to a PauseReads: the records not yet
+// decoded, and what its answer needs.
+type heldPost struct {
+	x         exchange
+	keepAlive bool
+	headers   []byte       // the answer's extra header lines (CORS, hooks)
+	rest      *pool.Buffer // nil when every record was decoded
 }
 
 // upgradeState exists only while a WebSocket probes to replace polling.
@@ -102,12 +143,16 @@ func (s *Session) Transport() string {
 }
 
 // Writable reports whether a packet sent now would go out at once: a
-// WebSocket with nothing waiting in its write queue, or a polling session
-// holding a GET. Volatile packets are dropped when it is false, as in the
-// reference.
+// WebSocket with nothing unwritten (queued, or refused by the kernel), or
+// a polling session holding a GET. Volatile packets are dropped when it is
+// false, as in the reference (SendVolatile).
 func (s *Session) Writable() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.writableLocked()
+}
+
+func (s *Session) writableLocked() bool {
 	switch {
 	case s.state != stateOpen:
 		return false
@@ -116,6 +161,44 @@ func (s *Session) Writable() bool {
 	default:
 		return s.p.conn != nil && (s.upgrade == nil || !s.upgrade.probed)
 	}
+}
+
+// SetSlowReaderPolicy sets what happens to this session when a packet does
+// not fit in its outbound budget (Options.MaxOutboundBytes); the default
+// is Options.SlowReaderPolicy.
+func (s *Session) SetSlowReaderPolicy(p SlowReaderPolicy) {
+	s.mu.Lock()
+	s.setPolicyLocked(p)
+	s.mu.Unlock()
+}
+
+func (s *Session) setPolicyLocked(p SlowReaderPolicy) {
+	if p == DropVolatile {
+		s.flow |= flowDropVolatile
+	} else {
+		s.flow &^= flowDropVolatile
+	}
+	if s.ws != nil {
+		s.ws.SetDropVolatile(p == DropVolatile)
+	}
+}
+
+func (s *Session) dropsVolatile() bool { return s.flow&flowDropVolatile != 0 }
+
+// Backlog is how many bytes the session holds unwritten: its WebSocket's
+// queue and kernel-refused bytes, or its polling queue.
+func (s *Session) Backlog() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.state == stateClosed:
+		return 0
+	case s.kind == kindWebSocket:
+		return s.ws.Queued()
+	case s.p != nil:
+		return s.p.bytes
+	}
+	return 0
 }
 
 // PerMessageDeflate reports whether the session's WebSocket negotiated
@@ -140,21 +223,84 @@ func (s *Session) SetHandler(h Handler) {
 	s.mu.Unlock()
 }
 
-// Send queues one message; data is copied. Safe from any goroutine.
+// Send queues one message; data is copied. Safe from any goroutine. A
+// message that does not fit in the outbound budget closes the session as a
+// slow reader (ErrSlowReader), unless the DropVolatile policy makes room.
 func (s *Session) Send(data []byte, binary bool) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.state != stateOpen {
+		s.mu.Unlock()
 		return ErrClosed
 	}
 	s.cell().packetsOut.Add(1)
 	s.cell().bytesOut.Add(uint64(len(data)))
 	if s.kind == kindWebSocket {
-		return s.writeData(s.ws, s.deflate, codec.EIOMessage, data, binary)
+		err := s.writeData(s.ws, s.deflate, codec.EIOMessage, data, binary, false)
+		s.mu.Unlock()
+		s.srv.checkTotal()
+		return wsErr(err)
 	}
 	bb := pool.Get()
 	bb.B = append(bb.B, data...)
-	s.queueLocked(outMsg{typ: codec.EIOMessage, binary: binary, bb: bb})
+	_, overflow := s.queueLocked(outMsg{typ: codec.EIOMessage, binary: binary, bb: bb})
+	s.mu.Unlock()
+	return s.afterQueue(overflow)
+}
+
+// SendVolatile queues p as a volatile message: only if the transport can
+// take it now (Writable), and it may be dropped later to make room under
+// the DropVolatile policy; it never closes the session. It reports
+// whether p was queued. Safe from any goroutine.
+func (s *Session) SendVolatile(p *Prepared) bool {
+	s.mu.Lock()
+	if !s.writableLocked() {
+		open := s.state == stateOpen
+		s.mu.Unlock()
+		if open {
+			s.srv.stats.volatileDropped.Add(1)
+		}
+		return false
+	}
+	var queued bool
+	if s.kind == kindWebSocket {
+		queued, _ = s.ws.WriteSharedVolatile(s.framesOf(p, s.deflate))
+	} else {
+		queued, _ = s.queueLocked(outMsg{typ: codec.EIOMessage, prep: p, volatile: true})
+	}
+	if queued {
+		s.cell().packetsOut.Add(uint64(p.count))
+		s.cell().bytesOut.Add(uint64(p.size))
+	}
+	s.mu.Unlock()
+	s.srv.checkTotal()
+	return queued
+}
+
+// ErrSlowReader is returned by the Send methods when the message did not
+// fit in the session's outbound budget: the session is closed (reason
+// "transport error").
+var ErrSlowReader = errors.New("engine: outbound budget exceeded (slow reader)")
+
+func wsErr(err error) error {
+	if errors.Is(err, eventloop.ErrSlowReader) {
+		return ErrSlowReader
+	}
+	if err != nil {
+		return ErrClosed
+	}
+	return nil
+}
+
+// afterQueue closes a polling session whose queue overflowed, outside
+// s.mu, and checks the server-wide budget.
+func (s *Session) afterQueue(overflow bool) error {
+	if overflow {
+		s.srv.rlog.Log(logSlowReader, warnLevel, "engine: slow reader closed: its polling queue went over MaxOutboundBytes",
+			"remote", remoteHost(s.remote), "sid", s.id, "limit", s.srv.opts.MaxOutboundBytes)
+		s.close(ReasonTransportError)
+		return ErrSlowReader
+	}
+	s.srv.checkTotal()
 	return nil
 }
 
@@ -201,39 +347,116 @@ func (m *outMsg) release() {
 // push sends m now on a WebSocket, or queues it for the next poll.
 func (s *Session) push(m outMsg) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.state != stateOpen {
+		s.mu.Unlock()
 		m.release()
 		return ErrClosed
 	}
 	s.countOut(&m)
 	if s.kind == kindWebSocket {
-		return s.writeWS(s.ws, s.deflate, m)
+		err := s.writeWS(s.ws, s.deflate, m)
+		s.mu.Unlock()
+		s.srv.checkTotal()
+		return wsErr(err)
 	}
-	s.queueLocked(m)
-	return nil
+	_, overflow := s.queueLocked(m)
+	s.mu.Unlock()
+	return s.afterQueue(overflow)
 }
 
-// queueLocked queues m for polling and answers the held GET if it may be.
-func (s *Session) queueLocked(m outMsg) {
-	s.p.queue = append(s.p.queue, m)
-	if s.p.conn != nil && (s.upgrade == nil || !s.upgrade.probed) {
+// queueLocked queues m for polling within the outbound budget and answers
+// the held GET if it may be. A volatile message that does not fit is
+// dropped; any other reports overflow (the caller closes the session,
+// outside s.mu), unless the DropVolatile policy makes room.
+func (s *Session) queueLocked(m outMsg) (queued, overflow bool) {
+	p := s.p
+	n := m.size()
+	if limit := s.srv.opts.MaxOutboundBytes; p.bytes+n > limit {
+		if m.volatile {
+			m.release()
+			s.srv.stats.volatileDropped.Add(1)
+			return false, false
+		}
+		if s.dropsVolatile() {
+			s.evictVolatileLocked()
+		}
+		if p.bytes+n > limit {
+			m.release()
+			s.srv.stats.slowReaders.Add(1)
+			return false, true
+		}
+	}
+	if p.head > 0 && len(p.queue) == cap(p.queue) && p.head >= len(p.queue)/2 {
+		k := copy(p.queue, p.queue[p.head:])
+		clear(p.queue[k:])
+		p.queue = p.queue[:k]
+		p.head = 0
+	}
+	p.queue = append(p.queue, m)
+	s.chargePollLocked(n)
+	if p.conn != nil && (s.upgrade == nil || !s.upgrade.probed) {
 		s.flushPollLocked()
 	}
+	return true, false
+}
+
+// chargePollLocked adds n bytes to the polling queue's count (and to the
+// server-wide total).
+func (s *Session) chargePollLocked(n int) {
+	s.p.bytes += n
+	if a := s.srv.total; a != nil {
+		a.Add(n)
+	}
+}
+
+// evictVolatileLocked drops the volatile messages of the polling queue.
+func (s *Session) evictVolatileLocked() {
+	p := s.p
+	j := p.head
+	for i := p.head; i < len(p.queue); i++ {
+		m := p.queue[i]
+		if m.volatile {
+			s.chargePollLocked(-m.size())
+			m.release()
+			s.srv.stats.volatileDropped.Add(1)
+			continue
+		}
+		p.queue[j] = m
+		j++
+	}
+	clear(p.queue[j:])
+	p.queue = p.queue[:j]
+}
+
+// dropQueueLocked releases the polling queue.
+func (s *Session) dropQueueLocked() {
+	p := s.p
+	for i := p.head; i < len(p.queue); i++ {
+		p.queue[i].release()
+	}
+	s.chargePollLocked(-p.bytes)
+	p.queue, p.head, p.pingQueued = nil, 0, false
+}
+
+// framesOf returns p's WebSocket frames in the session's form.
+func (s *Session) framesOf(p *Prepared, deflate bool) []byte {
+	switch {
+	case s.eio3:
+		return p.v3Frames(s.b64, deflate, s.srv.opts.DeflateThreshold)
+	case deflate:
+		return p.deflated(s.srv.opts.DeflateThreshold)
+	}
+	return p.frames
 }
 
 // writeWS writes m as WebSocket frames on c and releases m.
 func (s *Session) writeWS(c *eventloop.Conn, deflate bool, m outMsg) error {
 	defer m.release()
 	if m.prep != nil {
-		var frames []byte
-		switch {
-		case s.eio3:
-			frames = m.prep.v3Frames(s.b64, deflate, s.srv.opts.DeflateThreshold)
-		case deflate:
-			frames = m.prep.deflated(s.srv.opts.DeflateThreshold)
-		default:
-			frames = m.prep.frames
+		frames := s.framesOf(m.prep, deflate)
+		if m.volatile {
+			_, err := c.WriteSharedVolatile(frames)
+			return err
 		}
 		return c.WriteShared(frames)
 	}
@@ -241,13 +464,13 @@ func (s *Session) writeWS(c *eventloop.Conn, deflate bool, m outMsg) error {
 	if m.bb != nil {
 		data = m.bb.B
 	}
-	return s.writeData(c, deflate, m.typ, data, m.binary)
+	return s.writeData(c, deflate, m.typ, data, m.binary, m.volatile)
 }
 
 // writeData writes one packet as a WebSocket frame on c: binary messages
 // raw (v3: after their type byte, or as base64 text), everything else as
 // "<type digit><data>" text. s.mu held.
-func (s *Session) writeData(c *eventloop.Conn, deflate bool, typ codec.EIOType, data []byte, binary bool) error {
+func (s *Session) writeData(c *eventloop.Conn, deflate bool, typ codec.EIOType, data []byte, binary, volatile bool) error {
 	bb := pool.Get()
 	threshold := s.srv.opts.DeflateThreshold
 	switch {
@@ -267,16 +490,28 @@ func (s *Session) writeData(c *eventloop.Conn, deflate bool, typ codec.EIOType, 
 		bb.B = codec.AppendFrameHeader(bb.B, true, ws.OpText, false, len(data)+1)
 		bb.B = codec.AppendPacket(bb.B, typ, data)
 	}
+	if volatile {
+		_, err := c.WriteOwnedVolatile(bb)
+		return err
+	}
 	return c.WriteOwned(bb)
 }
 
-// sendPacketLocked sends a control packet (ping, noop, close...). s.mu held.
-func (s *Session) sendPacketLocked(typ codec.EIOType) {
+// sendPacketLocked sends a control packet (ping, noop, close...). s.mu
+// held. It reports an overflow of the polling queue (the caller closes).
+func (s *Session) sendPacketLocked(typ codec.EIOType) (overflow bool) {
 	if s.kind == kindWebSocket {
-		_ = s.writeData(s.ws, false, typ, nil, false)
-		return
+		_ = s.writeData(s.ws, false, typ, nil, false, false)
+		if typ == codec.EIOPing {
+			s.ws.SetMark() // see onPong
+		}
+		return false
 	}
-	s.queueLocked(outMsg{typ: typ})
+	if typ == codec.EIOPing {
+		s.p.pingQueued = true // until a poll takes it (takePollLocked)
+	}
+	_, overflow = s.queueLocked(outMsg{typ: typ})
+	return overflow
 }
 
 // ---- heartbeat ----
@@ -295,6 +530,13 @@ func (s *Session) onTimer() {
 		return
 	}
 	if s.waitPong || s.eio3 {
+		if s.flow&flowPaused != 0 {
+			// Not reading: the pong (v3: the ping) may be waiting behind
+			// what the handlers have not caught up with yet.
+			s.srv.timers.Reset(&s.hb, s.srv.opts.PingTimeout)
+			s.mu.Unlock()
+			return
+		}
 		// v3: the client pings, and none came within pingInterval +
 		// pingTimeout.
 		s.mu.Unlock()
@@ -302,18 +544,35 @@ func (s *Session) onTimer() {
 		return
 	}
 	s.waitPong = true
-	s.sendPacketLocked(codec.EIOPing)
+	overflow := s.sendPacketLocked(codec.EIOPing)
 	s.srv.timers.Reset(&s.hb, s.srv.opts.PingTimeout)
 	s.mu.Unlock()
+	if overflow {
+		s.close(ReasonTransportError)
+	}
 }
 
+// onPong takes a pong as the answer to the last ping only once that ping
+// has left the server: on polling, in the answer to a GET; on a WebSocket,
+// handed to the kernel. A client that never polls cannot keep its session
+// alive with pongs to pings it never received, while its queue grows: the
+// session ends with "ping timeout" within pingInterval + pingTimeout, so
+// nothing waits undelivered longer than that. (The reference takes any
+// pong, and its queue has no bound.)
 func (s *Session) onPong() {
 	s.mu.Lock()
-	if s.state == stateOpen && s.waitPong {
+	if s.state == stateOpen && s.waitPong && s.pingLeftLocked() {
 		s.waitPong = false
 		s.srv.timers.Reset(&s.hb, s.srv.opts.PingInterval)
 	}
 	s.mu.Unlock()
+}
+
+func (s *Session) pingLeftLocked() bool {
+	if s.kind == kindWebSocket {
+		return s.ws.MarkSent()
+	}
+	return !s.p.pingQueued
 }
 
 // ---- inbound ----
@@ -465,10 +724,10 @@ func (s *Session) finishLocked(keep bool, reason DisconnectReason) Handler {
 	// closing (a DISCONNECT sent just before a server-side close must reach
 	// a polling client).
 	if s.p != nil && !keep {
-		for i := range s.p.queue {
-			s.p.queue[i].release()
-		}
-		s.p.queue = nil
+		s.dropQueueLocked()
+	}
+	if s.p != nil && s.p.post != nil {
+		s.answerHeldPostLocked()
 	}
 	if u := s.upgrade; u != nil {
 		s.srv.timers.Stop(&u.timer)
@@ -495,10 +754,7 @@ func (s *Session) expireClosing() {
 	}
 	s.state = stateClosed
 	if s.p != nil { // the queue kept for the last poll
-		for i := range s.p.queue {
-			s.p.queue[i].release()
-		}
-		s.p.queue = nil
+		s.dropQueueLocked()
 	}
 	s.mu.Unlock()
 	s.srv.sessions.remove(s)

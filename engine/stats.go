@@ -78,9 +78,15 @@ type counters struct {
 	closes    [len(closeReasons)]atomic.Uint64
 	refused   [numRefusals]atomic.Uint64
 
-	slowReaders    atomic.Uint64
+	slowReaders    atomic.Uint64 // polling queues over budget here; WebSockets in noteConnError
 	oversize       atomic.Uint64
 	protocolErrors atomic.Uint64
+
+	// Flow control (budget.go, flow.go).
+	volatileDropped  atomic.Uint64 // SendVolatile on a transport not writable, polling drops
+	pollPauses       atomic.Uint64 // PauseReads on polling sessions
+	budgetCuts       atomic.Uint64
+	inboundOverflows atomic.Uint64 // paused WebSockets that piled up input
 }
 
 // cell returns the session's counter cell: the one its address falls in
@@ -125,10 +131,27 @@ type Stats struct {
 	PacketsSent     uint64
 	BytesReceived   uint64
 	BytesSent       uint64
-	// SlowReaders counts the connections closed because what they had
-	// queued unwritten went over MaxOutboundBytes (reported to the Handler
-	// as "transport error").
+	// SlowReaders counts the sessions closed because a packet did not fit
+	// in their outbound budget, MaxOutboundBytes (reported to the Handler
+	// as "transport error"), on either transport.
 	SlowReaders uint64
+	// VolatileDropped counts the volatile packets dropped: sent when the
+	// transport could not take them (SendVolatile), over the budget, or
+	// dropped from a queue to make room (DropVolatile).
+	VolatileDropped uint64
+	// ReadPauses counts the times a session's reads were paused
+	// (PauseReads: its handler was behind).
+	ReadPauses uint64
+	// InboundOverflows counts the WebSockets closed because they piled up
+	// input while their reads were paused (more than the largest message
+	// plus 1 MiB: the client ignored TCP's push back).
+	InboundOverflows uint64
+	// BudgetCuts counts the sessions closed to bring the sum of all
+	// backlogs under MaxOutboundBytesTotal.
+	BudgetCuts uint64
+	// OutboundBytes is the sum of the sessions' backlogs, kept only with
+	// MaxOutboundBytesTotal (0 otherwise).
+	OutboundBytes int64
 	// Oversize counts the messages and polling bodies over MaxPayload (a
 	// 413, or a WebSocket closed with 1009).
 	Oversize uint64
@@ -152,6 +175,7 @@ type Stats struct {
 // takes and is cheap enough for every scrape.
 func (s *Server) Stats() Stats {
 	c := &s.stats
+	lc := s.loop.Counters()
 	st := Stats{
 		Sessions:           s.sessions.count(),
 		PollingSessions:    int(max(0, c.polling.Load())),
@@ -161,6 +185,10 @@ func (s *Server) Stats() Stats {
 		Closes:             make(map[DisconnectReason]uint64, len(closeReasons)),
 		Refused:            make(map[string]uint64, numRefusals+1),
 		SlowReaders:        c.slowReaders.Load(),
+		VolatileDropped:    c.volatileDropped.Load() + lc.VolatileDropped,
+		ReadPauses:         c.pollPauses.Load() + lc.ReadPauses,
+		InboundOverflows:   c.inboundOverflows.Load(),
+		BudgetCuts:         c.budgetCuts.Load(),
 		Oversize:           c.oversize.Load(),
 		ProtocolErrors:     c.protocolErrors.Load(),
 		Connections:        s.loop.CountConnections(),
@@ -181,6 +209,9 @@ func (s *Server) Stats() Stats {
 		st.Refused[name] = c.refused[i].Load()
 	}
 	st.Refused["max_connections"] = st.RefusedConnections
+	if s.total != nil {
+		st.OutboundBytes = s.total.Load()
+	}
 	return st
 }
 
@@ -203,6 +234,10 @@ func (s *Session) noteConnError(err error) {
 		s.srv.stats.slowReaders.Add(1)
 		s.srv.rlog.Log(logSlowReader, warnLevel, "engine: slow reader closed: its unwritten output went over MaxOutboundBytes",
 			"remote", remoteHost(s.remote), "sid", s.id, "limit", s.srv.opts.MaxOutboundBytes)
+	case eventloop.ErrInboundOverflow:
+		s.srv.stats.inboundOverflows.Add(1)
+		s.srv.rlog.Log(logSlowReader, warnLevel, "engine: paused WebSocket closed: it piled up input past the limit while its reads were paused",
+			"remote", remoteHost(s.remote), "sid", s.id)
 	case eventloop.ErrMessageTooBig:
 		s.srv.stats.oversize.Add(1)
 		s.srv.rlog.Log(logOversize, warnLevel, "engine: WebSocket message over MaxPayload; closed with 1009",

@@ -192,13 +192,27 @@ func (s *Session) onProbeMessage(c *eventloop.Conn, data []byte, binary bool) {
 		s.ws = c
 		s.deflate = u.deflate
 		s.b64 = u.b64
+		s.srv.attachConn(s, c)
 		if s.p.conn != nil {
 			s.respondControlLocked(codec.EIONoop)
 		}
+		if s.p.post != nil {
+			s.answerHeldPostLocked() // not with an official client: it upgrades once its POST is answered
+		}
 		// What waited for a poll goes out on the WebSocket, in order.
-		for i := range s.p.queue {
-			_ = s.writeWS(c, s.deflate, s.p.queue[i])
-			s.p.queue[i] = outMsg{}
+		p := s.p
+		var err error
+		for i := p.head; i < len(p.queue); i++ {
+			if err == nil {
+				err = s.writeWS(c, s.deflate, p.queue[i])
+			} else {
+				p.queue[i].release()
+			}
+			p.queue[i] = outMsg{}
+		}
+		s.chargePollLocked(-p.bytes)
+		if p.pingQueued {
+			c.SetMark() // the ping went out with the queue
 		}
 		s.p = nil
 		st := &s.srv.stats

@@ -42,8 +42,9 @@ type Conn struct {
 	queue    *outQueue // nil while nothing waits: idle conns hold no array
 	queued   int       // bytes in queue, each item's overhead included (outbound.go)
 	held     int       // bytes the link held unwritten when the loop last looked
-	enqueued uint64    // bytes ever queued (Mark)
-	sent     uint64    // of those, bytes handed to the link or dropped (Delivered)
+	enqueued uint64    // bytes ever queued
+	sent     uint64    // of those, bytes handed to the link or dropped
+	mark     uint64    // SetMark's position
 	account  *Account  // shared total this connection's backlog counts in; nil: none
 	closeErr error     // reason handed to Owner.OnClose
 	owner    Owner

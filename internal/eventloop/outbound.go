@@ -116,21 +116,43 @@ func (c *Conn) Queued() int {
 	return c.queued + c.held
 }
 
-// Mark returns the connection's output position: how many bytes were
-// queued on it so far. See Delivered.
-func (c *Conn) Mark() uint64 {
+// SetMark marks the connection's output position: everything queued so
+// far. MarkSent reports when all of it has left the queue. There is one
+// mark per connection (engine marks the last ping, so that a pong counts
+// only once its ping has left).
+func (c *Conn) SetMark() {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.enqueued
+	c.mark = c.enqueued
+	c.mu.Unlock()
 }
 
-// Delivered reports whether everything queued before mark (Mark) has left
-// the process: handed to the kernel, or dropped. It may lag the kernel by
-// stallRecheck.
-func (c *Conn) Delivered(mark uint64) bool {
+// MarkSent reports whether everything queued before SetMark has left the
+// queue: handed to the kernel or to the link's buffer (at most writeChunk
+// bytes, which the kernel takes as the peer reads), or dropped.
+func (c *Conn) MarkSent() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.sent-uint64(c.held) >= mark
+	return c.sent >= c.mark
+}
+
+// CloseSlowReader closes the connection at once, dropping what it holds,
+// as a slow reader (the owner is told ErrSlowReader): for a budget shared
+// by many connections, over which the largest backlogs go first. Safe from
+// any goroutine.
+func (c *Conn) CloseSlowReader() {
+	c.mu.Lock()
+	if c.closed || c.overflow {
+		c.mu.Unlock()
+		return
+	}
+	c.overflow = true
+	c.closeErr = ErrSlowReader
+	was := c.dirty
+	c.dirty = true
+	c.mu.Unlock()
+	if !was {
+		c.loop.markDirty(c)
+	}
 }
 
 // SetDropVolatile chooses what happens when a message does not fit in the
