@@ -25,6 +25,7 @@ type client struct {
 	closed bool         // (mu)
 	wait   uint8        // its bucket+1 in the server's connectWatch while it joined no namespace (the watch's lock)
 	eio3   bool         // an Engine.IO v3 connection: Socket.IO protocol v4 (eio3.go)
+	paused bool         // its reads are paused while its handlers catch up (mu; flow.go)
 
 	// inMu serializes OnMessage: a polling session's POSTs and an
 	// upgrading WebSocket may be served by different event loops.
@@ -47,8 +48,7 @@ type session interface {
 	// read by HandshakeView on demand.
 	RequestHead() engine.RequestHead
 	Secure() bool
-	// Writable reports whether a packet sent now would go out at once;
-	// volatile packets are dropped when it is false.
+	// Writable reports whether a packet sent now would go out at once.
 	Writable() bool
 	Send(data []byte, binary bool) error
 	SendBatch(msgs []engine.Message) error
@@ -56,6 +56,15 @@ type session interface {
 	// engine session writes the bytes the packet prepared once in the
 	// parser's form.
 	SendShared(p *Packet, parser Parser, compress bool) error
+	// SendVolatile queues p only if the transport can take it now, as a
+	// packet that may be dropped later to make room; it reports whether
+	// it was queued.
+	SendVolatile(p *Packet, parser Parser, compress bool) bool
+	// PauseReads and ResumeReads stop and restart the delivery of the
+	// client's packets (flow control: TCP pushes back).
+	PauseReads()
+	ResumeReads()
+	SetSlowReaderPolicy(p SlowReaderPolicy)
 	Close() error
 }
 
@@ -71,6 +80,14 @@ func (s engineSession) SendShared(p *Packet, parser Parser, compress bool) error
 	return s.SendPrepared(prep)
 }
 
+func (s engineSession) SendVolatile(p *Packet, parser Parser, compress bool) bool {
+	prep, err := p.prepared(parser, compress)
+	if err != nil {
+		return false
+	}
+	return s.Session.SendVolatile(prep)
+}
+
 func (s *Server) onSession(sess *engine.Session) {
 	c := s.newClient(engineSession{sess})
 	sess.SetHandler(c)
@@ -78,7 +95,9 @@ func (s *Server) onSession(sess *engine.Session) {
 
 func (s *Server) newClient(sess session) *client {
 	c := &client{srv: s, sess: sess, eio3: sess.Protocol() == 3}
-	c.mb.Init(s.workers, s.opts.MaxQueuedPackets+8)
+	// Room for twice the flow limits (see flow.go), and the bookkeeping
+	// tasks (errors, the close) beyond.
+	c.mb.Init(s.workers, 2*s.opts.MaxQueuedPackets+8)
 	s.connects.add(c)
 	if c.eio3 {
 		// A v2 client never asks for "/": it is joined on the connection,
@@ -133,15 +152,7 @@ func (c *client) dispatch(p *inPacket) {
 			s.markEnded(false) // see OnClose
 		}
 	}
-	// A packet and what is queued are each at most MaxQueuedBytes (<= 1
-	// GiB) when they are added: the sum fits queued's int32.
-	limit := c.srv.opts.MaxQueuedBytes
-	if p.size > limit {
-		c.overflow()
-		return
-	}
-	if int(c.queued.Add(int32(p.size))) > limit {
-		c.queued.Add(-int32(p.size))
+	if !c.admit(p.size) {
 		c.overflow()
 		return
 	}
@@ -150,12 +161,14 @@ func (c *client) dispatch(p *inPacket) {
 		if errors.Is(err, pool.ErrMailboxFull) {
 			c.overflow()
 		}
+		return
 	}
+	c.flowAfterSubmit()
 }
 
 func (c *client) overflow() {
 	c.srv.stats.inboundOverflows.Add(1)
-	c.srv.rlog.Log(logOverflow, slog.LevelWarn, "sio: connection closed: more queued for its handlers than MaxQueuedPackets/MaxQueuedBytes",
+	c.srv.rlog.Log(logOverflow, slog.LevelWarn, "sio: connection closed: it went on delivering past twice MaxQueuedPackets/MaxQueuedBytes while its reads were paused",
 		"remote", remoteHost(c.sess), "eio", c.sess.ID(), "queued_bytes", c.queued.Load(), "queued_packets", c.mb.Len())
 	c.closeForError(ErrInboundOverflow)
 }
@@ -234,6 +247,13 @@ func (c *client) socket(nsp string) *Socket {
 	return nil
 }
 
+// socketCount is the number of namespaces the connection has joined.
+func (c *client) socketCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.socks)
+}
+
 func (c *client) addSocket(s *Socket) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -263,7 +283,8 @@ func (c *client) isClosed() bool {
 
 // send writes one packet to the connection, in the server's parser's form.
 func (c *client) send(p *Packet, volatile bool) error {
-	if volatile && !c.sess.Writable() {
+	if volatile {
+		c.sess.SendVolatile(p, c.srv.parser, true)
 		return nil
 	}
 	return c.srv.parser.send(c.sess, p)

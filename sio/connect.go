@@ -33,6 +33,15 @@ func (c *client) connect(p *inPacket) {
 	// (its last socket left) while this socket is in its middleware: the
 	// socket then goes to the namespace created anew, through the
 	// middleware again.
+	if limit := c.srv.opts.MaxNamespacesPerConnection; limit > 0 && c.socketCount() >= limit {
+		// Before a dynamic namespace is created for it: one connection
+		// must not fill the server with namespaces.
+		c.srv.stats.refused[refusedTooManyNamespaces].Add(1)
+		c.srv.rlog.Log(logRefused, slog.LevelInfo, "sio: connection to a namespace refused: MaxNamespacesPerConnection reached",
+			"remote", remoteHost(c.sess), "eio", c.sess.ID(), "nsp", p.nsp)
+		_ = c.sendRaw(codec.SIOConnectError, p.nsp, []byte(`{"message":"Too many namespaces"}`))
+		return
+	}
 	for range connectAttempts {
 		if !c.connectTo(p.nsp, auth) {
 			return
@@ -57,6 +66,7 @@ func (c *client) connectTo(name string, auth json.RawMessage) (retry bool) {
 		return false
 	}
 	var restored *RestoredSession
+	var offset string
 	if srv.opts.ConnectionStateRecovery != nil {
 		var a struct {
 			PID    *string `json:"pid"`
@@ -65,7 +75,7 @@ func (c *client) connectTo(name string, auth json.RawMessage) (retry bool) {
 		if json.Unmarshal(auth, &a) == nil && a.PID != nil && a.Offset != nil {
 			rs, err := n.adapter.RestoreSession(*a.PID, *a.Offset)
 			if err == nil && rs != nil {
-				restored = rs
+				restored, offset = rs, *a.Offset
 			}
 		}
 	}
@@ -114,9 +124,13 @@ func (c *client) connectTo(name string, auth json.RawMessage) (retry bool) {
 	s.connected.Store(true)
 	s.Join(s.id)
 	if restored != nil {
-		s.Join(restored.Rooms...)
-		for _, mp := range restored.MissedPackets {
-			_ = c.send(mp, false)
+		if ia, ok := n.adapter.(*InMemoryAdapter); ok && ia.rec != nil {
+			ia.restoreInto(s, restored.Rooms, offset)
+		} else {
+			s.Join(restored.Rooms...)
+			for _, mp := range restored.MissedPackets {
+				_ = c.send(mp, false)
+			}
 		}
 	}
 	if c.eio3 {

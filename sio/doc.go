@@ -168,13 +168,34 @@
 // them right now (engine.Session.Writable: a WebSocket with a write
 // backlog, or a polling client with no GET waiting), as in the reference.
 //
-// Flooding: a connection may have at most Options.MaxQueuedPackets packets
-// (default 1024) and Options.MaxQueuedBytes bytes (default 16 MiB) queued
-// for its handlers. A client that sends faster than its handlers run past
-// those bounds is disconnected: its sockets' error handlers get
+// # Flow control
+//
+// Outbound, each connection has one budget (Options.MaxOutboundBytes,
+// default 4 MiB) on every transport, checked before a packet is queued: a
+// client that reads too slowly to keep within it is disconnected
+// ("transport error"), or, with Options.SlowReaderPolicy (or
+// Socket.SetSlowReaderPolicy) DropVolatile, loses its queued volatile
+// packets first. Options.MaxOutboundBytesTotal bounds all connections
+// together, disconnecting the largest backlogs first.
+//
+// Inbound, a connection may have Options.MaxQueuedPackets packets (default
+// 1024) and Options.MaxQueuedBytes bytes (default 16 MiB) waiting for its
+// handlers. There its reads are paused — a WebSocket is no longer read, so
+// TCP pushes back on the client; a polling POST keeps its remaining packets
+// and its answer — until the handlers are down to half of that. A burst
+// (the official client flushes its offline buffer in one POST) is slowed,
+// never cut; only a transport that goes on delivering past twice the
+// limits is disconnected: its sockets' error handlers get
 // ErrInboundOverflow and they disconnect with reason "forced close", the
 // reason the reference server gives when it closes a connection for the
-// client's misbehaviour (an invalid packet).
+// client's misbehaviour. An event or acknowledgement may carry at most
+// Options.MaxEventArgs arguments (default 10,000), which bounds what one
+// packet costs the event loop; a connection may join at most
+// Options.MaxNamespacesPerConnection namespaces at once (default 100).
+//
+// Dynamic namespaces (OfFunc, OfRegexp) are kept once created, as in the
+// reference, unless Options.CleanupEmptyChildNamespaces removes each when
+// its last socket leaves: turn it on when clients choose the names.
 //
 // # Old clients (socket.io-client 2.x)
 //

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -67,9 +68,23 @@ func dialWS(t testing.TB, srv *Server) *siotest.Client {
 // handed to the server's connection on the calling goroutine (standing
 // for the event loop), what the server sends is delivered to the client.
 func fakeDial(t testing.TB, srv *Server) *siotest.Client {
-	f := &fakeSession{id: newID()}
+	c, _ := fakeDialSession(t, srv, false)
+	return c
+}
+
+// fakeDialFlow is fakeDial with a transport that honours PauseReads: the
+// client's sends wait while the server's reads are paused.
+func fakeDialFlow(t testing.TB, srv *Server) (*siotest.Client, *fakeSession) {
+	return fakeDialSession(t, srv, true)
+}
+
+func fakeDialSession(t testing.TB, srv *Server, honorPause bool) (*siotest.Client, *fakeSession) {
+	f := &fakeSession{id: newID(), honorPause: honorPause}
 	var c *client
 	peer := siotest.NewClient(t, func(data []byte, binary bool) error {
+		if f.honorPause {
+			f.waitReads()
+		}
 		if !f.closed.Load() { // a closed transport drops what is written
 			c.OnMessage(nil, data, binary)
 		}
@@ -81,7 +96,7 @@ func fakeDial(t testing.TB, srv *Server) *siotest.Client {
 	f.peer = peer
 	c = srv.newClient(f)
 	f.c.Store(c)
-	return peer
+	return peer, f
 }
 
 // fakeSession stands in for an engine.Session. With a peer it delivers
@@ -96,6 +111,12 @@ type fakeSession struct {
 	closed      atomic.Bool
 	notWritable atomic.Bool
 	eio3        bool // stands for an Engine.IO v3 session (eio3_test.go)
+
+	honorPause  bool // the peer's sends wait while reads are paused
+	flowMu      sync.Mutex
+	pausedReads bool
+	pauses      int
+	resumed     chan struct{}
 }
 
 func (f *fakeSession) ID() string                      { return f.id }
@@ -145,6 +166,55 @@ func (f *fakeSession) SendShared(p *Packet, parser Parser, compress bool) error 
 	}
 	return f.SendBatch(msgs)
 }
+
+func (f *fakeSession) SendVolatile(p *Packet, parser Parser, compress bool) bool {
+	if !f.Writable() {
+		return false
+	}
+	return f.SendShared(p, parser, compress) == nil
+}
+
+// PauseReads and ResumeReads: a peer created with fakeDialFlow waits in
+// its sends while reads are paused, as TCP would make it; with fakeDial
+// it ignores them (a transport that keeps delivering).
+func (f *fakeSession) PauseReads() {
+	f.flowMu.Lock()
+	f.pausedReads = true
+	f.pauses++
+	f.flowMu.Unlock()
+}
+
+func (f *fakeSession) ResumeReads() {
+	f.flowMu.Lock()
+	f.pausedReads = false
+	if f.resumed != nil {
+		close(f.resumed)
+		f.resumed = nil
+	}
+	f.flowMu.Unlock()
+}
+
+// waitReads blocks while reads are paused.
+func (f *fakeSession) waitReads() {
+	for {
+		f.flowMu.Lock()
+		if !f.pausedReads || f.closed.Load() {
+			f.flowMu.Unlock()
+			return
+		}
+		if f.resumed == nil {
+			f.resumed = make(chan struct{})
+		}
+		ch := f.resumed
+		f.flowMu.Unlock()
+		select {
+		case <-ch:
+		case <-time.After(10 * time.Millisecond): // the close does not signal
+		}
+	}
+}
+
+func (f *fakeSession) SetSlowReaderPolicy(SlowReaderPolicy) {}
 
 // Close is the server closing the session (engine's "forced close").
 func (f *fakeSession) Close() error {

@@ -38,7 +38,7 @@ func TestParseInbound(t *testing.T) {
 		{`2`, codec.SIOEvent, "/", -1, "", 0, 0}, // no data: ignored, as the reference
 	}
 	for _, c := range ok {
-		p, err := parseInbound(nil, []byte(c.in), 10, intern)
+		p, err := parseInbound(nil, []byte(c.in), 10, 10_000, intern)
 		if c.in == `2["\u0063onnect"]` {
 			// The reference compares the decoded name: this is "connect".
 			if err == nil {
@@ -61,7 +61,7 @@ func TestParseInbound(t *testing.T) {
 		`21234567890123456["ev"]`,
 	}
 	for _, in := range bad {
-		if _, err := parseInbound(nil, []byte(in), 10, intern); err == nil {
+		if _, err := parseInbound(nil, []byte(in), 10, 10_000, intern); err == nil {
 			t.Errorf("%q: accepted", in)
 		} else if pe := (*ProtocolError)(nil); !errors.As(err, &pe) {
 			t.Errorf("%q: error %v is not a *ProtocolError", in, err)
@@ -208,7 +208,7 @@ func BenchmarkParseInbound(b *testing.B) {
 	intern := func([]byte) string { return "/" }
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		p, err := parseInbound(nil, data, 10, intern)
+		p, err := parseInbound(nil, data, 10, 10_000, intern)
 		if err != nil {
 			b.Fatal(err)
 		}

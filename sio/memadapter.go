@@ -359,8 +359,16 @@ func (x *sender) send(s *Socket) {
 	if !s.Connected() {
 		return
 	}
-	if x.volatile && !s.c.sess.Writable() {
-		return
+	if x.volatile {
+		if x.ack == nil {
+			if s.c.sess.SendVolatile(x.p, s.c.srv.parser, x.compress) {
+				x.sent++
+			}
+			return
+		}
+		if !s.c.sess.Writable() {
+			return // with an acknowledgement, only the clients that can take it now are asked
+		}
 	}
 	if x.ack != nil {
 		// A member is counted once its entry is registered: from then on
@@ -378,22 +386,41 @@ func (x *sender) send(s *Socket) {
 
 // Broadcast implements Adapter: the packet is encoded once
 // (engine.NewPrepared) and the same bytes are queued on every member.
+//
+// With connection state recovery, a recorded broadcast is recorded and
+// delivered as one step against a socket being restored (restoreInto):
+// the socket gets each broadcast once, among its missed packets or live,
+// never neither and never both.
 func (a *InMemoryAdapter) Broadcast(p *Packet, opts *BroadcastOptions) error {
 	if a.rec != nil && p.Type == PacketEvent && p.ID < 0 && !opts.Flags.Volatile {
+		a.rec.gate.RLock()
 		p = a.rec.record(p, opts)
+		_, notify := a.send(p, opts, nil)
+		a.rec.gate.RUnlock()
+		notifyOutgoing(notify, p)
+		return nil
 	}
 	a.deliver(p, opts, nil)
 	return nil
 }
 
 func (a *InMemoryAdapter) deliver(p *Packet, opts *BroadcastOptions, ack func(Args, error)) int {
+	n, notify := a.send(p, opts, ack)
+	notifyOutgoing(notify, p)
+	return n
+}
+
+// send writes p to the members opts selects; it returns how many are
+// expected to answer (with ack) and, when the namespace has outgoing
+// listeners, the sockets to tell (they are user code: the caller calls
+// them outside any lock).
+func (a *InMemoryAdapter) send(p *Packet, opts *BroadcastOptions, ack func(Args, error)) (int, []*Socket) {
 	x := &sender{p: p, volatile: opts.Flags.Volatile, compress: !opts.Flags.NoCompress, ack: ack}
+	var socks []*Socket
 	if a.nsp.outHook.Load() > 0 {
-		// Outgoing listeners are user code: call them outside the locks.
-		socks := a.collect(opts)
+		socks = a.collect(opts)
 		for _, s := range socks {
 			x.send(s)
-			s.notifyOutgoing(p)
 		}
 	} else {
 		a.apply(opts, x)
@@ -401,7 +428,27 @@ func (a *InMemoryAdapter) deliver(p *Packet, opts *BroadcastOptions, ack func(Ar
 	cell := a.nsp.srv.stats.randomCell()
 	cell.broadcasts.Add(1)
 	cell.deliveries.Add(uint64(x.sent))
-	return x.count
+	return x.count, socks
+}
+
+func notifyOutgoing(socks []*Socket, p *Packet) {
+	for _, s := range socks {
+		s.notifyOutgoing(p)
+	}
+}
+
+// restoreInto makes a recovered socket a member of its rooms and queues
+// the broadcasts it missed after offset, as one step against Broadcast:
+// nothing recorded meanwhile is lost or doubled. (The missed packets
+// RestoreSession returned are computed again here: middleware ran in
+// between.)
+func (a *InMemoryAdapter) restoreInto(s *Socket, rooms []Room, offset string) {
+	a.rec.gate.Lock()
+	defer a.rec.gate.Unlock()
+	s.Join(rooms...)
+	for _, mp := range a.rec.missedSince(rooms, offset) {
+		_ = s.c.send(mp, false)
+	}
 }
 
 // BroadcastWithAck implements Adapter.

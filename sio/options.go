@@ -26,6 +26,19 @@ type HandshakeRequest = engine.HandshakeRequest
 // StaticFile is a file answered under Path (see engine.StaticFile).
 type StaticFile = engine.StaticFile
 
+// SlowReaderPolicy is what happens to a connection whose packet does not
+// fit in its outbound budget (Options.MaxOutboundBytes).
+type SlowReaderPolicy = engine.SlowReaderPolicy
+
+// The slow reader policies (see engine.SlowReaderPolicy).
+const (
+	// CloseSlowReader closes the connection (the default).
+	CloseSlowReader = engine.CloseSlowReader
+	// DropVolatile drops the connection's queued volatile packets first
+	// (Volatile), and closes it only if that does not make room.
+	DropVolatile = engine.DropVolatile
+)
+
 // Options configure a Server. The zero value of every field means its
 // default, as stated on the field. The Engine.IO settings a Node.js user
 // passes to new Server({...}) are fields here under the same names
@@ -73,9 +86,23 @@ type Options struct {
 	// disables compression.
 	HTTPCompressionThreshold int
 
-	// MaxOutboundBytes caps what one connection may have queued unwritten;
-	// past it the connection closes as a slow reader. Default 4 MiB.
+	// MaxOutboundBytes is each connection's outbound budget: what it may
+	// hold unwritten, on any transport, checked before a packet is queued;
+	// past it the connection closes as a slow reader (its sockets
+	// disconnect with "transport error"), or drops its volatile packets
+	// first (SlowReaderPolicy). Default 4 MiB. See
+	// engine.Options.MaxOutboundBytes.
 	MaxOutboundBytes int
+	// SlowReaderPolicy: CloseSlowReader (the default) or DropVolatile;
+	// Socket.SetSlowReaderPolicy sets it per connection.
+	SlowReaderPolicy SlowReaderPolicy
+	// MaxOutboundBytesTotal is a budget for all connections together:
+	// past it, those holding the most are closed first. Default 0: none.
+	MaxOutboundBytesTotal int
+	// ShutdownWindow spreads Shutdown's disconnections evenly over this
+	// window, so that clients do not all reconnect in the same second.
+	// Default 0: all at once.
+	ShutdownWindow time.Duration
 	// MaxHeaderBytes caps a request's line and headers; default 16 KiB
 	// (and 2000 fields), as Node's http server.
 	MaxHeaderBytes int
@@ -126,10 +153,27 @@ type Options struct {
 	MaxWorkers int
 	// MaxQueuedPackets and MaxQueuedBytes bound what one connection may
 	// have waiting for its handlers (defaults 1024 and 16 MiB;
-	// MaxQueuedBytes at most 1 GiB); past them the connection is closed
-	// (see the package doc).
+	// MaxQueuedBytes at most 1 GiB): there its reads are paused until the
+	// handlers are down to half of it (a WebSocket stops being read, a
+	// polling POST's answer waits), and a transport that goes on
+	// delivering past twice that is disconnected (ErrInboundOverflow). See
+	// the package doc, "Flow control".
 	MaxQueuedPackets int
 	MaxQueuedBytes   int
+	// MaxEventArgs is the most top-level arguments an event or an
+	// acknowledgement may carry; a packet with more is invalid (the
+	// connection closes, as for a malformed packet). It bounds what one
+	// packet costs the event loop that splits it: 1 MB of "1,1,1,…" is
+	// 500,000 arguments. Default 10,000 (an array passed as one argument
+	// is not limited).
+	MaxEventArgs int
+	// MaxNamespacesPerConnection is the most namespaces one connection may
+	// have joined at once; a CONNECT past it gets a connect_error ("Too
+	// many namespaces") and creates no dynamic namespace. Default 100;
+	// negative: no limit. (A dynamic namespace is kept until
+	// CleanupEmptyChildNamespaces removes it; with clients naming the
+	// namespaces, turn that on.)
+	MaxNamespacesPerConnection int
 	// Adapter creates each namespace's adapter ("adapter"); default
 	// NewInMemoryAdapter.
 	Adapter func(nsp *Namespace) Adapter
@@ -140,7 +184,10 @@ type Options struct {
 	// when nil) or MsgpackParser. Clients must use the same one.
 	Parser Parser
 	// CleanupEmptyChildNamespaces removes a dynamic namespace once its last
-	// socket left ("cleanupEmptyChildNamespaces"); off by default.
+	// socket left ("cleanupEmptyChildNamespaces"); off by default, as in
+	// the reference: each namespace a client names is then kept (about
+	// 11 KB) for the server's life. Turn it on when namespace names come
+	// from clients (OfFunc, OfRegexp).
 	CleanupEmptyChildNamespaces bool
 	// Logger receives the logs of every layer: sio's (handler panics),
 	// engine's, the reactor's and gnet's own (at debug level). Default
@@ -185,6 +232,12 @@ func (o *Options) setDefaults() {
 		o.MaxQueuedBytes = 16 << 20
 	}
 	o.MaxQueuedBytes = min(o.MaxQueuedBytes, maxQueuedBytes)
+	if o.MaxEventArgs <= 0 {
+		o.MaxEventArgs = 10_000
+	}
+	if o.MaxNamespacesPerConnection == 0 {
+		o.MaxNamespacesPerConnection = 100
+	}
 	if o.Adapter == nil {
 		o.Adapter = func(nsp *Namespace) Adapter { return NewInMemoryAdapter(nsp) }
 	}
@@ -219,6 +272,9 @@ func (o *Options) engineOptions() engine.Options {
 		DeflateThreshold:         o.DeflateThreshold,
 		HTTPCompressionThreshold: o.HTTPCompressionThreshold,
 		MaxOutboundBytes:         o.MaxOutboundBytes,
+		SlowReaderPolicy:         o.SlowReaderPolicy,
+		MaxOutboundBytesTotal:    o.MaxOutboundBytesTotal,
+		ShutdownWindow:           o.ShutdownWindow,
 		MaxHeaderBytes:           o.MaxHeaderBytes,
 		MaxConnections:           o.MaxConnections,
 		TLSConfig:                o.TLSConfig,
@@ -257,6 +313,9 @@ func (o *Options) withEngine(e engine.Options) {
 	o.DeflateThreshold = e.DeflateThreshold
 	o.HTTPCompressionThreshold = e.HTTPCompressionThreshold
 	o.MaxOutboundBytes = e.MaxOutboundBytes
+	o.SlowReaderPolicy = e.SlowReaderPolicy
+	o.MaxOutboundBytesTotal = e.MaxOutboundBytesTotal
+	o.ShutdownWindow = e.ShutdownWindow
 	o.MaxHeaderBytes = e.MaxHeaderBytes
 	o.MaxConnections = e.MaxConnections
 	o.TLSConfig = e.TLSConfig

@@ -73,7 +73,7 @@ func (jsonParser) decode(c *client, data []byte, binary bool) (*inPacket, error)
 		c.pend = nil
 		return nil, protocolError(ErrUnexpectedText, data)
 	}
-	p, err := parseInbound(c, data, c.srv.opts.MaxAttachments, c.srv.intern)
+	p, err := parseInbound(c, data, c.srv.opts.MaxAttachments, c.srv.opts.MaxEventArgs, c.srv.intern)
 	if err != nil {
 		return nil, err
 	}

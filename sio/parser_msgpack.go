@@ -161,7 +161,7 @@ func (msgpackParser) decode(c *client, data []byte, binary bool) (*inPacket, err
 	if !binary {
 		return nil, protocolError(errMPText, data)
 	}
-	p, err := decodeMsgpackPacket(data, c.srv.intern)
+	p, err := decodeMsgpackPacket(data, c.srv.intern, c.srv.opts.MaxEventArgs)
 	if err != nil {
 		return nil, protocolError(err, data)
 	}
@@ -172,7 +172,7 @@ func (msgpackParser) decode(c *client, data []byte, binary bool) (*inPacket, err
 // decodeMsgpackPacket decodes and validates data as
 // socket.io-msgpack-parser's Decoder does (then sio's own checks of event
 // names and ack ids), copying what the packet keeps.
-func decodeMsgpackPacket(data []byte, intern func([]byte) string) (*inPacket, error) {
+func decodeMsgpackPacket(data []byte, intern func([]byte) string, maxArgs int) (*inPacket, error) {
 	r := msgpack.NewReader(data)
 	n, err := r.MapHeader()
 	if err != nil {
@@ -256,7 +256,10 @@ func decodeMsgpackPacket(data []byte, intern func([]byte) string) (*inPacket, er
 		if dr.Peek() != msgpack.KindArray {
 			return fail(ErrInvalidPayload)
 		}
-		if err := p.readArgs(&dr, len(dataRaw)); err != nil {
+		if maxArgs > 0 && p.typ == codec.SIOEvent {
+			maxArgs++ // the event name
+		}
+		if err := p.readArgs(&dr, len(dataRaw), maxArgs); err != nil {
 			return fail(err)
 		}
 		if p.typ == codec.SIOEvent {
@@ -286,9 +289,11 @@ func decodeMsgpackPacket(data []byte, intern func([]byte) string) (*inPacket, er
 // readArgs transcodes the array of an EVENT or ACK into p.data (JSON text),
 // p.elems (its elements) and p.attachments (its binary values, as
 // placeholders in the text).
-func (p *inPacket) readArgs(r *msgpack.Reader, size int) error {
+func (p *inPacket) readArgs(r *msgpack.Reader, size, maxArgs int) error {
 	n, err := r.ArrayHeader()
-	if err != nil {
+	if err != nil || (maxArgs > 0 && n > maxArgs) {
+		// Refused on its header, before a single element is read
+		// (Options.MaxEventArgs).
 		return ErrInvalidPayload
 	}
 	t := argTranscoder{out: make([]byte, 0, size+16)}

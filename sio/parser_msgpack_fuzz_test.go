@@ -29,7 +29,7 @@ func FuzzMsgpackPacket(f *testing.F) {
 	f.Add([]byte{0x81, 0xa4, 't', 'y', 'p', 'e', 0xd4, 0, 0})
 	intern := func(b []byte) string { return string(b) }
 	f.Fuzz(func(t *testing.T, data []byte) {
-		p, err := decodeMsgpackPacket(data, intern)
+		p, err := decodeMsgpackPacket(data, intern, 10_000)
 		if err != nil {
 			return
 		}
@@ -61,7 +61,7 @@ func FuzzMsgpackPacket(f *testing.F) {
 		if err != nil {
 			t.Fatalf("msgpack encoding of %s: %v", q.Data, err)
 		}
-		back, err := decodeMsgpackPacket(enc, intern)
+		back, err := decodeMsgpackPacket(enc, intern, 10_000)
 		if err != nil {
 			t.Fatalf("decoding our own %x: %v", enc, err)
 		}

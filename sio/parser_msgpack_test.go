@@ -439,7 +439,7 @@ func TestMsgpackDecodeLenient(t *testing.T) {
 	b = append(b, 0xd5, 5, 'a', 'b')               // fixext 2, type 5
 	b = msgpack.AppendString(b, "type")
 	b = append(b, 0xcb, 0x40, 0x00, 0, 0, 0, 0, 0, 0) // 2.0
-	p, err := decodeMsgpackPacket(b, intern)
+	p, err := decodeMsgpackPacket(b, intern, 10_000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -453,7 +453,7 @@ func TestMsgpackDecodeLenient(t *testing.T) {
 		t.Fatalf("attachments %q", p.attachments)
 	}
 	// a number as the event name, as with the JSON parser
-	p, err = decodeMsgpackPacket(mpEncode(t, `{"type":2,"nsp":"/","data":[12,"x"]}`), intern)
+	p, err = decodeMsgpackPacket(mpEncode(t, `{"type":2,"nsp":"/","data":[12,"x"]}`), intern, 10_000)
 	if err != nil || p.eventName() != "12" {
 		t.Fatalf("numeric event name: %v %v", p, err)
 	}
@@ -466,7 +466,7 @@ func BenchmarkParseInboundMsgpack(b *testing.B) {
 	intern := func([]byte) string { return "/" }
 	b.ReportAllocs()
 	for b.Loop() {
-		p, err := decodeMsgpackPacket(data, intern)
+		p, err := decodeMsgpackPacket(data, intern, 10_000)
 		if err != nil {
 			b.Fatal(err)
 		}

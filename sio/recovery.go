@@ -15,6 +15,10 @@ type recoveryStore struct {
 	max time.Duration
 	gen *offsetGen
 
+	// gate orders recorded broadcasts (read) against restores (write):
+	// see InMemoryAdapter.Broadcast and restoreInto.
+	gate sync.RWMutex
+
 	mu       sync.Mutex
 	packets  []recPacket // oldest first; seq increasing
 	sessions map[string]*PersistedSession
@@ -95,21 +99,44 @@ func (r *recoveryStore) restore(pid, offset string, now time.Time) *RestoredSess
 		return nil
 	}
 	r.pruneLocked(now)
-	if !strings.HasPrefix(offset, r.gen.prefix) {
-		return nil
-	}
-	seq, err := strconv.ParseUint(offset[len(r.gen.prefix):], 36, 64)
-	if err != nil {
+	seq, ok := r.seqOf(offset)
+	if !ok {
 		return nil
 	}
 	i := sort.Search(len(r.packets), func(i int) bool { return r.packets[i].seq >= seq })
 	if i == len(r.packets) || r.packets[i].seq != seq {
 		return nil
 	}
-	out := &RestoredSession{PersistedSession: *s}
-	for _, rp := range r.packets[i+1:] {
-		if shouldInclude(s.Rooms, rp.rooms, rp.except) {
-			out.MissedPackets = append(out.MissedPackets, rp.p)
+	return &RestoredSession{PersistedSession: *s, MissedPackets: r.missedLocked(s.Rooms, seq)}
+}
+
+// seqOf parses an offset this store made.
+func (r *recoveryStore) seqOf(offset string) (uint64, bool) {
+	if !strings.HasPrefix(offset, r.gen.prefix) {
+		return 0, false
+	}
+	seq, err := strconv.ParseUint(offset[len(r.gen.prefix):], 36, 64)
+	return seq, err == nil
+}
+
+// missedSince returns the packets after offset that reach a session in
+// rooms.
+func (r *recoveryStore) missedSince(rooms []Room, offset string) []*Packet {
+	seq, ok := r.seqOf(offset)
+	if !ok {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.missedLocked(rooms, seq)
+}
+
+func (r *recoveryStore) missedLocked(rooms []Room, seq uint64) []*Packet {
+	i := sort.Search(len(r.packets), func(i int) bool { return r.packets[i].seq > seq })
+	var out []*Packet
+	for _, rp := range r.packets[i:] {
+		if shouldInclude(rooms, rp.rooms, rp.except) {
+			out = append(out, rp.p)
 		}
 	}
 	return out

@@ -118,6 +118,12 @@ func (s *Socket) Connected() bool { return s.connected.Load() }
 // Recovered reports whether connection state recovery restored this socket.
 func (s *Socket) Recovered() bool { return s.recovered }
 
+// SetSlowReaderPolicy sets what happens when a packet to this socket's
+// connection does not fit in its outbound budget (Options.MaxOutboundBytes):
+// CloseSlowReader or DropVolatile. It applies to the connection, so to
+// every socket it carries; the default is Options.SlowReaderPolicy.
+func (s *Socket) SetSlowReaderPolicy(p SlowReaderPolicy) { s.c.sess.SetSlowReaderPolicy(p) }
+
 // Transport is the current Engine.IO transport ("polling", "websocket").
 func (s *Socket) Transport() string { return s.c.sess.Transport() }
 

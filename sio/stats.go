@@ -61,10 +61,11 @@ type histCell struct {
 const (
 	refusedInvalidNamespace = iota
 	refusedMiddleware
+	refusedTooManyNamespaces
 	numRefusals
 )
 
-var refusalNames = [numRefusals]string{"invalid_namespace", "middleware"}
+var refusalNames = [numRefusals]string{"invalid_namespace", "middleware", "too_many_namespaces"}
 
 type counters struct {
 	cells [statCells]statCell
@@ -76,6 +77,7 @@ type counters struct {
 	refused          [numRefusals]atomic.Uint64
 	ackTimeouts      atomic.Uint64
 	inboundOverflows atomic.Uint64
+	readPauses       atomic.Uint64
 	protocolErrors   atomic.Uint64
 	panics           atomic.Uint64
 }
@@ -163,7 +165,8 @@ type Stats struct {
 	// Disconnects counts the sockets that disconnected, by reason.
 	Disconnects map[DisconnectReason]uint64
 	// Refused counts the connections to a namespace refused: "middleware"
-	// (a middleware's error) and "invalid_namespace".
+	// (a middleware's error), "invalid_namespace" and
+	// "too_many_namespaces" (MaxNamespacesPerConnection).
 	Refused map[string]uint64
 	// Broadcasts counts the broadcasts this node sent to its own sockets
 	// (one per Emit of a BroadcastOperator, and per broadcast received
@@ -176,9 +179,12 @@ type Stats struct {
 	// counts the requests and broadcasts that timed out.
 	AcksPending int64
 	AckTimeouts uint64
-	// InboundOverflows counts the connections closed because they queued
-	// more than MaxQueuedPackets or MaxQueuedBytes for their handlers;
+	// ReadPauses counts the times a connection's reads were paused because
+	// its handlers were behind (MaxQueuedPackets or MaxQueuedBytes
+	// waiting); InboundOverflows the connections closed because their
+	// transport went on delivering past twice those limits;
 	// ProtocolErrors those closed for an invalid Socket.IO packet.
+	ReadPauses       uint64
 	InboundOverflows uint64
 	ProtocolErrors   uint64
 	// HandlerPanics counts the handlers that panicked (logged with the
@@ -234,6 +240,7 @@ func (s *Server) Stats() Stats {
 		Disconnects:      make(map[DisconnectReason]uint64, len(disconnectReasons)),
 		Refused:          make(map[string]uint64, numRefusals),
 		AckTimeouts:      c.ackTimeouts.Load(),
+		ReadPauses:       c.readPauses.Load(),
 		InboundOverflows: c.inboundOverflows.Load(),
 		ProtocolErrors:   c.protocolErrors.Load(),
 		HandlerPanics:    c.panics.Load(),

@@ -207,7 +207,7 @@ func TestCountingAllocatesNothing(t *testing.T) {
 	socks := addFakeSockets(srv, srv.Sockets(), 1)
 	c := socks[0].c
 	run := func() {
-		p, err := parseInbound(c, []byte(`2["ev",1]`), 10, srv.intern)
+		p, err := parseInbound(c, []byte(`2["ev",1]`), 10, 10_000, srv.intern)
 		if err != nil {
 			t.Fatal(err)
 		}

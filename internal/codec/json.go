@@ -14,6 +14,10 @@ var ErrInvalidJSON = errors.New("codec: json: invalid JSON")
 // wraps ErrInvalidJSON.
 var ErrJSONTooDeep = detail(ErrInvalidJSON, "nesting too deep")
 
+// ErrTooManyElements: an array with more elements than ArrayElementsMax
+// takes. It wraps ErrInvalidJSON.
+var ErrTooManyElements = detail(ErrInvalidJSON, "too many array elements")
+
 // MaxJSONDepth is the deepest nesting of arrays and objects the scanner
 // accepts: "[[1]]" has depth 2.
 const MaxJSONDepth = 64
@@ -282,6 +286,14 @@ func scanObject(b []byte, i, depth int) (int, error) {
 // with its original length. The element slices alias b and have their
 // capacity cut to their length, so appending to one cannot overwrite b.
 func ArrayElements(dst [][]byte, b []byte) ([][]byte, error) {
+	return ArrayElementsMax(dst, b, 0)
+}
+
+// ArrayElementsMax is ArrayElements with at most max elements (max <= 0:
+// no limit): past it, it stops with ErrTooManyElements, having scanned
+// only that far, so what a client's array costs is bounded by max, not by
+// its size.
+func ArrayElementsMax(dst [][]byte, b []byte, max int) ([][]byte, error) {
 	orig := len(dst)
 	i := skipWS(b, 0)
 	if i >= len(b) || b[i] != '[' {
@@ -296,6 +308,9 @@ func ArrayElements(dst [][]byte, b []byte) ([][]byte, error) {
 			end, err := scanValue(b, i, 1)
 			if err != nil {
 				return dst[:orig], err
+			}
+			if max > 0 && len(dst)-orig == max {
+				return dst[:orig], ErrTooManyElements
 			}
 			dst = append(dst, b[start:end:end])
 			i = skipWS(b, end)

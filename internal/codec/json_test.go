@@ -270,3 +270,32 @@ func TestAppendUnquote(t *testing.T) {
 		}
 	}
 }
+
+// ArrayElementsMax stops at the limit, having scanned only that far.
+func TestArrayElementsMax(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		max  int
+		want int // elements; -1: ErrTooManyElements
+	}{
+		{`[1,2,3]`, 3, 3},
+		{`[1,2,3]`, 2, -1},
+		{`[1,2,3]`, 0, 3},
+		{`[]`, 1, 0},
+		{`[[1,2,3,4],{"a":[5,6]}]`, 2, 2},
+	} {
+		got, err := ArrayElementsMax(nil, []byte(tt.in), tt.max)
+		switch {
+		case tt.want < 0 && (!errors.Is(err, ErrTooManyElements) || !errors.Is(err, ErrInvalidJSON)):
+			t.Errorf("ArrayElementsMax(%s, %d) = %v, want ErrTooManyElements", tt.in, tt.max, err)
+		case tt.want >= 0 && (err != nil || len(got) != tt.want):
+			t.Errorf("ArrayElementsMax(%s, %d) = %d elements, %v; want %d", tt.in, tt.max, len(got), err, tt.want)
+		}
+	}
+	// A huge array past the limit is refused without scanning it all: the
+	// rest need not even be valid.
+	huge := "[" + strings.Repeat("1,", 1000) + "this is not JSON"
+	if _, err := ArrayElementsMax(nil, []byte(huge), 10); !errors.Is(err, ErrTooManyElements) {
+		t.Errorf("huge array: %v, want ErrTooManyElements", err)
+	}
+}
