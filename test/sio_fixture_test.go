@@ -84,6 +84,10 @@ type sioFixtureOptions struct {
 	// pingTimeout: the tests of 2.x clients give both servers the same
 	// room on a loaded machine.
 	pingTimeout time.Duration
+	// pingInterval, when set, replaces the fixtures' 300 ms: a scenario
+	// bursting thousands of packets (the reference echoing 10,000 emits)
+	// can miss a 300/200 ms heartbeat on a loaded machine.
+	pingInterval time.Duration
 	// refuseEIO3: Engine.IO v3 clients are not allowed (the default of
 	// both servers).
 	refuseEIO3 bool
@@ -195,7 +199,7 @@ func startSIOFanio(t *testing.T, o sioFixtureOptions) *sioFanio {
 	opts := sio.Options{
 		Parser:         parser,
 		Path:           sioPath,
-		PingInterval:   pingInterval,
+		PingInterval:   cmp.Or(o.pingInterval, pingInterval),
 		PingTimeout:    cmp.Or(o.pingTimeout, pingTimeout),
 		MaxPayload:     maxPayload,
 		CORS:           &sio.CORS{Origins: []string{"*"}},
@@ -419,6 +423,9 @@ func (r *sioReference) Shutdown()           { r.once.Do(r.ref.Stop) }
 
 func startSIOReference(o sioFixtureOptions) (*sioReference, error) {
 	args := []string{"sio/reference-server.mjs", "--host", "127.0.0.1", "--port", "0"}
+	if o.pingInterval > 0 {
+		args = append(args, "--ping-interval", strconv.Itoa(int(o.pingInterval.Milliseconds())))
+	}
 	if o.pingTimeout > 0 {
 		args = append(args, "--ping-timeout", strconv.Itoa(int(o.pingTimeout.Milliseconds())))
 	}

@@ -2,7 +2,7 @@
 // the Go fixture in test/sio_fixture_test.go (see there). Every scenario in
 // sio/ must pass against it too (FANIO_IT_SERVER=reference).
 //
-//   node sio/reference-server.mjs [--port 0] [--host 127.0.0.1] [--recovery yes] [--ping-timeout 200] [--allow-eio3 no]
+//   node sio/reference-server.mjs [--port 0] [--host 127.0.0.1] [--recovery yes] [--ping-interval 300] [--ping-timeout 200] [--allow-eio3 no]
 //        [--parser json|msgpack]
 //
 // One JSON line per event on stdout:
@@ -45,7 +45,7 @@ const httpServer = http.createServer(async (req, res) => {
 });
 const opts = {
   path: "/socket.io/",
-  pingInterval: 300,
+  pingInterval: Number(arg("ping-interval", "300")),
   pingTimeout: Number(arg("ping-timeout", "200")),
   maxHttpBufferSize: 1e6,
   connectTimeout: 1000,
