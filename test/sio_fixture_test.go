@@ -213,18 +213,29 @@ func startSIOFanio(t *testing.T, o sioFixtureOptions) *sioFanio {
 	opts.NotFound = v2Page()
 	srv := sio.NewServer(opts)
 	f.srv = srv
+	// A recovered socket is logged as "<id>/recovered", and as
+	// "<id>/recovered/<n>" when it is recovered again (the n-th time).
+	var recMu sync.Mutex
+	recoveries := map[sio.SocketID]int{}
 	key := func(s *sio.Socket) string {
-		if s.Recovered() {
-			return s.ID() + "/recovered"
+		if !s.Recovered() {
+			return s.ID()
 		}
-		return s.ID()
+		recMu.Lock()
+		defer recMu.Unlock()
+		recoveries[s.ID()]++
+		if n := recoveries[s.ID()]; n > 1 {
+			return s.ID() + "/recovered/" + strconv.Itoa(n)
+		}
+		return s.ID() + "/recovered"
 	}
 	track := func(s *sio.Socket) {
-		f.log.Opened(key(s), s.Transport())
+		k := key(s)
+		f.log.Opened(k, s.Transport())
 		fmt.Fprintf(f.logs, "connect nsp=%s sid=%s recovered=%v\n", s.Namespace().Name(), s.ID(), s.Recovered())
 		s.OnDisconnect(func(s *sio.Socket, reason sio.DisconnectReason) {
 			fmt.Fprintf(f.logs, "disconnect nsp=%s sid=%s reason=%q\n", s.Namespace().Name(), s.ID(), reason)
-			f.log.Closed(key(s), string(reason), s.Transport())
+			f.log.Closed(k, string(reason), s.Transport())
 		})
 	}
 	rejectOnAuth := func(s *sio.Socket) error {

@@ -64,8 +64,16 @@ if (arg("recovery", "no") === "yes") {
 }
 const io = new Server(httpServer, opts);
 
+// A recovered socket is logged as "<id>/recovered", and as
+// "<id>/recovered/<n>" when it is recovered again (the n-th time).
+const recoveries = new Map();
 function track(socket) {
-  const sid = socket.recovered ? socket.id + "/recovered" : socket.id;
+  let sid = socket.id;
+  if (socket.recovered) {
+    const n = (recoveries.get(socket.id) ?? 0) + 1;
+    recoveries.set(socket.id, n);
+    sid = n > 1 ? `${socket.id}/recovered/${n}` : `${socket.id}/recovered`;
+  }
   log({ event: "connect", nsp: socket.nsp.name, sid, transport: socket.conn.transport.name, recovered: socket.recovered, protocol: socket.conn.protocol });
   socket.on("disconnect", (reason) => {
     log({ event: "disconnect", nsp: socket.nsp.name, sid, reason, transport: socket.conn.transport.name });
