@@ -366,3 +366,28 @@ type closeRecorder func()
 
 func (closeRecorder) OnMessage(*Session, []byte, bool)     {}
 func (f closeRecorder) OnClose(*Session, DisconnectReason) { f() }
+
+// After half the sessions (at least 1,000) left, freed memory is returned
+// to the OS; NoMemoryRelease turns that off.
+func TestMemoryReleasedAfterDrop(t *testing.T) {
+	old := releaseCheck
+	releaseCheck = 20 * time.Millisecond
+	defer func() { releaseCheck = old }()
+	for _, off := range []bool{false, true} {
+		srv, base, _ := start(t, Options{NoMemoryRelease: off})
+		for i := 0; i < 1200; i++ {
+			handshake(t, base, nil)
+		}
+		time.Sleep(100 * time.Millisecond) // the high-water mark is seen
+		for _, s := range srv.Sessions() {
+			s.closeAfterError()
+		}
+		deadline := time.Now().Add(3 * time.Second)
+		for srv.Stats().MemoryReleases == 0 && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if n := srv.Stats().MemoryReleases; (n == 0) != off {
+			t.Errorf("NoMemoryRelease=%v: %d releases", off, n)
+		}
+	}
+}

@@ -165,6 +165,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	s.loop.StopAccepting()
+	s.stopMemoryRelease()
 	s.closeSessions(ctx, s.opts.ShutdownWindow)
 	// Let queued close frames and answers drain, bounded by ctx and a short
 	// grace.

@@ -89,6 +89,14 @@ type Options struct {
 	// the sum is under 7/8 of it (counted in Stats().BudgetCuts). Default
 	// 0: none (each session still has MaxOutboundBytes).
 	MaxOutboundBytesTotal int
+	// NoMemoryRelease turns off the return of freed memory to the OS: by
+	// default, when the number of sessions has fallen by half (and by at
+	// least 1,000), the server calls debug.FreeOSMemory (at most once a
+	// minute, from a goroutine of its own), since the Go runtime would
+	// keep that memory for minutes on an idle server (measured in
+	// bench/battery release). Set it when the application manages the
+	// runtime's memory itself (GOMEMLIMIT, its own FreeOSMemory).
+	NoMemoryRelease bool
 	// ShutdownWindow spreads Shutdown's session closes evenly over this
 	// window (within Shutdown's context), so that clients do not all
 	// reconnect, to another node, in the same second. Default 0: all at

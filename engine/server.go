@@ -47,6 +47,9 @@ type Server struct {
 	total   *eventloop.Account // every session's backlog, with MaxOutboundBytesTotal
 	cutting atomic.Bool
 
+	releaseOnce sync.Once
+	releaseStop chan struct{}
+
 	corsMu    sync.RWMutex
 	corsCache map[string][]byte // origin → CORS header lines
 
@@ -308,6 +311,7 @@ func (s *Server) handshake(x exchange, ws *eventloop.Conn, req *codec.Request, i
 	} else {
 		s.stats.polling.Add(1)
 	}
+	s.startMemoryRelease()
 	if v3 {
 		s.timers.Reset(&sess.hb, s.opts.PingInterval+s.opts.PingTimeout) // the client's first ping
 	} else {

@@ -87,6 +87,7 @@ type counters struct {
 	pollPauses       atomic.Uint64 // PauseReads on polling sessions
 	budgetCuts       atomic.Uint64
 	inboundOverflows atomic.Uint64 // paused WebSockets that piled up input
+	memReleases      atomic.Uint64 // release.go
 }
 
 // cell returns the session's counter cell: the one its address falls in
@@ -152,6 +153,9 @@ type Stats struct {
 	// OutboundBytes is the sum of the sessions' backlogs, kept only with
 	// MaxOutboundBytesTotal (0 otherwise).
 	OutboundBytes int64
+	// MemoryReleases counts the times freed memory was returned to the OS
+	// after sessions left (see Options.NoMemoryRelease).
+	MemoryReleases uint64
 	// Oversize counts the messages and polling bodies over MaxPayload (a
 	// 413, or a WebSocket closed with 1009).
 	Oversize uint64
@@ -189,6 +193,7 @@ func (s *Server) Stats() Stats {
 		ReadPauses:         c.pollPauses.Load() + lc.ReadPauses,
 		InboundOverflows:   c.inboundOverflows.Load(),
 		BudgetCuts:         c.budgetCuts.Load(),
+		MemoryReleases:     c.memReleases.Load(),
 		Oversize:           c.oversize.Load(),
 		ProtocolErrors:     c.protocolErrors.Load(),
 		Connections:        s.loop.CountConnections(),

@@ -99,6 +99,11 @@ type Options struct {
 	// MaxOutboundBytesTotal is a budget for all connections together:
 	// past it, those holding the most are closed first. Default 0: none.
 	MaxOutboundBytesTotal int
+	// NoMemoryRelease: by default, when the number of connections has
+	// fallen by half (and by at least 1,000), freed memory is returned to
+	// the OS (debug.FreeOSMemory, at most once a minute); set it to manage
+	// the runtime's memory yourself (see engine.Options.NoMemoryRelease).
+	NoMemoryRelease bool
 	// ShutdownWindow spreads Shutdown's disconnections evenly over this
 	// window, so that clients do not all reconnect in the same second.
 	// Default 0: all at once.
@@ -275,6 +280,7 @@ func (o *Options) engineOptions() engine.Options {
 		SlowReaderPolicy:         o.SlowReaderPolicy,
 		MaxOutboundBytesTotal:    o.MaxOutboundBytesTotal,
 		ShutdownWindow:           o.ShutdownWindow,
+		NoMemoryRelease:          o.NoMemoryRelease,
 		MaxHeaderBytes:           o.MaxHeaderBytes,
 		MaxConnections:           o.MaxConnections,
 		TLSConfig:                o.TLSConfig,
@@ -316,6 +322,7 @@ func (o *Options) withEngine(e engine.Options) {
 	o.SlowReaderPolicy = e.SlowReaderPolicy
 	o.MaxOutboundBytesTotal = e.MaxOutboundBytesTotal
 	o.ShutdownWindow = e.ShutdownWindow
+	o.NoMemoryRelease = e.NoMemoryRelease
 	o.MaxHeaderBytes = e.MaxHeaderBytes
 	o.MaxConnections = e.MaxConnections
 	o.TLSConfig = e.TLSConfig
