@@ -87,6 +87,8 @@ const io = new Server(httpServer, {
   perMessageDeflate: false,
   httpCompression: false,
   cors: { origin: "*" },
+  // --recovery yes: connection state recovery (bench/battery jitter)
+  ...(arg("recovery", "no") === "yes" ? { connectionStateRecovery: { maxDisconnectionDuration: 2 * 60 * 1000 } } : {}),
 });
 
 let socketioVersion = "unknown";

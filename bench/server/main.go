@@ -8,7 +8,9 @@
 // by `fanio-bench metrics` with and without -metrics (GET /metrics,
 // handler timing on), to measure what publishing metrics costs, and with
 // -redis URL (a cluster through Redis: redisadapter, classic protocol or
-// sharded with -redis-sharded) by `fanio-bench cluster`.
+// sharded with -redis-sharded) by `fanio-bench cluster`, and with
+// -recovery (connection state recovery; the Node fixture takes --recovery
+// yes) by bench/battery's jitter scenario.
 package main
 
 import (
@@ -36,6 +38,8 @@ func main() {
 	withMetrics := flag.Bool("metrics", false, "serve GET /metrics (Prometheus; handler timing on)")
 	redisURL := flag.String("redis", "", "join a cluster through Redis at this URL (redisadapter), for `fanio-bench cluster`")
 	redisSharded := flag.Bool("redis-sharded", false, "with -redis: the sharded protocol")
+	recovery := flag.Bool("recovery", false, "connection state recovery (bench/battery jitter)")
+	maxOutbound := flag.Int("max-outbound", 0, "MaxOutboundBytes (0: the default, 4 MiB)")
 	flag.Parse()
 	if *procs <= 0 {
 		*procs = *cores
@@ -54,7 +58,8 @@ func main() {
 		defer rc.Close()
 		adapter = rc.Adapter
 	}
-	srv := fixture.New(fixture.Options{EventLoops: *cores, Metrics: *withMetrics, Adapter: adapter})
+	srv := fixture.New(fixture.Options{EventLoops: *cores, Metrics: *withMetrics, Adapter: adapter,
+		Recovery: *recovery, MaxOutboundBytes: *maxOutbound})
 	if err := srv.Start(*addr); err != nil {
 		fmt.Fprintln(os.Stderr, "fanio bench server:", err)
 		os.Exit(1)
