@@ -25,6 +25,9 @@ type config struct {
 	maxPayload      int
 	connectTimeout  time.Duration
 	maxOutbound     int
+	maxOutboundAll  int
+	dropVolatile    bool
+	shutdownWindow  time.Duration
 	transports      string
 	token           string
 	apiCORS         string
@@ -77,7 +80,10 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.DurationVar(&c.pingTimeout, "ping-timeout", 20*time.Second, "Engine.IO ping timeout")
 	fs.IntVar(&c.maxPayload, "max-payload", 1_000_000, "largest message or polling body, bytes")
 	fs.DurationVar(&c.connectTimeout, "connect-timeout", 45*time.Second, "close connections that join no namespace by then")
-	fs.IntVar(&c.maxOutbound, "max-outbound", 4<<20, "bytes queued per connection before it is closed as a slow reader")
+	fs.IntVar(&c.maxOutbound, "max-outbound", 4<<20, "bytes a connection may hold unwritten before it is closed as a slow reader")
+	fs.IntVar(&c.maxOutboundAll, "max-outbound-total", 0, "bytes all connections may hold unwritten together; past it the largest backlogs are closed first (0: no total)")
+	fs.BoolVar(&c.dropVolatile, "drop-volatile", false, "over -max-outbound, drop a connection's queued volatile packets before closing it")
+	fs.DurationVar(&c.shutdownWindow, "shutdown-window", 0, "spread the disconnections of a shutdown over this window (within -shutdown-timeout)")
 	fs.StringVar(&c.transports, "transports", "polling,websocket", "allowed transports")
 	fs.StringVar(&c.token, "token", "", "bearer token required by POST /api/publish (empty: publishing is accepted from loopback addresses only)")
 	fs.StringVar(&c.apiCORS, "api-cors", "", "browser origins allowed to call POST /api/publish (comma-separated; empty: none — web pages cannot publish)")

@@ -120,17 +120,22 @@ func run(args []string) error {
 		return fmt.Errorf("-parser: %w", err)
 	}
 	opts := sio.Options{
-		Parser:           parser,
-		Path:             c.path,
-		PingInterval:     c.pingInterval,
-		PingTimeout:      c.pingTimeout,
-		MaxPayload:       c.maxPayload,
-		MaxOutboundBytes: c.maxOutbound,
-		MaxConnections:   c.maxConns,
-		Transports:       splitList(c.transports),
-		ConnectTimeout:   c.connectTimeout,
-		AllowEIO3:        c.allowEIO3,
-		Logger:           log,
+		Parser:                parser,
+		Path:                  c.path,
+		PingInterval:          c.pingInterval,
+		PingTimeout:           c.pingTimeout,
+		MaxPayload:            c.maxPayload,
+		MaxOutboundBytes:      c.maxOutbound,
+		MaxOutboundBytesTotal: c.maxOutboundAll,
+		ShutdownWindow:        c.shutdownWindow,
+		MaxConnections:        c.maxConns,
+		Transports:            splitList(c.transports),
+		ConnectTimeout:        c.connectTimeout,
+		AllowEIO3:             c.allowEIO3,
+		Logger:                log,
+	}
+	if c.dropVolatile {
+		opts.SlowReaderPolicy = sio.DropVolatile
 	}
 	if origins := splitList(c.cors); len(origins) > 0 {
 		opts.CORS = &sio.CORS{Origins: origins, Credentials: c.corsCredentials}
