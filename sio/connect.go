@@ -123,20 +123,17 @@ func (c *client) connectTo(name string, auth json.RawMessage) (retry bool) {
 	c.stopConnectTimer()
 	s.connected.Store(true)
 	s.Join(s.id)
-	if restored != nil {
-		if ia, ok := n.adapter.(*InMemoryAdapter); ok && ia.rec != nil {
-			ia.restoreInto(s, restored.Rooms, offset)
-		} else {
-			s.Join(restored.Rooms...)
-			for _, mp := range restored.MissedPackets {
-				_ = c.send(mp, false)
-			}
+	switch ia, ok := n.adapter.(*InMemoryAdapter); {
+	case restored == nil:
+		c.ackConnect(s, n.name)
+	case ok && ia.rec != nil:
+		ia.restoreInto(s, restored.Rooms, offset, func() { c.ackConnect(s, n.name) })
+	default:
+		s.Join(restored.Rooms...)
+		for _, mp := range restored.MissedPackets {
+			_ = c.send(mp, false)
 		}
-	}
-	if c.eio3 {
-		c.connectAckV3(n.name)
-	} else {
-		c.connectAck(s, n.name)
+		c.ackConnect(s, n.name)
 	}
 	n.mu.RLock()
 	hs := n.onConnection
@@ -151,6 +148,15 @@ func (c *client) connectTo(name string, auth json.RawMessage) (retry bool) {
 }
 
 // connectAck answers a CONNECT: {"sid":...} (and the pid with recovery).
+// ackConnect answers a CONNECT that succeeded, in the client's protocol.
+func (c *client) ackConnect(s *Socket, nsp string) {
+	if c.eio3 {
+		c.connectAckV3(nsp)
+	} else {
+		c.connectAck(s, nsp)
+	}
+}
+
 func (c *client) connectAck(s *Socket, nsp string) {
 	var buf [96]byte
 	payload := buf[:0]

