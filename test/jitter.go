@@ -36,6 +36,7 @@ type CutProxy struct {
 	cuts    atomic.Int64
 	mu      sync.Mutex
 	conns   map[*proxied]struct{}
+	closed  bool
 	wg      sync.WaitGroup
 }
 
@@ -106,6 +107,7 @@ func (p *CutProxy) cut(c *proxied) {
 func (p *CutProxy) Close() {
 	p.ln.Close()
 	p.mu.Lock()
+	p.closed = true
 	for c := range p.conns {
 		c.a.Close()
 		c.b.Close()
@@ -124,13 +126,28 @@ func (p *CutProxy) serve() {
 		if err != nil {
 			return
 		}
+		p.wg.Add(1)
+		go p.carry(a) // dialing must not hold back the next accept
+	}
+}
+
+// carry connects a to the target and copies both ways until either ends.
+func (p *CutProxy) carry(a net.Conn) {
+	defer p.wg.Done()
+	{
 		b, err := net.DialTimeout("tcp", p.target, 5*time.Second)
 		if err != nil {
 			a.Close()
-			continue
+			return
 		}
 		c := &proxied{a: a, b: b, born: time.Now()}
 		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			a.Close()
+			b.Close()
+			return
+		}
 		p.conns[c] = struct{}{}
 		if p.cutting.Load() {
 			p.armLocked(c)
@@ -148,18 +165,16 @@ func (p *CutProxy) serve() {
 		}
 		go pipe(b, a)
 		go pipe(a, b)
-		go func() {
-			<-done
-			<-done
-			a.Close()
-			b.Close()
-			p.mu.Lock()
-			delete(p.conns, c)
-			if c.timer != nil {
-				c.timer.Stop()
-			}
-			p.mu.Unlock()
-		}()
+		<-done
+		<-done
+		a.Close()
+		b.Close()
+		p.mu.Lock()
+		delete(p.conns, c)
+		if c.timer != nil {
+			c.timer.Stop()
+		}
+		p.mu.Unlock()
 	}
 }
 
