@@ -35,12 +35,16 @@ func (c *client) admit(size int) bool {
 // limits. On the loop, from dispatch.
 func (c *client) flowAfterSubmit() {
 	o := &c.srv.opts
-	if c.mb.Len() < o.MaxQueuedPackets && int(c.queued.Load()) < o.MaxQueuedBytes {
+	over := func() bool { return c.mb.Len() >= o.MaxQueuedPackets || int(c.queued.Load()) >= o.MaxQueuedBytes }
+	if !over() {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.paused || c.closed {
+	// Checked again under c.mu: had the handlers drained the queue since,
+	// no packet would be left to resume the reads (maybeResume runs as
+	// each one starts, and waits for c.mu).
+	if c.paused || c.closed || !over() {
 		return
 	}
 	c.paused = true

@@ -175,7 +175,7 @@ func (c *Conn) CloseWebSocket(code ws.StatusCode, reason string, err error) {
 	bb.B = codec.AppendCloseFrame(bb.B, code, reason)
 	// A close frame is always queued (it is small, and there is one): the
 	// peer learns why, even from a full queue.
-	if _, err := c.enqueue(outItem{b: bb.B, bb: bb, flags: itemNoBudget}); err == nil {
+	if _, qerr := c.enqueue(outItem{b: bb.B, bb: bb, flags: itemNoBudget}); qerr == nil {
 		c.Close(err)
 	}
 }

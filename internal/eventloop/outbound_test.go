@@ -281,3 +281,28 @@ func TestAccountReturnsToZero(t *testing.T) {
 		t.Fatalf("Account = %d once every connection closed, want 0", n)
 	}
 }
+
+// A close frame the server sends for a protocol error is queued past the
+// budget, and the owner is told the error (not a clean close).
+func TestCloseWebSocketTellsOwnerTheError(t *testing.T) {
+	bothPaths(t, func(t *testing.T, start starter) {
+		closed := make(chan error, 1)
+		_, c, br, _ := wsConn(t, start, Options{}, func(*Conn) Owner { return recordOwner{closed: closed} })
+		f := ws.NewTextFrame([]byte("unmasked")) // clients must mask
+		if err := ws.WriteFrame(c, f); err != nil {
+			t.Fatal(err)
+		}
+		got, err := ws.ReadFrame(br)
+		if err != nil || got.Header.OpCode != ws.OpClose {
+			t.Fatalf("want a close frame, got %v %v", got.Header, err)
+		}
+		select {
+		case err := <-closed:
+			if !errors.Is(err, ErrProtocol) {
+				t.Fatalf("owner told %v, want ErrProtocol", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("owner not told")
+		}
+	})
+}
