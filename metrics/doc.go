@@ -14,7 +14,11 @@
 //     fanio_packets_received_total, fanio_packets_sent_total,
 //     fanio_bytes_received_total, fanio_bytes_sent_total (MESSAGE packets
 //     and their data, as the admin UI counts them), slow-reader
-//     disconnects, oversize payloads, protocol errors, connections held;
+//     disconnects, oversize payloads, protocol errors, connections held,
+//     and flow control: fanio_volatile_dropped_total,
+//     fanio_read_pauses_total, fanio_paused_inbound_overflows_total,
+//     fanio_outbound_budget_cuts_total, fanio_outbound_bytes,
+//     fanio_memory_releases_total;
 //   - Socket.IO: fanio_sockets{namespace}, fanio_rooms{namespace} (the
 //     sockets' own rooms not counted), fanio_connects_total{namespace},
 //     fanio_disconnects_total{reason}, fanio_broadcasts_total,
