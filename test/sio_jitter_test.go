@@ -39,7 +39,12 @@ func TestSIOJitterRecovery(t *testing.T) {
 				Event:    "m",
 				Room:     "r",
 				Drain:    drain,
-				Log:      &log,
+				// WebSocket clients: with polling first, a reset during the
+				// upgrade can leave engine.io-client 6.6.8 with polling
+				// paused for good (its _probe gives up after pausing), a
+				// client flaw both servers show (BENCHMARKS.md).
+				Transports: "websocket",
+				Log:        &log,
 			})
 			t.Log(strings.TrimSpace(log.String()))
 			if err != nil {

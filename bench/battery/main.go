@@ -42,13 +42,14 @@ import (
 )
 
 type config struct {
-	root     string
-	goBin    string
-	servers  []string
-	cpus     string // taskset list for the servers ("" = not pinned)
-	cores    int    // fanio's event loops and GOMAXPROCS
-	duration time.Duration
-	quick    bool
+	root       string
+	goBin      string
+	servers    []string
+	cpus       string // taskset list for the servers ("" = not pinned)
+	cores      int    // fanio's event loops and GOMAXPROCS
+	duration   time.Duration
+	quick      bool
+	transports string // jitter's clients: "" (polling, then upgrade) or "websocket"
 }
 
 // result is one scenario's numbers for one server.
@@ -67,6 +68,7 @@ func main() {
 	flag.IntVar(&cfg.cores, "cores", 1, "fanio's event loops (and GOMAXPROCS)")
 	flag.DurationVar(&cfg.duration, "duration", 0, "override each scenario's duration")
 	flag.BoolVar(&cfg.quick, "quick", false, "shorter runs (jitter 20 s, 300 clients)")
+	flag.StringVar(&cfg.transports, "transports", "", "jitter's clients: empty for the client's default (polling, then upgrade), or websocket")
 	jsonOut := flag.String("json", "", "write the results as JSON to this file")
 	flag.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: battery [flags] slowreader|pollbacklog|flood|buffered|jitter|release|all ...")

@@ -86,7 +86,7 @@ func jitter(c *config, name string) ([]result, error) {
 		res, err := n.RunJitter(context.Background(), integration.JitterConfig{
 			Server: addr, Clients: clients, Procs: procs, Rate: 20, Duration: d,
 			CutMin: 2 * time.Second, CutMax: 8 * time.Second, CutAfter: 2 * time.Second,
-			Publish: "pub", Event: "msg", Room: "r", Drain: drain, Log: logWriter{},
+			Publish: "pub", Event: "msg", Room: "r", Drain: drain, Log: logWriter{}, Transports: c.transports,
 		})
 		cpu := cpuSeconds(srv.PID) - cpu0
 		srv.Stop()
@@ -95,12 +95,13 @@ func jitter(c *config, name string) ([]result, error) {
 		}
 		mode := map[bool]string{true: "recovery", false: "no recovery"}[recovery]
 		out = append(out, result{Scenario: "jitter", Server: name,
-			Params: map[string]any{"mode": mode, "clients": clients, "node_processes": procs, "seconds": d.Seconds(), "rate": 20, "cut_every_s": "2-8"},
+			Params: map[string]any{"mode": mode, "clients": clients, "node_processes": procs, "seconds": d.Seconds(), "rate": 20, "cut_every_s": "2-8",
+				"transports": map[bool]string{true: "websocket", false: "polling, then upgrade"}[c.transports == "websocket"]},
 			Values: map[string]any{
 				"mode": mode, "events": res.Events, "cuts": res.Cuts, "delivery_rate": round(res.DeliveryRate(), 5),
 				"perfect_clients": res.Perfect, "duplicates": res.Duplicates, "out_of_order": res.OutOfOrder,
 				"recovered": res.Recovered, "not_recovered": res.Unrecovered, "drained": res.Drained,
-				"server_cpu_s": round(cpu, 1),
+				"server_cpu_s": round(cpu, 1), "client_ping_timeouts": res.Reasons["ping timeout"],
 			},
 			Notes: []string{fmt.Sprintf("client disconnect reasons: %v", res.Reasons)},
 		})
