@@ -129,11 +129,12 @@ func (c *client) connectTo(name string, auth json.RawMessage) (retry bool) {
 	case ok && ia.rec != nil:
 		ia.restoreInto(s, restored.Rooms, offset, func() { c.ackConnect(s, n.name) })
 	default:
+		// Same order as restoreInto: the answer, then the missed packets.
 		s.Join(restored.Rooms...)
+		c.ackConnect(s, n.name)
 		for _, mp := range restored.MissedPackets {
 			_ = c.send(mp, false)
 		}
-		c.ackConnect(s, n.name)
 	}
 	n.mu.RLock()
 	hs := n.onConnection
@@ -147,7 +148,6 @@ func (c *client) connectTo(name string, auth json.RawMessage) (retry bool) {
 	return false
 }
 
-// connectAck answers a CONNECT: {"sid":...} (and the pid with recovery).
 // ackConnect answers a CONNECT that succeeded, in the client's protocol.
 func (c *client) ackConnect(s *Socket, nsp string) {
 	if c.eio3 {
@@ -157,6 +157,7 @@ func (c *client) ackConnect(s *Socket, nsp string) {
 	}
 }
 
+// connectAck answers a v4 CONNECT: {"sid":...} (and the pid with recovery).
 func (c *client) connectAck(s *Socket, nsp string) {
 	var buf [96]byte
 	payload := buf[:0]

@@ -201,7 +201,12 @@ type Options struct {
 }
 
 // ConnectionStateRecovery enables the recovery of a socket's id, rooms,
-// data and missed broadcasts after a short disconnection.
+// data and missed broadcasts after a short disconnection. A recovered
+// socket gets its CONNECT answer first, then the missed broadcasts (the
+// reference sends them before the answer, which socket.io-client buffers
+// and keeps across a failed attempt, so a client cut in between got them
+// twice); with the in-memory adapter, no broadcast falls between the
+// restore and the joining of the rooms.
 type ConnectionStateRecovery struct {
 	// MaxDisconnectionDuration is how long a session is kept; default 2 min.
 	MaxDisconnectionDuration time.Duration
