@@ -47,6 +47,14 @@
 // (PauseReads: TCP pushes back on a WebSocket, a polling POST's answer
 // waits) instead of dropping a burst.
 //
+// In a cluster (SetCluster; package redisadapter provides one through
+// Redis), servers behind a load balancer that does not pin clients serve
+// each other's sessions: a polling request for a session another server
+// holds is forwarded to it and its answer relayed, and a WebSocket upgrade
+// takes the session over (cluster.go, forward.go, takeover.go). The engine
+// owns that protocol; the Cluster interface only carries its messages, so
+// engine knows nothing of Redis or of how servers reach each other.
+//
 // It must not know Socket.IO: packet semantics above Engine.IO MESSAGE
 // belong to sio. It imports codec, pool, timer, ratelog and eventloop, never sio;
 // none of their types appears in its exported API.

@@ -504,7 +504,7 @@ type discardExchange struct{}
 func (discardExchange) respond(bb *pool.Buffer, _ bool) { pool.Put(bb) }
 func (discardExchange) remoteAddr() net.Addr            { return nil }
 func (discardExchange) secure() bool                    { return false }
-func (discardExchange) hold(*Session)                   {}
+func (discardExchange) hold(pollWatcher)                {}
 func (discardExchange) unhold()                         {}
 
 // A broadcast's allocations do not grow with its members, whichever

@@ -20,11 +20,17 @@ type exchange interface {
 	respond(bb *pool.Buffer, closeAfter bool)
 	remoteAddr() net.Addr
 	secure() bool
-	// hold marks the answer as held for s (a long poll): if the client goes
-	// away before it is answered, s.pollGone(x) is called. unhold undoes it.
-	hold(s *Session)
+	// hold marks the answer as held for w (a long poll, a forwarded
+	// request): if the client goes away before it is answered,
+	// w.pollGone(x) is called. unhold undoes it.
+	hold(w pollWatcher)
 	unhold()
 }
+
+// pollWatcher is told when the client of a held request goes away: a
+// *Session (its long poll), an *outbound (a request forwarded to another
+// server).
+type pollWatcher interface{ pollGone(x exchange) }
 
 // loopExchange is a request on a reactor connection. It is one pointer, so
 // it fits in an interface without allocating, and two of them compare
@@ -34,8 +40,18 @@ type loopExchange struct{ c *eventloop.Conn }
 func (x loopExchange) respond(bb *pool.Buffer, closeAfter bool) { _ = x.c.Respond(bb, closeAfter) }
 func (x loopExchange) remoteAddr() net.Addr                     { return x.c.RemoteAddr() }
 func (x loopExchange) secure() bool                             { return x.c.Secure() }
-func (x loopExchange) hold(s *Session)                          { x.c.SetOwner(pollOwner{s}) }
 func (x loopExchange) unhold()                                  { x.c.SetOwner(nil) }
+
+func (x loopExchange) hold(w pollWatcher) {
+	// One owner type per watcher: each is a single pointer, so that making
+	// it an eventloop.Owner does not allocate.
+	switch w := w.(type) {
+	case *Session:
+		x.c.SetOwner(pollOwner{w})
+	case *outbound:
+		x.c.SetOwner(fwdOwner{w})
+	}
+}
 
 // pollOwner watches a held GET's reactor connection: if the client drops
 // it, the session ends, as in the reference ("poll connection closed

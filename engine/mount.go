@@ -214,7 +214,7 @@ type httpExchange struct {
 	done chan answer // one answer, buffered: respond never blocks
 
 	mu   sync.Mutex
-	held *Session
+	held pollWatcher
 }
 
 func (x *httpExchange) respond(bb *pool.Buffer, closeAfter bool) {
@@ -234,9 +234,9 @@ func (x *httpExchange) remoteAddr() net.Addr {
 
 func (x *httpExchange) secure() bool { return x.r.TLS != nil }
 
-func (x *httpExchange) hold(s *Session) {
+func (x *httpExchange) hold(w pollWatcher) {
 	x.mu.Lock()
-	x.held = s
+	x.held = w
 	x.mu.Unlock()
 }
 

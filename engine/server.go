@@ -41,7 +41,8 @@ type Server struct {
 	openedTotal  atomic.Int64
 	stats        counters
 	hooks        hooks
-	rlog         *ratelog.Limiter // what clients can cause is logged rate-limited
+	rlog         *ratelog.Limiter             // what clients can cause is logged rate-limited
+	cluster      atomic.Pointer[clusterState] // nil: a single server (cluster.go)
 
 	// Outbound budget (budget.go) and flow counters.
 	total   *eventloop.Account // every session's backlog, with MaxOutboundBytesTotal
@@ -154,6 +155,9 @@ func (s *Server) serve(x exchange, ws *eventloop.Conn, req *codec.Request, body 
 	if sid, ok := codec.QueryValue(req.RawQuery, "sid"); ok {
 		sess := s.sessions.get(sid)
 		if sess == nil {
+			if s.serveElsewhere(x, ws, req, body, sid, isWS, upgrade) {
+				return
+			}
 			s.refuse(x, req, errUnknownSID, refusedUnknownSID, "sid", string(sid))
 			return
 		}
@@ -257,9 +261,10 @@ func onPath[T string | []byte](prefix string, p T) bool {
 // handshake opens a new session (v3: Engine.IO protocol v3). For a
 // WebSocket, ws is the connection.
 func (s *Server) handshake(x exchange, ws *eventloop.Conn, req *codec.Request, isWS, v3 bool) {
+	cl := s.cluster.Load()
 	sess := &Session{
 		srv:     s,
-		id:      newSessionID(),
+		id:      newSessionID(cl),
 		raw:     compactRequest(req),
 		remote:  x.remoteAddr(),
 		secure:  x.secure(),
@@ -303,6 +308,13 @@ func (s *Server) handshake(x exchange, ws *eventloop.Conn, req *codec.Request, i
 	} else {
 		sess.kind = kindPolling
 		sess.p = &pollState{jsonp: jsonpDigits(req)}
+		if cl != nil && cl.cfg.TakeoverWindow > 0 && s.websocket && !s.opts.DisableUpgrades {
+			// In a cluster, the session waits to be handed over in case its
+			// upgrade reaches another server (takeover.go).
+			pc := &pendingConn{}
+			sess.p.pend = pc
+			s.timers.Init(&pc.timer, sess.pendingExpired)
+		}
 	}
 	s.sessions.add(sess)
 	s.openedTotal.Add(1)
@@ -312,6 +324,10 @@ func (s *Server) handshake(x exchange, ws *eventloop.Conn, req *codec.Request, i
 		s.stats.polling.Add(1)
 	}
 	s.startMemoryRelease()
+	pending := sess.p != nil && sess.p.pend != nil
+	if pending {
+		s.timers.Reset(&sess.p.pend.timer, cl.cfg.TakeoverWindow)
+	}
 	if v3 {
 		s.timers.Reset(&sess.hb, s.opts.PingInterval+s.opts.PingTimeout) // the client's first ping
 	} else {
@@ -337,7 +353,7 @@ func (s *Server) handshake(x exchange, ws *eventloop.Conn, req *codec.Request, i
 		s.respondPayload(x, o, payload, false)
 		pool.Put(open)
 	}
-	if s.onConnection != nil {
+	if s.onConnection != nil && !pending {
 		s.onConnection(sess)
 	}
 }
@@ -354,11 +370,42 @@ func (s *Server) attachConn(sess *Session, c *eventloop.Conn) {
 	}
 }
 
-// newSessionID returns 20 URL-safe characters from 15 random bytes.
-func newSessionID() string {
+// newSessionID returns 20 URL-safe characters from 15 random bytes; in a
+// cluster, the node's id (4 characters) and 16 from 12 random bytes.
+func newSessionID(cl *clusterState) string {
 	var b [15]byte
+	if cl != nil {
+		_, _ = rand.Read(b[:12])
+		return cl.cfg.NodeID + base64.RawURLEncoding.EncodeToString(b[:12])
+	}
 	_, _ = rand.Read(b[:])
 	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// serveElsewhere serves, in a cluster, a request for a session another
+// server holds (cluster.go): it reports false when there is none to ask.
+func (s *Server) serveElsewhere(x exchange, c *eventloop.Conn, req *codec.Request, body, sid []byte, isWS, upgrade bool) bool {
+	cl := s.cluster.Load()
+	if cl == nil {
+		return false
+	}
+	if _, forwarded := x.(*remoteExchange); forwarded {
+		return false // never forwarded twice
+	}
+	node, ok := cl.ownerOf(sid)
+	if !ok {
+		return false
+	}
+	if isWS {
+		if !upgrade || !bytes.Equal(req.Method, methodGet) {
+			s.refuse(x, req, errBadRequest, refusedBadRequest)
+			return true
+		}
+		s.forwardUpgrade(cl, x, c, req, sid, node)
+		return true
+	}
+	s.forwardPoll(cl, x, req, body, node)
+	return true
 }
 
 // cookieValue is the Set-Cookie value of the "io" cookie for session sid,
@@ -413,17 +460,7 @@ func (s *Server) extraHeaders(cors []byte, x exchange, req *codec.Request, initi
 
 func (s *Server) respondError(x exchange, req *codec.Request, e httpError) {
 	if req.Upgrade {
-		// A refused WebSocket upgrade gets the reference's bare answer: 400
-		// with the message as text, then the connection closes.
-		bb := pool.Get()
-		b := codec.AppendStatusLine(bb.B, 400)
-		b = codec.AppendHeader(b, "Connection", "close")
-		b = codec.AppendHeader(b, "Content-Type", "text/html")
-		b = codec.AppendContentLength(b, len(e.message))
-		b = append(b, "\r\n"...)
-		b = append(b, e.message...)
-		bb.B = b
-		x.respond(bb, true)
+		s.respondUpgradeError(x, e)
 		return
 	}
 	s.respondErrorTo(x, req.KeepAlive, s.corsHeaders(req), e)
@@ -446,6 +483,20 @@ func (s *Server) respondErrorTo(x exchange, keepAlive bool, cors []byte, e httpE
 	b = append(b, body...)
 	bb.B = b
 	x.respond(bb, closeConn)
+}
+
+// respondUpgradeError refuses a WebSocket upgrade with the reference's bare
+// answer: 400 with the message as text, then the connection closes.
+func (s *Server) respondUpgradeError(x exchange, e httpError) {
+	bb := pool.Get()
+	b := codec.AppendStatusLine(bb.B, 400)
+	b = codec.AppendHeader(b, "Connection", "close")
+	b = codec.AppendHeader(b, "Content-Type", "text/html")
+	b = codec.AppendContentLength(b, len(e.message))
+	b = append(b, "\r\n"...)
+	b = append(b, e.message...)
+	bb.B = b
+	x.respond(bb, true)
 }
 
 func (s *Server) respondStatus(x exchange, req *codec.Request, status int) {

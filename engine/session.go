@@ -98,7 +98,8 @@ type pollState struct {
 	// pingQueued: the last ping is still in the queue, so a pong cannot
 	// answer it (see onPong).
 	pingQueued bool
-	post       *heldPost // a POST whose answer waits for ResumeReads
+	post       *heldPost    // a POST whose answer waits for ResumeReads
+	pend       *pendingConn // in a cluster, until handed to OnConnection (takeover.go)
 }
 
 // heldPost is a POST read up to a PauseReads: the records not yet
@@ -110,9 +111,12 @@ type heldPost struct {
 	rest      *pool.Buffer // nil when every record was decoded
 }
 
-// upgradeState exists only while a WebSocket probes to replace polling.
+// upgradeState exists only while a WebSocket probes to replace polling:
+// here (conn), or on another server of a cluster that is taking the
+// session over (remote; takeover.go).
 type upgradeState struct {
 	conn    *eventloop.Conn
+	remote  *remoteUpgrade
 	deflate bool
 	b64     bool // v3: the WebSocket request asked for base64 binary
 	probed  bool // "2probe" answered: polls now get noop
@@ -583,6 +587,16 @@ func (s *Session) onPacket(typ codec.EIOType, data []byte, binary bool) bool {
 	switch typ {
 	case codec.EIOMessage:
 		s.mu.Lock()
+		if pc := s.pendingLocked(); pc != nil {
+			// Not handed to OnConnection yet (a cluster's takeover window):
+			// kept, delivered in order once it is.
+			full := s.holdPendingLocked(pc, data, binary)
+			s.mu.Unlock()
+			if full {
+				s.pendingFull()
+			}
+			return true
+		}
 		h, open := s.handler, s.state == stateOpen
 		s.mu.Unlock()
 		if !open {
@@ -731,9 +745,14 @@ func (s *Session) finishLocked(keep bool, reason DisconnectReason) Handler {
 	}
 	if u := s.upgrade; u != nil {
 		s.srv.timers.Stop(&u.timer)
-		u.conn.Close(nil)
+		if u.remote != nil {
+			s.srv.dropRemoteUpgrade(*u.remote)
+		} else {
+			u.conn.Close(nil)
+		}
 		s.upgrade = nil
 	}
+	s.stopPendingLocked()
 	if keep {
 		s.state = stateClosing
 		// Don't wait for that poll forever.

@@ -81,6 +81,11 @@ func (s *Server) handleUpgrade(x exchange, c *eventloop.Conn, req *codec.Request
 	sess.upgrade = u
 	s.timers.Init(&u.timer, func() { sess.upgradeTimedOut(u) })
 	s.timers.Reset(&u.timer, s.opts.UpgradeTimeout)
+	sess.mu.Unlock()
+	// In a cluster, a session waiting to be handed over (for a takeover
+	// that will not come: the upgrade is here) is handed over now.
+	sess.endPending()
+	sess.mu.Lock()
 	h := sess.handler
 	sess.mu.Unlock()
 	c.AcceptWebSocket(resp, wsOwner{sess}, deflate)
@@ -90,6 +95,10 @@ func (s *Server) handleUpgrade(x exchange, c *eventloop.Conn, req *codec.Request
 }
 
 func (s *Session) upgradeTimedOut(u *upgradeState) {
+	if u.remote != nil {
+		s.upgradeTimedOutRemote(u)
+		return
+	}
 	s.mu.Lock()
 	if s.upgrade != u {
 		s.mu.Unlock()

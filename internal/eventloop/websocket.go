@@ -1,11 +1,13 @@
 package eventloop
 
 import (
+	"context"
 	"errors"
 	"io"
 
 	"github.com/gobwas/ws"
 	"github.com/klauspost/compress/flate"
+	"github.com/panjf2000/gnet/v2"
 
 	"github.com/fanio/fanio/internal/codec"
 	"github.com/fanio/fanio/internal/pool"
@@ -39,6 +41,21 @@ func (c *Conn) AcceptWebSocket(resp *pool.Buffer, owner Owner, deflate bool) {
 	c.ws.deflate = deflate
 	c.SetOwner(owner)
 	_ = c.WriteOwned(resp)
+}
+
+// Run runs fn on the connection's loop (for a connection served on
+// goroutines, holding its lock), after what the loop is doing now; safe
+// from any goroutine. fn may then call what only loop code may, such as
+// AcceptWebSocket for a request whose answer came from elsewhere (a held
+// upgrade); it must check Closed itself, since the connection may have gone
+// meanwhile (on a connection served on goroutines, fn does not run at all
+// once the connection is gone: callers bound what they wait for). It
+// returns an error, and fn does not run, when the loop is stopping.
+func (c *Conn) Run(fn func()) error {
+	return c.loop.exec.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
+		c.loop.traffic(c, func(*Conn) { fn() })
+		return nil
+	}))
 }
 
 func (c *Conn) readWebSocket() {
