@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/fanio/fanio/engine"
 	"github.com/fanio/fanio/internal/msgpack"
 	"github.com/fanio/fanio/internal/rediswire"
 	"github.com/fanio/fanio/sio"
@@ -50,6 +51,9 @@ func (a *classicAdapter) UID() string { return a.uid }
 
 // LocalPart implements sio.LocalPart.
 func (a *classicAdapter) LocalPart() *sio.InMemoryAdapter { return a.InMemoryAdapter }
+
+// EngineCluster implements sio.EngineClusterer.
+func (a *classicAdapter) EngineCluster() engine.Cluster { return a.c.EngineCluster() }
 
 // Init subscribes; it waits (at most DialTimeout) until the subscriptions
 // are in place, so that the node counts in PUBSUB NUMSUB when the

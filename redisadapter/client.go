@@ -13,6 +13,7 @@ import (
 
 	"github.com/redis/rueidis"
 
+	"github.com/fanio/fanio/engine"
 	"github.com/fanio/fanio/sio"
 )
 
@@ -38,6 +39,7 @@ type Client struct {
 	ownsRC bool
 	sub    *subscriber
 	pub    *publisher
+	link   *peerLink // nil with NoForwarding
 	stats  counters
 	logs   logLimiter
 	closed atomic.Bool
@@ -89,7 +91,26 @@ func NewClient(ctx context.Context, opts Options) (*Client, error) {
 		c.Close()
 		return nil, fmt.Errorf("redisadapter: cannot open the subscription connection to %s: %w", RedactURL(opts.URL), err)
 	}
+	if !opts.NoForwarding {
+		if c.link, err = newPeerLink(ctx, c); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
 	return c, nil
+}
+
+// EngineCluster returns the Client's link to the other nodes as an
+// engine.Cluster (nil with Options.NoForwarding): with it, a node serves
+// the Engine.IO requests of sessions another node holds, so the load
+// balancer in front needs no sticky sessions (see the package doc). A
+// sio.Server whose Adapter is the Client's picks it up by itself; an
+// engine.Server takes it with SetCluster. One server per Client.
+func (c *Client) EngineCluster() engine.Cluster {
+	if c.link == nil {
+		return nil
+	}
+	return c.link
 }
 
 // serverVersion returns the major version of the Redis server.
@@ -146,6 +167,7 @@ func (c *Client) Stats() Stats {
 		RequestTimeouts: c.stats.requestTimeouts.Load(),
 	}
 	s.Connected, s.Subscriptions, s.Since = c.sub.state()
+	s.Link = c.link.linkStats()
 	return s
 }
 
@@ -156,6 +178,9 @@ func (c *Client) Stats() Stats {
 func (c *Client) Close() error {
 	if !c.closed.CompareAndSwap(false, true) {
 		return nil
+	}
+	if c.link != nil {
+		c.link.close()
 	}
 	close(c.stop)
 	c.wg.Wait()

@@ -65,6 +65,34 @@ type Options struct {
 	// is dropped, both counted as publish errors. Default 65536.
 	MaxQueued int
 
+	// NoForwarding turns off serving the Engine.IO requests of another
+	// node's sessions (see "Load balancers without sticky sessions" in the
+	// package doc): such a request gets 400 "Session ID unknown", as with
+	// Node. Set it when the load balancer pins each client to one node
+	// (sticky sessions): the node then opens no listener for the others.
+	NoForwarding bool
+	// PeerAddr is where the node listens for the other nodes' connections
+	// ("host:port"). Default: a free port on the address of the network
+	// interface that reaches Redis (the nodes are taken to reach each other
+	// as they reach Redis).
+	PeerAddr string
+	// PeerAdvertise is the address the other nodes dial to reach this one
+	// ("host:port"). Default: the address listened on (a wildcard host
+	// replaced by the address of the interface that reaches Redis). Set it
+	// when the nodes reach each other through other addresses (NAT).
+	PeerAdvertise string
+	// ForwardTimeout bounds how long a request forwarded to another node
+	// waits for its answer (beyond the ping interval for a held poll);
+	// past it the client gets 400 "Session ID unknown". Default 10 s (see
+	// engine.ClusterConfig).
+	ForwardTimeout time.Duration
+	// TakeoverWindow is how long a new polling session waits for its
+	// WebSocket upgrade before it is handed to Socket.IO, so that it can
+	// move to the node the upgrade reaches. Default 300 ms; negative:
+	// sessions never move (an upgrade reaching another node is refused and
+	// the client stays on polling). See engine.ClusterConfig.
+	TakeoverWindow time.Duration
+
 	// Logger receives the adapter's logs: lost and regained connections,
 	// publish failures (at most one line per 10 s with how many were
 	// left out), undecodable messages. Default slog.Default().

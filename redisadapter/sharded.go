@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/fanio/fanio/engine"
 	"github.com/fanio/fanio/internal/codec"
 	"github.com/fanio/fanio/internal/msgpack"
 	"github.com/fanio/fanio/internal/rediswire"
@@ -54,6 +55,9 @@ func (a *shardedAdapter) UID() string { return a.uid }
 
 // LocalPart implements sio.LocalPart.
 func (a *shardedAdapter) LocalPart() *sio.InMemoryAdapter { return a.InMemoryAdapter }
+
+// EngineCluster implements sio.EngineClusterer.
+func (a *shardedAdapter) EngineCluster() engine.Cluster { return a.c.EngineCluster() }
 
 // Init subscribes to the main and response channels (see classicAdapter.Init).
 func (a *shardedAdapter) Init() error {

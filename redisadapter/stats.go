@@ -28,6 +28,9 @@ type Stats struct {
 	Subscriptions int
 	// Since is when the subscription connection last went up or down.
 	Since time.Time
+	// Link counts the messages between this node and the others that
+	// serve each other's sessions (see Client.EngineCluster).
+	Link LinkStats
 }
 
 type counters struct {

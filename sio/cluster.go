@@ -6,6 +6,7 @@ import (
 	"errors"
 	"unsafe"
 
+	"github.com/fanio/fanio/engine"
 	"github.com/fanio/fanio/internal/codec"
 )
 
@@ -64,6 +65,33 @@ func (n *Namespace) AllRooms() ([]Room, error) {
 		return a.AllRooms()
 	}
 	return nil, errors.New("sio: the adapter cannot list rooms")
+}
+
+// EngineClusterer is an optional ability of a multi-node Adapter: the
+// engine.Cluster that lets the servers of the cluster serve each other's
+// Engine.IO sessions, so that a load balancer in front needs no sticky
+// sessions (a polling request for a session another server holds is
+// forwarded to it; a WebSocket upgrade moves the session: see
+// engine.Cluster). NewServer sets the main namespace's on its engine; nil
+// means none (redisadapter's with its NoForwarding option).
+type EngineClusterer interface {
+	EngineCluster() engine.Cluster
+}
+
+// joinEngineCluster puts the engine in the main adapter's cluster, if it
+// offers one.
+func (s *Server) joinEngineCluster() {
+	ec, ok := s.main.adapter.(EngineClusterer)
+	if !ok {
+		return
+	}
+	c := ec.EngineCluster()
+	if c == nil {
+		return
+	}
+	if err := s.eng.SetCluster(c); err != nil {
+		s.log.Error("sio: cannot serve the other nodes' sessions: the load balancer must pin each client to one node", "err", err)
+	}
 }
 
 // LocalPart is implemented by multi-node adapters: the in-memory adapter

@@ -62,6 +62,7 @@ func NewServer(opts Options) *Server {
 	s.opts.withEngine(s.eng.Options())
 	s.eng.OnConnection(s.onSession)
 	s.main = s.Of("/")
+	s.joinEngineCluster()
 	return s
 }
 
