@@ -45,6 +45,10 @@ type config struct {
 	redisSharded bool
 	redisKey     string
 	redisMode    string
+	// cluster: serving the other nodes' sessions (no sticky sessions)
+	redisForward  bool
+	peerAddr      string
+	peerAdvertise string
 
 	metrics     bool
 	metricsAddr string
@@ -100,6 +104,9 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.BoolVar(&c.redisSharded, "redis-sharded", false, "use the sharded Redis protocol (SPUBLISH, Redis 7+; Node's createShardedAdapter)")
 	fs.StringVar(&c.redisKey, "redis-key", "socket.io", "prefix of the Redis channels (Node's key / channelPrefix)")
 	fs.StringVar(&c.redisMode, "redis-subscription-mode", "dynamic", "sharded mode: dynamic, dynamic-private or static")
+	fs.BoolVar(&c.redisForward, "redis-forward", true, "serve the requests of another node's sessions (forward polling, move sessions on upgrade), so the load balancer needs no sticky sessions; false: such requests get 400 Session ID unknown")
+	fs.StringVar(&c.peerAddr, "redis-peer-addr", "", "with -redis-forward: where to listen for the other nodes (host:port; default a free port on the interface that reaches Redis)")
+	fs.StringVar(&c.peerAdvertise, "redis-peer-advertise", "", "with -redis-forward: the address the other nodes dial (host:port; default the one listened on)")
 	fs.BoolVar(&c.metrics, "metrics", true, "serve Prometheus metrics at GET /metrics")
 	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "serve /metrics, /healthz and /readyz on this address instead of -addr (e.g. 127.0.0.1:9464)")
 	fs.StringVar(&c.pprofAddr, "pprof", "", "serve net/http/pprof on this loopback address (e.g. 127.0.0.1:6060; empty: off)")

@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/fanio/fanio/sio"
 )
@@ -123,6 +124,19 @@ type publishRequest struct {
 	Room  string          `json:"room"`
 	Event string          `json:"event"`
 	Data  json.RawMessage `json:"data"`
+	// Ack asks every member of the room, on every node, to acknowledge;
+	// the answer lists their answers. Timeout bounds the wait in
+	// milliseconds (default 5000, at most 60000).
+	Ack     bool `json:"ack"`
+	Timeout int  `json:"timeout"`
+}
+
+// publishAck answers a publish with "ack": the members' answers (each a
+// list of arguments; binary ones as base64), and why some are missing.
+type publishAck struct {
+	Count int                 `json:"count"`
+	Acks  [][]json.RawMessage `json:"acks"`
+	Error string              `json:"error,omitempty"`
 }
 
 // publishHTTP serves POST /api/publish, and its CORS preflight.
@@ -192,6 +206,10 @@ func (h *hub) publishHTTP(w http.ResponseWriter, r *http.Request) {
 	if len(req.Data) > 0 {
 		data = req.Data
 	}
+	if req.Ack {
+		h.publishWithAck(w, r, req, data)
+		return
+	}
 	if err := h.srv.To(req.Room).Emit(req.Event, data); err != nil {
 		if errors.Is(err, sio.ErrReservedEvent) {
 			httpError(w, http.StatusBadRequest, err.Error())
@@ -252,6 +270,42 @@ func loopback(remote string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// publishWithAck broadcasts and collects the members' acknowledgements.
+func (h *hub) publishWithAck(w http.ResponseWriter, r *http.Request, req publishRequest, data any) {
+	timeout := time.Duration(req.Timeout) * time.Millisecond
+	if timeout <= 0 {
+		timeout = 5 * time.Second
+	}
+	timeout = min(timeout, time.Minute)
+	res, err := h.srv.To(req.Room).Timeout(timeout).EmitWithAck(r.Context(), req.Event, data)
+	var ae *sio.AckError
+	if err != nil && !errors.As(err, &ae) {
+		if errors.Is(err, sio.ErrReservedEvent) {
+			httpError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		h.log.Warn("publish with ack to the cluster failed", "room", req.Room, "err", err)
+		httpError(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	out := publishAck{Count: len(res), Acks: make([][]json.RawMessage, len(res))}
+	if err != nil {
+		out.Error = err.Error()
+	}
+	for i, args := range res {
+		out.Acks[i] = make([]json.RawMessage, len(args))
+		for j, v := range args {
+			if v.IsBinary() {
+				out.Acks[i][j], _ = json.Marshal(v.Bytes())
+			} else {
+				out.Acks[i][j] = v.Raw()
+			}
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(out)
 }
 
 func httpError(w http.ResponseWriter, status int, msg string) {

@@ -21,7 +21,10 @@
 // reached (the members on this node got it). A web page cannot publish: a
 // cross-origin "simple" POST (text/plain, a form) is refused for its
 // content type, and a JSON one needs a CORS preflight that only -api-cors
-// origins pass.
+// origins pass. With "ack":true (and "timeout": milliseconds, default
+// 5000) every member, on every node, is asked to acknowledge: the answer
+// is {"count":N,"acks":[[args...],...]} with N answers, and an "error"
+// saying why some are missing (timeout, disconnected).
 //
 // Operations: GET /metrics (Prometheus; -metrics=false turns it off),
 // GET /healthz (alive) and GET /readyz (listening, not draining, cluster
@@ -61,6 +64,17 @@
 // the browser bundle, as the reference server's serveClient does:
 // /socket.io/socket.io.js, socket.io.min.js, socket.io.esm.min.js,
 // socket.io.msgpack.min.js and their .map files, with ETag/304 and gzip.
+//
+// Clustered nodes serve each other's sessions, so the load balancer in
+// front needs no sticky sessions (plain round robin works, polling
+// included): a polling request for another node's session is forwarded to
+// that node over a direct connection between the nodes, and a WebSocket
+// upgrade moves the session to the node it reached. Each node listens for
+// the others on -redis-peer-addr (default: a free port on the interface
+// that reaches Redis) and advertises -redis-peer-advertise (default: that
+// address) in Redis. -redis-forward=false turns this off (for a balancer
+// that pins clients): a request for another node's session then gets 400
+// "Session ID unknown", as with Node.
 package main
 
 import (
@@ -159,6 +173,7 @@ func run(args []string) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		rc, err := redisadapter.NewClient(ctx, redisadapter.Options{
 			URL: c.redisURL, Sharded: c.redisSharded, Key: c.redisKey, SubscriptionMode: mode, Logger: log,
+			NoForwarding: !c.redisForward, PeerAddr: c.peerAddr, PeerAdvertise: c.peerAdvertise,
 		})
 		cancel()
 		if err != nil {
@@ -167,7 +182,9 @@ func run(args []string) error {
 		defer rc.Close()
 		opts.Adapter = rc.Adapter
 		adminStore = rc.AdminSessions()
-		log.Info("cluster", "redis", redisadapter.RedactURL(c.redisURL), "sharded", c.redisSharded, "key", c.redisKey)
+		link := rc.Stats().Link
+		log.Info("cluster", "redis", redisadapter.RedactURL(c.redisURL), "sharded", c.redisSharded, "key", c.redisKey,
+			"forward", c.redisForward, "node", link.NodeID, "peer_addr", link.Addr)
 	}
 
 	ctx, stopAside := context.WithCancel(context.Background())
@@ -270,6 +287,12 @@ func run(args []string) error {
 	hl.listening.Store(false)
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("server stopped: %w", err)
+	}
+	if c.redisURL != "" && c.redisForward {
+		st := h.srv.Engine().ClusterStats()
+		log.Info("cluster totals", "forwarded", st.Forwarded, "served_for_others", st.Served,
+			"taken_over", st.TakenOver, "handed_over", st.HandedOver, "upgrades_refused", st.UpgradesRefused,
+			"forward_failures", st.ForwardFailures)
 	}
 	log.Info("stopped")
 	return nil
