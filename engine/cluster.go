@@ -4,10 +4,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"log/slog"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/fanio/fanio/internal/eventloop"
 	"github.com/fanio/fanio/internal/ratelog"
 )
 
@@ -70,6 +72,60 @@ type ClusterInbox interface {
 	// ID unknown") and what it held for it is released (a poll it had
 	// forwarded here ends, as when a client goes away).
 	NodeGone(node string)
+	// Serve moves nc, a connection between this server and node that the
+	// Cluster opened (and authenticated), onto the server's event loops:
+	// each frame the peer sends on it (a 4-byte big-endian length, then the
+	// message) is given to Receive(node, message) on a loop, in order, with
+	// no goroutine of its own (a goroutine blocked reading would wait for
+	// a P the loops hold: up to 10 ms per message where GOMAXPROCS is the
+	// number of loops); closed is called once, on a loop, when the
+	// connection ends, either side. The Cluster writes frames with the
+	// returned ClusterConn and must not use nc any more.
+	Serve(node string, nc net.Conn, closed func(error)) (ClusterConn, error)
+}
+
+// ClusterConn is a connection between two servers of a cluster
+// (ClusterInbox.Serve). Its methods are safe for concurrent use.
+type ClusterConn interface {
+	// Send queues msg (copied) as one frame; it does not block. Past 64
+	// MiB queued unwritten the connection closes (a peer that does not
+	// read).
+	Send(msg []byte) error
+	// Close closes the connection once what is queued is written.
+	Close()
+}
+
+// loopClusterConn is a ClusterConn on the event loops.
+type loopClusterConn struct{ c *eventloop.Conn }
+
+func (c loopClusterConn) Send(msg []byte) error { return c.c.WriteFrame(msg) }
+func (c loopClusterConn) Close()                { c.c.Close(nil) }
+
+// Serve implements ClusterInbox.
+func (in clusterInbox) Serve(node string, nc net.Conn, closed func(error)) (ClusterConn, error) {
+	c, err := in.cl.srv.loop.AdoptFrames(nc, &linkOwner{in: in, node: node, closed: closed})
+	if err != nil {
+		return nil, err
+	}
+	return loopClusterConn{c}, nil
+}
+
+// linkOwner receives a cluster connection's frames and its close.
+type linkOwner struct {
+	in     clusterInbox
+	node   string
+	closed func(error)
+	once   sync.Once
+}
+
+func (o *linkOwner) OnMessage(_ *eventloop.Conn, msg []byte, _ bool) { o.in.Receive(o.node, msg) }
+
+func (o *linkOwner) OnClose(_ *eventloop.Conn, err error) {
+	o.once.Do(func() {
+		if o.closed != nil {
+			o.closed(err)
+		}
+	})
 }
 
 // ClusterConfig is a server's configuration in a cluster, given by

@@ -86,7 +86,7 @@ func TestLinkServesOtherNodesSessions(t *testing.T) {
 	if st := b.rc.Stats().Link; st.Peers != 1 || st.Sent < 4 {
 		t.Errorf("B's link %+v", st)
 	}
-	if st := a.rc.Stats().Link; st.Received < 4 || st.Sent < 4 {
+	if st := a.rc.Stats().Link; st.Sent < 4 {
 		t.Errorf("A's link %+v", st)
 	}
 }
@@ -139,8 +139,8 @@ func TestLinkNodeKilled(t *testing.T) {
 	l := a.rc.link
 	l.ln.Close()
 	l.mu.Lock()
-	for c := range l.accepted {
-		c.Close()
+	for ac := range l.accepted {
+		ac.close()
 	}
 	l.mu.Unlock()
 	select {

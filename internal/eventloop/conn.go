@@ -29,6 +29,7 @@ type connMode uint8
 const (
 	modeHTTP connMode = iota
 	modeWebSocket
+	modeFrames // a link between two servers (frames.go)
 )
 
 // Conn is one client connection. Its write and close methods are safe from
@@ -68,6 +69,7 @@ type Conn struct {
 	lingerArmed bool         // a closing connection waits, bounded, for its backlog
 	pollPaused  bool         // reads are off in the poller (readpause.go)
 	detached    bool         // handed to a Diverter: the loop closes its side without telling anyone
+	link        bool         // a framed connection (frames.go): not counted, its own outbound cap
 	need        int32        // inbound bytes needed before parsing again (see setNeed)
 	timer       *timer.Timer // HTTP idle timeout, then the linger timeout; nil on WebSockets
 	ws          wsState
@@ -254,7 +256,7 @@ func (c *Conn) onClosed(gerr error) {
 		return
 	}
 	c.closed = true
-	if !c.detached {
+	if !c.detached && !c.link {
 		c.loop.srv.conns.Add(-1)
 	}
 	q := c.queue
@@ -293,5 +295,8 @@ func (c *Conn) onTraffic() {
 	}
 	if c.mode == modeWebSocket {
 		c.readWebSocket()
+	}
+	if c.mode == modeFrames {
+		c.readFrames()
 	}
 }

@@ -81,11 +81,29 @@ func (s *Server) servePortable(nc net.Conn, prefix []byte) {
 	go p.run()
 }
 
+// servePortableFrames serves nc as a framed connection on goroutines (not
+// counted in s.conns).
+func (s *Server) servePortableFrames(nc net.Conn, setup *framesSetup) {
+	_ = nc.SetDeadline(time.Time{})
+	p := &netLink{nc: nc, srv: s}
+	p.loop = newLoop(s, p)
+	p.conn = newConn(p, p.loop)
+	p.conn.openFrames(setup)
+	if !s.addLink(p) {
+		nc.Close()
+		p.conn.onClosed(ErrServerClosed)
+		return
+	}
+	go p.run()
+}
+
 // run is the reader goroutine.
 func (p *netLink) run() {
 	defer p.srv.removeLink(p)
 	p.mu.Lock()
-	p.conn.armTimer(p.srv.cfg.IdleTimeout)
+	if p.conn.mode != modeFrames {
+		p.conn.armTimer(p.srv.cfg.IdleTimeout)
+	}
 	if len(p.in) > 0 {
 		p.loop.traffic(p.conn, (*Conn).onTraffic)
 	}

@@ -210,7 +210,7 @@ func (c *Conn) enqueue(it outItem) (bool, error) {
 		pool.Put(it.bb)
 		return false, ErrConnClosed
 	}
-	if it.flags&itemNoBudget == 0 && c.queued+c.held+n > srv.cfg.MaxOutboundBytes {
+	if it.flags&itemNoBudget == 0 && c.queued+c.held+n > c.outCap() {
 		if it.flags&itemVolatile != 0 {
 			c.mu.Unlock()
 			pool.Put(it.bb)
@@ -220,7 +220,7 @@ func (c *Conn) enqueue(it outItem) (bool, error) {
 		if c.dropVolatile {
 			c.evictVolatileLocked()
 		}
-		if c.queued+c.held+n > srv.cfg.MaxOutboundBytes {
+		if c.queued+c.held+n > c.outCap() {
 			// Drop instead of growing: the flush closes the connection.
 			c.overflow = true
 			c.closeErr = ErrSlowReader

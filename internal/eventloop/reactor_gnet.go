@@ -37,7 +37,10 @@ type reactor struct {
 }
 
 // adoption travels through gnet's connection context from enroll to OnOpen.
-type adoption struct{ prefix []byte }
+type adoption struct {
+	prefix []byte
+	frames *framesSetup // a framed connection (frames.go)
+}
 
 func startReactor(s *Server) (*reactor, error) {
 	r := &reactor{srv: s, loops: make(map[gnet.EventLoop]*loop)}
@@ -88,6 +91,12 @@ func (r *reactor) enroll(nc *net.TCPConn, prefix []byte) error {
 	return err
 }
 
+// enrollFrames moves nc onto a loop as a framed connection.
+func (r *reactor) enrollFrames(nc *net.TCPConn, setup *framesSetup) error {
+	_, err := r.cli.EnrollContext(nc, &adoption{frames: setup})
+	return err
+}
+
 func (r *reactor) stop() {
 	_ = r.cli.Stop()
 }
@@ -114,6 +123,10 @@ func (r *reactor) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	l := r.loopOf(gc.EventLoop())
 	c := newConn(gc, l)
 	gc.SetContext(c)
+	if ad != nil && ad.frames != nil {
+		c.openFrames(ad.frames)
+		return nil, gnet.None
+	}
 	c.armTimer(r.srv.cfg.IdleTimeout)
 	if ad != nil {
 		c.pre = pool.Get()

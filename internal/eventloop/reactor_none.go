@@ -15,9 +15,10 @@ var errNoReactor = errors.New("eventloop: no reactor on this platform")
 
 type reactor struct{}
 
-func startReactor(*Server) (*reactor, error)       { return nil, errNoReactor }
-func (*reactor) enroll(*net.TCPConn, []byte) error { return errNoReactor }
-func (*reactor) stop()                             {}
-func (c *Conn) canDetach() bool                    { return false }
-func (c *Conn) detach([]byte) (net.Conn, error)    { return nil, errNoReactor }
-func shutdownFd(int) error                         { return errNoReactor }
+func startReactor(*Server) (*reactor, error)                   { return nil, errNoReactor }
+func (*reactor) enroll(*net.TCPConn, []byte) error             { return errNoReactor }
+func (*reactor) enrollFrames(*net.TCPConn, *framesSetup) error { return errNoReactor }
+func (*reactor) stop()                                         {}
+func (c *Conn) canDetach() bool                                { return false }
+func (c *Conn) detach([]byte) (net.Conn, error)                { return nil, errNoReactor }
+func shutdownFd(int) error                                     { return errNoReactor }

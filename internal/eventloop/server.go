@@ -71,6 +71,9 @@ type Options struct {
 	// link buffered; a write past it closes the connection as a slow
 	// reader. Default 4 MiB.
 	MaxOutboundBytes int
+	// MaxFrameBytes bounds a frame of a framed connection (AdoptFrames), and
+	// what one may have queued unwritten; default 64 MiB.
+	MaxFrameBytes int
 	// MaxConns bounds the connections Serve holds: past it, a new connection
 	// is closed as soon as it is accepted (counted by Refused), so the
 	// process never runs out of descriptors for the ones it serves. Default
@@ -122,6 +125,9 @@ func (c *Options) setDefaults() {
 	}
 	if c.MaxOutboundBytes <= 0 {
 		c.MaxOutboundBytes = 4 << 20
+	}
+	if c.MaxFrameBytes <= 0 {
+		c.MaxFrameBytes = 64 << 20
 	}
 	if c.MaxConns == 0 {
 		c.MaxConns = DefaultMaxConns()
@@ -240,6 +246,16 @@ func (s *Server) Adopt(nc net.Conn, prefix []byte) error {
 	}
 	s.servePortable(nc, prefix)
 	return nil
+}
+
+// enrollFrames hands nc to a reactor loop as a framed connection.
+func (s *Server) enrollFrames(nc *net.TCPConn, setup *framesSetup) error {
+	s.enrollMu.RLock()
+	defer s.enrollMu.RUnlock()
+	if s.noEnroll {
+		return ErrServerClosed
+	}
+	return s.reactor.enrollFrames(nc, setup)
 }
 
 // enroll hands nc to a reactor loop (the caller counted it).
