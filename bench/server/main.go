@@ -8,9 +8,12 @@
 // by `fanio-bench metrics` with and without -metrics (GET /metrics,
 // handler timing on), to measure what publishing metrics costs, and with
 // -redis URL (a cluster through Redis: redisadapter, classic protocol or
-// sharded with -redis-sharded) by `fanio-bench cluster`, and with
-// -recovery (connection state recovery; the Node fixture takes --recovery
-// yes) by bench/battery's jitter scenario.
+// sharded with -redis-sharded) by `fanio-bench cluster`; in a cluster it
+// serves the other nodes' sessions (a balancer without sticky sessions)
+// unless -redis-no-forward, and /stats then also gives "forwarded" and
+// "served" (requests), for `fanio-bench nosticky`; and with -recovery
+// (connection state recovery; the Node fixture takes --recovery yes) by
+// bench/battery's jitter scenario.
 package main
 
 import (
@@ -40,6 +43,7 @@ func main() {
 	redisSharded := flag.Bool("redis-sharded", false, "with -redis: the sharded protocol")
 	recovery := flag.Bool("recovery", false, "connection state recovery (bench/battery jitter)")
 	maxOutbound := flag.Int("max-outbound", 0, "MaxOutboundBytes (0: the default, 4 MiB)")
+	noForward := flag.Bool("redis-no-forward", false, "with -redis: do not serve other nodes' sessions (a balancer with sticky sessions)")
 	flag.Parse()
 	if *procs <= 0 {
 		*procs = *cores
@@ -50,7 +54,7 @@ func main() {
 	}
 	var adapter func(*sio.Namespace) sio.Adapter
 	if *redisURL != "" {
-		rc, err := redisadapter.NewClient(context.Background(), redisadapter.Options{URL: *redisURL, Sharded: *redisSharded})
+		rc, err := redisadapter.NewClient(context.Background(), redisadapter.Options{URL: *redisURL, Sharded: *redisSharded, NoForwarding: *noForward})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "fanio bench server:", err)
 			os.Exit(1)

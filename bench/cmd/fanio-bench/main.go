@@ -12,6 +12,7 @@
 //	fanio-bench all [-quick] [-servers node,go-1core,go-2core]
 //	fanio-bench cluster [-quick] [-sharded] [-subs 1000 -rates 100,1000,5000]
 //	fanio-bench metrics [-rounds 3 -subs 1000 -rate 100 -clients 100 -echo-rate 5000]
+//	fanio-bench nosticky [-quick] [-clients 50 -rates 250,1000]
 //
 // Every scenario writes a summary to stderr and, with -json, its results.
 package main
@@ -48,6 +49,7 @@ runner (starts the fixtures itself):
   cluster     two fanio nodes vs two Node nodes on one Redis: cross-node fan-out
   metrics     fanout and echo against the Go fixture with and without -metrics (scraped
               every second), interleaved rounds; checks the scrapes against the counts
+  nosticky    polling through a balancer with and without sticky sessions: what forwarding costs
 
 run "fanio-bench <scenario> -h" for its flags.
 `)
@@ -73,6 +75,8 @@ func main() {
 		os.Exit(runCluster(args))
 	case "metrics":
 		os.Exit(runMetrics(args))
+	case "nosticky":
+		os.Exit(runNoSticky(args))
 	case "-h", "--help", "help":
 		usage()
 	default:

@@ -1,0 +1,640 @@
+// Package nosticky is `fanio-bench nosticky`: what serving polling
+// without sticky sessions costs. Two nodes on one private redis-server
+// behind a load balancer (an httputil.ReverseProxy in this process, keep-alive
+// to the upstreams), in two modes:
+//
+//   - sticky: requests carrying a session id go to the node that made it
+//     (learned from the handshake's answer, as socket.io-proxy does); fanio
+//     nodes run with -redis-no-forward, as a sticky deployment would;
+//   - round-robin: every request goes to the next node, so about half of a
+//     session's requests reach the node that does not hold it and fanio
+//     forwards them (a Node.js pair fails there: "Session ID unknown").
+//
+// Polling clients (Engine.IO v4 / Socket.IO v5 by hand, over net/http) each
+// run echo cycles at a fixed total rate: POST 42<n>["echo",n], then GET
+// until 43<n>[n] comes (pings answered). Per mode and rate it records the
+// latency of each POST and each GET, the two nodes' CPU per request (user
+// and system apart, from /proc), Redis's CPU, and fanio's forwarded count.
+// The added latency of forwarding is round-robin minus sticky at the same
+// rate; the CPU per forwarded request is the nodes' extra CPU over the
+// forwarded requests.
+//
+// Layout (2 cores): both nodes on core 0 (taskset); this process (clients
+// and balancer) and redis-server on core 1.
+package nosticky
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/fanio/fanio/bench/loadgen"
+	"github.com/fanio/fanio/bench/runner"
+	"github.com/fanio/fanio/internal/redistest"
+)
+
+// Options configure a run.
+type Options struct {
+	Root      string
+	Servers   []string  // fanio, node
+	Clients   int       // polling clients (default 50)
+	Rates     []float64 // offered echo cycles per second, all clients (default 250, 1000)
+	Duration  time.Duration
+	Warmup    time.Duration
+	NodeCPUs  string // taskset list of both nodes (default "0")
+	OtherCPUs string // this process and redis-server (default "1")
+	NoPin     bool
+	GoServer  string        // prebuilt bench/server ("" = build)
+	WaitQuiet time.Duration // before each step, wait up to this long for other processes to go quiet (default 30 s; <0: no wait)
+	Logf      func(format string, args ...any)
+}
+
+func (o *Options) defaults() {
+	if len(o.Servers) == 0 {
+		o.Servers = []string{"fanio", "node"}
+	}
+	if o.Clients <= 0 {
+		o.Clients = 50
+	}
+	if len(o.Rates) == 0 {
+		o.Rates = []float64{250, 1000}
+	}
+	if o.Duration <= 0 {
+		o.Duration = 10 * time.Second
+	}
+	if o.Warmup <= 0 {
+		o.Warmup = 2 * time.Second
+	}
+	if o.NodeCPUs == "" {
+		o.NodeCPUs = "0"
+	}
+	if o.OtherCPUs == "" {
+		o.OtherCPUs = "1"
+	}
+	if o.WaitQuiet == 0 {
+		o.WaitQuiet = 30 * time.Second
+	}
+	if o.Logf == nil {
+		o.Logf = func(string, ...any) {}
+	}
+}
+
+// Result is one run.
+type Result struct {
+	Date        string          `json:"date"`
+	Machine     runner.Machine  `json:"machine"`
+	Versions    runner.Versions `json:"versions"`
+	CommandLine string          `json:"command_line"`
+	Commands    []string        `json:"commands"`
+	Clients     int             `json:"clients"`
+	Window      float64         `json:"window_seconds"`
+	Rows        []Row           `json:"rows"`
+	Seconds     float64         `json:"duration_seconds"`
+}
+
+// Row is one server kind, balancer and rate.
+type Row struct {
+	Server      string          `json:"server"`
+	Balancer    string          `json:"balancer"` // sticky | round-robin
+	Offered     float64         `json:"offered_cycles_per_sec"`
+	Requests    int64           `json:"requests"`
+	PerSec      float64         `json:"requests_per_sec"`
+	Errors      int64           `json:"errors"`
+	FirstError  string          `json:"first_error,omitempty"`
+	Forwarded   int64           `json:"forwarded"`
+	Post        loadgen.Latency `json:"post"`
+	Get         loadgen.Latency `json:"get"`
+	NodesCPU    loadgen.CPU     `json:"nodes_cpu_s"`
+	UserUsReq   float64         `json:"nodes_cpu_user_us_per_request"`
+	SysUsReq    float64         `json:"nodes_cpu_sys_us_per_request"`
+	RedisCPU    float64         `json:"redis_cpu_s"`
+	OtherCores  float64         `json:"other_cores"`
+	LoadBefore  float64         `json:"other_cores_before"`
+	Seconds     float64         `json:"seconds"`
+	ClientsUp   int             `json:"clients_connected"`
+	FailedSetup string          `json:"failed_setup,omitempty"`
+}
+
+// Run runs every server kind, sticky then round-robin.
+func Run(o Options) (*Result, error) {
+	o.defaults()
+	start := time.Now()
+	res := &Result{Date: start.UTC().Format(time.RFC3339), Machine: runner.CollectMachine(), Versions: runner.CollectVersions(o.Root),
+		Clients: o.Clients, Window: o.Duration.Seconds()}
+	if !o.NoPin {
+		if err := pinSelf(o.OtherCPUs); err != nil {
+			return nil, err
+		}
+	}
+	if o.GoServer == "" && contains(o.Servers, "fanio") {
+		dir, err := os.MkdirTemp("", "fanio-nosticky-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		if o.GoServer, err = runner.BuildGoServer(o.Root, dir); err != nil {
+			return nil, err
+		}
+	}
+	if contains(o.Servers, "node") {
+		if err := runner.EnsureNodeModules(o.Root, o.Logf); err != nil {
+			return nil, err
+		}
+	}
+	for _, kind := range o.Servers {
+		for _, bal := range []string{"sticky", "round-robin"} {
+			rows, cmds, err := runMode(o, kind, bal)
+			res.Commands = append(res.Commands, cmds...)
+			if err != nil {
+				o.Logf("%s %s: %v", kind, bal, err)
+			}
+			res.Rows = append(res.Rows, rows...)
+		}
+	}
+	res.Seconds = time.Since(start).Seconds()
+	return res, nil
+}
+
+func contains(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// pinSelf keeps this process (every thread) on cpus.
+func pinSelf(cpus string) error {
+	var set unix.CPUSet
+	for _, f := range strings.Split(cpus, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			return fmt.Errorf("cpu list %q: %w", cpus, err)
+		}
+		set.Set(n)
+	}
+	out, err := exec.Command("taskset", "-a", "-p", "-c", cpus, strconv.Itoa(os.Getpid())).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("taskset: %v %s", err, out)
+	}
+	return unix.SchedSetaffinity(0, &set)
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func serverArgv(o Options, kind, bal string, port int, redisURL string) []string {
+	var argv []string
+	if !o.NoPin {
+		argv = []string{"taskset", "-c", o.NodeCPUs}
+	}
+	if kind == "node" {
+		return append(argv, "node", filepath.Join(o.Root, "bench", "node", "server.mjs"), "--port", strconv.Itoa(port), "--redis", redisURL)
+	}
+	argv = append(argv, o.GoServer, "-addr", "127.0.0.1:"+strconv.Itoa(port), "-cores", "1", "-redis", redisURL)
+	if bal == "sticky" {
+		argv = append(argv, "-redis-no-forward")
+	}
+	return argv
+}
+
+// runMode runs every rate against two fresh nodes of kind behind bal.
+func runMode(o Options, kind, bal string) ([]Row, []string, error) {
+	rs, err := redistest.New()
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rs.Close()
+	if !o.NoPin {
+		if out, err := exec.Command("taskset", "-a", "-p", "-c", o.OtherCPUs, strconv.Itoa(rs.PID())).CombinedOutput(); err != nil {
+			return nil, nil, fmt.Errorf("pinning redis-server: %v %s", err, out)
+		}
+	}
+	var nodes []*runner.Server
+	var cmds []string
+	var upstreams []string
+	for i := range 2 {
+		port, err := freePort()
+		if err != nil {
+			return nil, cmds, err
+		}
+		spec := runner.ServerSpec{Name: fmt.Sprintf("%s-%d", kind, i), Argv: serverArgv(o, kind, bal, port, rs.URL()), Dir: o.Root, Port: port}
+		cmds = append(cmds, strings.Join(spec.Argv, " "))
+		n, err := runner.StartServer(spec)
+		if err != nil {
+			return nil, cmds, err
+		}
+		defer n.Stop()
+		nodes = append(nodes, n)
+		upstreams = append(upstreams, "http://127.0.0.1:"+strconv.Itoa(port))
+	}
+	lb, err := startBalancer(bal, upstreams)
+	if err != nil {
+		return nil, cmds, err
+	}
+	defer lb.close()
+
+	tr := &http.Transport{MaxIdleConnsPerHost: 4 * o.Clients, DisableCompression: true, IdleConnTimeout: time.Minute}
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr, Timeout: 40 * time.Second}
+	clients := make([]*client, o.Clients)
+	var setupErr error
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i := range clients {
+		clients[i] = &client{base: lb.url + "/socket.io/", hc: hc}
+		wg.Add(1)
+		go func(c *client) {
+			defer wg.Done()
+			if err := c.open(); err != nil {
+				mu.Lock()
+				if setupErr == nil {
+					setupErr = err
+				}
+				mu.Unlock()
+				c.dead = true
+			}
+		}(clients[i])
+	}
+	wg.Wait()
+	up := 0
+	for _, c := range clients {
+		if !c.dead {
+			up++
+		}
+	}
+	defer func() {
+		for _, c := range clients {
+			if !c.dead {
+				c.close()
+			}
+		}
+	}()
+	if setupErr != nil {
+		o.Logf("%s %s: %d of %d clients connected; %v", kind, bal, up, len(clients), setupErr)
+		row := Row{Server: kind, Balancer: bal, ClientsUp: up, FailedSetup: setupErr.Error(), Errors: int64(len(clients) - up)}
+		return []Row{row}, cmds, nil
+	}
+	var rows []Row
+	for _, rate := range o.Rates {
+		if o.WaitQuiet > 0 {
+			waitQuiet(o)
+		}
+		row := Row{Server: kind, Balancer: bal, Offered: rate, ClientsUp: up}
+		row.LoadBefore = loadgen.ForeignLoad(500 * time.Millisecond)
+		o.Logf("%s %s: %.0f cycles/s (other load %.2f cores)", kind, bal, rate, row.LoadBefore)
+		measure(o, &row, clients, nodes, rs, rate)
+		o.Logf("%s %s: %.0f req/s, POST p50 %.0f µs p99 %.0f µs, GET p50 %.0f µs p99 %.0f µs, %.1f+%.1f µs CPU/req, %d forwarded, %d errors",
+			kind, bal, row.PerSec, row.Post.P50Us, row.Post.P99Us, row.Get.P50Us, row.Get.P99Us, row.UserUsReq, row.SysUsReq, row.Forwarded, row.Errors)
+		rows = append(rows, row)
+	}
+	return rows, cmds, nil
+}
+
+// waitQuiet waits (at most WaitQuiet) for other processes to use less than
+// 0.3 cores.
+func waitQuiet(o Options) {
+	deadline := time.Now().Add(o.WaitQuiet)
+	for time.Now().Before(deadline) {
+		if loadgen.ForeignLoad(time.Second) < 0.3 {
+			return
+		}
+	}
+}
+
+// window is what the clients count during a measured window.
+type window struct {
+	on         atomic.Bool
+	requests   atomic.Int64
+	errors     atomic.Int64
+	firstError atomic.Value
+	post, get  loadgen.Histogram
+}
+
+func (w *window) fail(err error) {
+	w.errors.Add(1)
+	w.firstError.CompareAndSwap(nil, err.Error())
+}
+
+// measure runs the clients at rate through the warm-up and one window.
+func measure(o Options, row *Row, clients []*client, nodes []*runner.Server, rs *redistest.Server, rate float64) {
+	w := &window{}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	per := time.Duration(float64(len(clients)) / rate * float64(time.Second))
+	for i, c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			next := time.Now().Add(time.Duration(i) * per / time.Duration(len(clients)))
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(time.Until(next)):
+				}
+				next = next.Add(per)
+				if now := time.Now(); next.Before(now) {
+					next = now // behind: no catching up
+				}
+				if c.dead {
+					return
+				}
+				c.cycle(w)
+			}
+		}()
+	}
+	time.Sleep(o.Warmup)
+	cpu0 := nodesCPU(nodes)
+	fw0 := forwarded(nodes)
+	r0 := redisCPU(rs)
+	m0, self0 := loadgen.MachineBusy(), selfCPU()
+	t0 := time.Now()
+	w.on.Store(true)
+	time.Sleep(o.Duration)
+	w.on.Store(false)
+	dt := time.Since(t0).Seconds()
+	cpu := nodesCPU(nodes).Sub(cpu0)
+	row.Forwarded = forwarded(nodes) - fw0
+	row.RedisCPU = redisCPU(rs) - r0
+	other := loadgen.MachineBusy() - m0 - cpu.Total() - (selfCPU() - self0) - row.RedisCPU
+	row.OtherCores = max(other, 0) / dt
+	close(stop)
+	wg.Wait()
+	row.Seconds = dt
+	row.Requests = w.requests.Load()
+	row.Errors = w.errors.Load()
+	if e, ok := w.firstError.Load().(string); ok {
+		row.FirstError = e
+	}
+	row.PerSec = float64(row.Requests) / dt
+	ps, gs := w.post.Snapshot(), w.get.Snapshot()
+	row.Post, row.Get = ps.Summary(), gs.Summary()
+	row.NodesCPU = cpu
+	if row.Requests > 0 {
+		row.UserUsReq = cpu.User * 1e6 / float64(row.Requests)
+		row.SysUsReq = cpu.Sys * 1e6 / float64(row.Requests)
+	}
+}
+
+func nodesCPU(nodes []*runner.Server) loadgen.CPU {
+	var c loadgen.CPU
+	for _, n := range nodes {
+		x := loadgen.ProcCPUTimes(n.PID)
+		c.User += x.User
+		c.Sys += x.Sys
+	}
+	return c
+}
+
+func selfCPU() float64 {
+	var ru unix.Rusage
+	_ = unix.Getrusage(unix.RUSAGE_SELF, &ru)
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+}
+
+func redisCPU(rs *redistest.Server) float64 {
+	s, u, err := rs.CPU()
+	if err != nil {
+		return 0
+	}
+	return s + u
+}
+
+var statsClient = &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+
+// forwarded sums the fanio nodes' forwarded requests (0 for Node).
+func forwarded(nodes []*runner.Server) int64 {
+	var n int64
+	for _, s := range nodes {
+		resp, err := statsClient.Get(fmt.Sprintf("http://127.0.0.1:%d/stats", s.Spec.Port))
+		if err != nil {
+			continue
+		}
+		var st struct {
+			Forwarded int64 `json:"forwarded"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&st)
+		resp.Body.Close()
+		n += st.Forwarded
+	}
+	return n
+}
+
+// ---- the balancer ----
+
+type balancer struct {
+	url  string
+	srv  *http.Server
+	mu   sync.Mutex
+	home map[string]int // sticky: sid → upstream
+}
+
+var sidInOpen = regexp.MustCompile(`"sid":"([A-Za-z0-9_-]{20})"`)
+
+func startBalancer(mode string, upstreams []string) (*balancer, error) {
+	b := &balancer{home: map[string]int{}}
+	var targets []*url.URL
+	for _, u := range upstreams {
+		pu, err := url.Parse(u)
+		if err != nil {
+			return nil, err
+		}
+		targets = append(targets, pu)
+	}
+	var next atomic.Uint64
+	pick := func(r *http.Request) int {
+		if mode == "sticky" {
+			if sid := r.URL.Query().Get("sid"); sid != "" {
+				b.mu.Lock()
+				i, ok := b.home[sid]
+				b.mu.Unlock()
+				if ok {
+					return i
+				}
+			}
+		}
+		return int(next.Add(1) % uint64(len(targets)))
+	}
+	proxy := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			i := pick(pr.In)
+			pr.SetURL(targets[i])
+			pr.Out.Header.Set("X-Upstream", strconv.Itoa(i))
+		},
+		Transport: &http.Transport{MaxIdleConnsPerHost: 1024, DisableCompression: true, IdleConnTimeout: time.Minute},
+		ModifyResponse: func(resp *http.Response) error {
+			if mode != "sticky" || resp.Request.URL.Query().Get("sid") != "" {
+				return nil
+			}
+			// A handshake's answer: remember which node made the session.
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil {
+				return err
+			}
+			resp.Body = io.NopCloser(strings.NewReader(string(body)))
+			if m := sidInOpen.FindSubmatch(body); m != nil {
+				i, _ := strconv.Atoi(resp.Request.Header.Get("X-Upstream"))
+				b.mu.Lock()
+				b.home[string(m[1])] = i
+				b.mu.Unlock()
+			}
+			return nil
+		},
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	b.url = "http://" + ln.Addr().String()
+	b.srv = &http.Server{Handler: proxy}
+	go b.srv.Serve(ln)
+	return b, nil
+}
+
+func (b *balancer) close() { _ = b.srv.Close() }
+
+// ---- a polling client ----
+
+type client struct {
+	base string
+	hc   *http.Client
+	sid  string
+	seq  int
+	dead bool
+}
+
+var errStatus = errors.New("status")
+
+// do sends one request and returns its body and duration.
+func (c *client) do(method, body string) (string, time.Duration, error) {
+	u := c.base + "?EIO=4&transport=polling"
+	if c.sid != "" {
+		u += "&sid=" + c.sid
+	}
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(context.Background(), method, u, rd)
+	if err != nil {
+		return "", 0, err
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
+	}
+	t0 := time.Now()
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return "", 0, err
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	d := time.Since(t0)
+	if err != nil {
+		return "", d, err
+	}
+	if resp.StatusCode != 200 {
+		return string(b), d, fmt.Errorf("%w %d %s: %s", errStatus, resp.StatusCode, method, b)
+	}
+	return string(b), d, nil
+}
+
+// open does the handshake and the Socket.IO CONNECT.
+func (c *client) open() error {
+	body, _, err := c.do("GET", "")
+	if err != nil {
+		return err
+	}
+	m := sidInOpen.FindStringSubmatch(body)
+	if m == nil {
+		return fmt.Errorf("handshake answer %q", body)
+	}
+	c.sid = m[1]
+	if _, _, err := c.do("POST", "40"); err != nil {
+		return err
+	}
+	for i := 0; i < 10; i++ {
+		body, _, err := c.do("GET", "")
+		if err != nil {
+			return err
+		}
+		if strings.Contains(body, "40{") {
+			return nil
+		}
+	}
+	return errors.New("no CONNECT answer")
+}
+
+// cycle runs one echo with its ack: a POST, then GETs until the ack.
+func (c *client) cycle(w *window) {
+	c.seq++
+	n := strconv.Itoa(c.seq)
+	on := w.on.Load()
+	count := func(h *loadgen.Histogram, d time.Duration) {
+		if on {
+			h.Record(int64(d))
+			w.requests.Add(1)
+		}
+	}
+	fail := func(err error) {
+		c.dead = true
+		if on {
+			w.fail(err)
+		}
+	}
+	if _, d, err := c.do("POST", "42"+n+`["echo",`+n+"]"); err != nil {
+		fail(err)
+		return
+	} else {
+		count(&w.post, d)
+	}
+	want := "43" + n + "[" + n + "]"
+	for range 20 {
+		body, d, err := c.do("GET", "")
+		if err != nil {
+			fail(err)
+			return
+		}
+		count(&w.get, d)
+		for _, p := range strings.Split(body, "\x1e") {
+			if p == "2" {
+				if _, _, err := c.do("POST", "3"); err != nil {
+					fail(err)
+					return
+				}
+			}
+		}
+		if strings.Contains(body, want) {
+			return
+		}
+	}
+	fail(fmt.Errorf("no ack %s", want))
+}
+
+func (c *client) close() { _, _, _ = c.do("POST", "1") }
