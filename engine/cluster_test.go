@@ -386,13 +386,33 @@ func TestClusterClientLeavesForwardedPoll(t *testing.T) {
 // with what it had received (delivered first, in order) and what A had
 // queued for the client; A's held poll is released at the probe, as in a
 // local upgrade.
+//
+// B takes the upgrade on its own listener, mounted in a net/http server
+// (the upgrade is hijacked onto its loops), and with no reactor (the
+// connection served on goroutines).
 func TestClusterTakeover(t *testing.T) {
+	for _, mode := range []string{"listener", "mounted", "noReactor"} {
+		t.Run(mode, func(t *testing.T) { testClusterTakeover(t, mode) })
+	}
+}
+
+func testClusterTakeover(t *testing.T, mode string) {
 	mn := newMemNet()
 	cfg := ClusterConfig{TakeoverWindow: 5 * time.Second}
 	a := startNode(t, mn, "AAAA", Options{}, cfg)
+	if mode == "noReactor" {
+		noReactor = true
+		defer func() { noReactor = false }()
+	}
 	b := startNode(t, mn, "BBBB", Options{}, cfg)
+	edge := b.base
+	if mode == "mounted" {
+		hs := httptest.NewServer(b.srv)
+		t.Cleanup(hs.Close)
+		edge = hs.URL
+	}
 	op, _ := handshake(t, a.base, nil)
-	if resp, _ := do(t, "POST", pollURL(b.base, op.SID), "4first", nil); resp.StatusCode != 200 {
+	if resp, _ := do(t, "POST", pollURL(edge, op.SID), "4first", nil); resp.StatusCode != 200 {
 		t.Fatal("post through B")
 	}
 	if a.conns.Load() != 0 || a.msgs() != "" {
@@ -400,7 +420,7 @@ func TestClusterTakeover(t *testing.T) {
 	}
 	held := asyncGet(pollURL(a.base, op.SID))
 	time.Sleep(20 * time.Millisecond)
-	c := wsDial(t, clusterWSURL(b.base, op.SID), nil)
+	c := wsDial(t, clusterWSURL(edge, op.SID), nil)
 	c.send(t, "2probe")
 	if f := c.recv(t); string(f.Payload) != "3probe" {
 		t.Fatalf("probe: %q", f.Payload)

@@ -37,6 +37,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -53,11 +54,12 @@ import (
 // Options configure a run.
 type Options struct {
 	Root      string
-	Servers   []string  // fanio, node
-	Clients   int       // polling clients (default 50)
-	Rates     []float64 // offered echo cycles per second, all clients (default 250, 1000)
-	Duration  time.Duration
+	Servers   []string      // fanio, node
+	Clients   int           // polling clients (default 50)
+	Rates     []float64     // offered echo cycles per second, all clients (default 250, 1000)
+	Duration  time.Duration // one window
 	Warmup    time.Duration
+	Rounds    int    // windows per mode and rate, interleaved (default 3)
 	NodeCPUs  string // taskset list of both nodes (default "0")
 	OtherCPUs string // this process and redis-server (default "1")
 	NoPin     bool
@@ -82,6 +84,9 @@ func (o *Options) defaults() {
 	if o.Warmup <= 0 {
 		o.Warmup = 2 * time.Second
 	}
+	if o.Rounds <= 0 {
+		o.Rounds = 3
+	}
 	if o.NodeCPUs == "" {
 		o.NodeCPUs = "0"
 	}
@@ -105,6 +110,7 @@ type Result struct {
 	Commands    []string        `json:"commands"`
 	Clients     int             `json:"clients"`
 	Window      float64         `json:"window_seconds"`
+	Rounds      int             `json:"rounds"`
 	Rows        []Row           `json:"rows"`
 	Seconds     float64         `json:"duration_seconds"`
 }
@@ -130,14 +136,29 @@ type Row struct {
 	Seconds     float64         `json:"seconds"`
 	ClientsUp   int             `json:"clients_connected"`
 	FailedSetup string          `json:"failed_setup,omitempty"`
+	Rounds      []Round         `json:"rounds,omitempty"`
+
+	postHist, getHist loadgen.Hist
 }
 
-// Run runs every server kind, sticky then round-robin.
+// Round is one window of a row.
+type Round struct {
+	PerSec     float64 `json:"requests_per_sec"`
+	UserUsReq  float64 `json:"nodes_cpu_user_us_per_request"`
+	SysUsReq   float64 `json:"nodes_cpu_sys_us_per_request"`
+	Requests   int64   `json:"requests"`
+	Forwarded  int64   `json:"forwarded"`
+	OtherCores float64 `json:"other_cores"`
+}
+
+// Run runs every server kind: its sticky and round-robin set-ups side by
+// side, their windows interleaved round by round, so that the load other
+// processes put on the machine falls on both alike.
 func Run(o Options) (*Result, error) {
 	o.defaults()
 	start := time.Now()
 	res := &Result{Date: start.UTC().Format(time.RFC3339), Machine: runner.CollectMachine(), Versions: runner.CollectVersions(o.Root),
-		Clients: o.Clients, Window: o.Duration.Seconds()}
+		Clients: o.Clients, Window: o.Duration.Seconds(), Rounds: o.Rounds}
 	if !o.NoPin {
 		if err := pinSelf(o.OtherCPUs); err != nil {
 			return nil, err
@@ -159,14 +180,12 @@ func Run(o Options) (*Result, error) {
 		}
 	}
 	for _, kind := range o.Servers {
-		for _, bal := range []string{"sticky", "round-robin"} {
-			rows, cmds, err := runMode(o, kind, bal)
-			res.Commands = append(res.Commands, cmds...)
-			if err != nil {
-				o.Logf("%s %s: %v", kind, bal, err)
-			}
-			res.Rows = append(res.Rows, rows...)
+		rows, cmds, err := runKind(o, kind)
+		res.Commands = append(res.Commands, cmds...)
+		if err != nil {
+			o.Logf("%s: %v", kind, err)
 		}
+		res.Rows = append(res.Rows, rows...)
 	}
 	res.Seconds = time.Since(start).Seconds()
 	return res, nil
@@ -222,97 +241,189 @@ func serverArgv(o Options, kind, bal string, port int, redisURL string) []string
 	return argv
 }
 
-// runMode runs every rate against two fresh nodes of kind behind bal.
-func runMode(o Options, kind, bal string) ([]Row, []string, error) {
-	rs, err := redistest.New()
-	if err != nil {
-		return nil, nil, err
+// setup is one balancer mode of a server kind: its Redis, two nodes, the
+// balancer and the connected clients.
+type setup struct {
+	kind, bal string
+	rs        *redistest.Server
+	nodes     []*runner.Server
+	lb        *balancer
+	tr        *http.Transport
+	clients   []*client
+	up        int
+	failed    string
+	cmds      []string
+}
+
+func startSetup(o Options, kind, bal string) (*setup, error) {
+	st := &setup{kind: kind, bal: bal}
+	var err error
+	if st.rs, err = redistest.New(); err != nil {
+		return st, err
 	}
-	defer rs.Close()
 	if !o.NoPin {
-		if out, err := exec.Command("taskset", "-a", "-p", "-c", o.OtherCPUs, strconv.Itoa(rs.PID())).CombinedOutput(); err != nil {
-			return nil, nil, fmt.Errorf("pinning redis-server: %v %s", err, out)
+		if out, err := exec.Command("taskset", "-a", "-p", "-c", o.OtherCPUs, strconv.Itoa(st.rs.PID())).CombinedOutput(); err != nil {
+			return st, fmt.Errorf("pinning redis-server: %v %s", err, out)
 		}
 	}
-	var nodes []*runner.Server
-	var cmds []string
 	var upstreams []string
 	for i := range 2 {
 		port, err := freePort()
 		if err != nil {
-			return nil, cmds, err
+			return st, err
 		}
-		spec := runner.ServerSpec{Name: fmt.Sprintf("%s-%d", kind, i), Argv: serverArgv(o, kind, bal, port, rs.URL()), Dir: o.Root, Port: port}
-		cmds = append(cmds, strings.Join(spec.Argv, " "))
+		spec := runner.ServerSpec{Name: fmt.Sprintf("%s-%s-%d", kind, bal, i), Argv: serverArgv(o, kind, bal, port, st.rs.URL()), Dir: o.Root, Port: port}
+		st.cmds = append(st.cmds, strings.Join(spec.Argv, " "))
 		n, err := runner.StartServer(spec)
 		if err != nil {
-			return nil, cmds, err
+			return st, err
 		}
-		defer n.Stop()
-		nodes = append(nodes, n)
+		st.nodes = append(st.nodes, n)
 		upstreams = append(upstreams, "http://127.0.0.1:"+strconv.Itoa(port))
 	}
-	lb, err := startBalancer(bal, upstreams)
-	if err != nil {
-		return nil, cmds, err
+	if st.lb, err = startBalancer(bal, upstreams); err != nil {
+		return st, err
 	}
-	defer lb.close()
-
-	tr := &http.Transport{MaxIdleConnsPerHost: 4 * o.Clients, DisableCompression: true, IdleConnTimeout: time.Minute}
-	defer tr.CloseIdleConnections()
-	hc := &http.Client{Transport: tr, Timeout: 40 * time.Second}
-	clients := make([]*client, o.Clients)
-	var setupErr error
+	st.tr = &http.Transport{MaxIdleConnsPerHost: 4 * o.Clients, DisableCompression: true, IdleConnTimeout: time.Minute}
+	hc := &http.Client{Transport: st.tr, Timeout: 40 * time.Second}
+	st.clients = make([]*client, o.Clients)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for i := range clients {
-		clients[i] = &client{base: lb.url + "/socket.io/", hc: hc}
+	for i := range st.clients {
+		st.clients[i] = &client{base: st.lb.url + "/socket.io/", hc: hc}
 		wg.Add(1)
 		go func(c *client) {
 			defer wg.Done()
 			if err := c.open(); err != nil {
 				mu.Lock()
-				if setupErr == nil {
-					setupErr = err
+				if st.failed == "" {
+					st.failed = err.Error()
 				}
 				mu.Unlock()
 				c.dead = true
 			}
-		}(clients[i])
+		}(st.clients[i])
 	}
 	wg.Wait()
-	up := 0
-	for _, c := range clients {
+	for _, c := range st.clients {
 		if !c.dead {
-			up++
+			st.up++
 		}
 	}
-	defer func() {
-		for _, c := range clients {
-			if !c.dead {
-				c.close()
+	return st, nil
+}
+
+func (st *setup) stop() {
+	for _, c := range st.clients {
+		if !c.dead {
+			c.close()
+		}
+	}
+	if st.tr != nil {
+		st.tr.CloseIdleConnections()
+	}
+	if st.lb != nil {
+		st.lb.close()
+	}
+	for _, n := range st.nodes {
+		n.Stop()
+	}
+	if st.rs != nil {
+		st.rs.Close()
+	}
+}
+
+// runKind runs every rate against kind's two set-ups, in interleaved
+// rounds.
+func runKind(o Options, kind string) ([]Row, []string, error) {
+	var cmds []string
+	var live []*setup
+	var rows []Row
+	for _, bal := range []string{"sticky", "round-robin"} {
+		st, err := startSetup(o, kind, bal)
+		defer st.stop()
+		cmds = append(cmds, st.cmds...)
+		if err != nil {
+			return rows, cmds, fmt.Errorf("%s %s: %w", kind, bal, err)
+		}
+		if st.failed != "" {
+			o.Logf("%s %s: %d of %d clients connected; %s", kind, bal, st.up, len(st.clients), st.failed)
+			rows = append(rows, Row{Server: kind, Balancer: bal, ClientsUp: st.up, FailedSetup: st.failed, Errors: int64(len(st.clients) - st.up)})
+			continue
+		}
+		live = append(live, st)
+	}
+	for _, rate := range o.Rates {
+		per := make([][]Row, len(live))
+		for round := range o.Rounds {
+			for i, st := range live {
+				if o.WaitQuiet > 0 {
+					waitQuiet(o)
+				}
+				row := Row{Server: kind, Balancer: st.bal, Offered: rate, ClientsUp: st.up}
+				row.LoadBefore = loadgen.ForeignLoad(500 * time.Millisecond)
+				measure(o, &row, st.clients, st.nodes, st.rs, rate)
+				o.Logf("%s %s %.0f cycles/s round %d: %.0f req/s, POST p50 %.0f µs p99 %.0f µs, GET p50 %.0f µs p99 %.0f µs, %.1f+%.1f µs CPU/req, %d forwarded, %d errors, other load %.2f",
+					kind, st.bal, rate, round+1, row.PerSec, row.Post.P50Us, row.Post.P99Us, row.Get.P50Us, row.Get.P99Us, row.UserUsReq, row.SysUsReq, row.Forwarded, row.Errors, row.OtherCores)
+				per[i] = append(per[i], row)
 			}
 		}
-	}()
-	if setupErr != nil {
-		o.Logf("%s %s: %d of %d clients connected; %v", kind, bal, up, len(clients), setupErr)
-		row := Row{Server: kind, Balancer: bal, ClientsUp: up, FailedSetup: setupErr.Error(), Errors: int64(len(clients) - up)}
-		return []Row{row}, cmds, nil
-	}
-	var rows []Row
-	for _, rate := range o.Rates {
-		if o.WaitQuiet > 0 {
-			waitQuiet(o)
+		for _, rs := range per {
+			rows = append(rows, combine(rs))
 		}
-		row := Row{Server: kind, Balancer: bal, Offered: rate, ClientsUp: up}
-		row.LoadBefore = loadgen.ForeignLoad(500 * time.Millisecond)
-		o.Logf("%s %s: %.0f cycles/s (other load %.2f cores)", kind, bal, rate, row.LoadBefore)
-		measure(o, &row, clients, nodes, rs, rate)
-		o.Logf("%s %s: %.0f req/s, POST p50 %.0f µs p99 %.0f µs, GET p50 %.0f µs p99 %.0f µs, %.1f+%.1f µs CPU/req, %d forwarded, %d errors",
-			kind, bal, row.PerSec, row.Post.P50Us, row.Post.P99Us, row.Get.P50Us, row.Get.P99Us, row.UserUsReq, row.SysUsReq, row.Forwarded, row.Errors)
-		rows = append(rows, row)
 	}
+	// By rate, sticky first; a mode that could not run last.
+	sort.SliceStable(rows, func(i, j int) bool {
+		a, b := rows[i], rows[j]
+		if (a.FailedSetup == "") != (b.FailedSetup == "") {
+			return a.FailedSetup == ""
+		}
+		if a.Offered != b.Offered {
+			return a.Offered < b.Offered
+		}
+		return a.Balancer == "sticky" && b.Balancer != "sticky"
+	})
 	return rows, cmds, nil
+}
+
+// combine makes one row of a mode's rounds: latencies over every request
+// of every round, the CPU per request as the median round's, the counts
+// summed; each round's figures are kept.
+func combine(rounds []Row) Row {
+	out := rounds[0]
+	out.Rounds = nil
+	var post, get loadgen.Hist
+	out.Requests, out.Errors, out.Forwarded, out.Seconds = 0, 0, 0, 0
+	out.NodesCPU, out.RedisCPU, out.OtherCores = loadgen.CPU{}, 0, 0
+	for _, r := range rounds {
+		post.Merge(r.postHist)
+		get.Merge(r.getHist)
+		out.Requests += r.Requests
+		out.Errors += r.Errors
+		out.Forwarded += r.Forwarded
+		out.Seconds += r.Seconds
+		out.NodesCPU.User += r.NodesCPU.User
+		out.NodesCPU.Sys += r.NodesCPU.Sys
+		out.RedisCPU += r.RedisCPU
+		out.OtherCores = max(out.OtherCores, r.OtherCores)
+		if out.FirstError == "" {
+			out.FirstError = r.FirstError
+		}
+		out.Rounds = append(out.Rounds, Round{PerSec: r.PerSec, UserUsReq: r.UserUsReq, SysUsReq: r.SysUsReq,
+			Requests: r.Requests, Forwarded: r.Forwarded, OtherCores: r.OtherCores})
+	}
+	out.PerSec = float64(out.Requests) / out.Seconds
+	out.Post, out.Get = post.Summary(), get.Summary()
+	m := medianRound(out.Rounds)
+	out.UserUsReq, out.SysUsReq = m.UserUsReq, m.SysUsReq
+	return out
+}
+
+// medianRound is the round with the median CPU per request.
+func medianRound(rs []Round) Round {
+	s := append([]Round(nil), rs...)
+	sort.Slice(s, func(i, j int) bool { return s[i].UserUsReq+s[i].SysUsReq < s[j].UserUsReq+s[j].SysUsReq })
+	return s[len(s)/2]
 }
 
 // waitQuiet waits (at most WaitQuiet) for other processes to use less than
@@ -392,8 +503,8 @@ func measure(o Options, row *Row, clients []*client, nodes []*runner.Server, rs 
 		row.FirstError = e
 	}
 	row.PerSec = float64(row.Requests) / dt
-	ps, gs := w.post.Snapshot(), w.get.Snapshot()
-	row.Post, row.Get = ps.Summary(), gs.Summary()
+	row.postHist, row.getHist = w.post.Snapshot(), w.get.Snapshot()
+	row.Post, row.Get = row.postHist.Summary(), row.getHist.Summary()
 	row.NodesCPU = cpu
 	if row.Requests > 0 {
 		row.UserUsReq = cpu.User * 1e6 / float64(row.Requests)

@@ -2,6 +2,7 @@ package nosticky
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -11,8 +12,8 @@ import (
 func (r *Result) Markdown(file string) string {
 	var b strings.Builder
 	w := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
-	w("%s, %s, %d CPUs; %d polling clients, %.0f s windows; both nodes pinned to one core, the clients, the balancer and redis-server to the other.\n",
-		r.Date[:10], r.Machine.CPUModel, r.Machine.Cores, r.Clients, r.Window)
+	w("%s, %s, %d CPUs; %d polling clients; per mode and rate %d windows of %.0f s, the sticky and round-robin windows interleaved; both nodes pinned to one core, the clients, the balancer and redis-server to the other. Latencies are over every request of the windows; the CPU per request is the median window's.\n",
+		r.Date[:10], r.Machine.CPUModel, r.Machine.Cores, r.Clients, r.Rounds, r.Window)
 	w("Command: `%s`", r.CommandLine)
 	if file != "" {
 		w(" (results: `bench/results/%s`)", file)
@@ -47,13 +48,22 @@ func (r *Result) Markdown(file string) string {
 			if st.Server != "fanio" || st.Balancer != "sticky" || st.Offered != rr.Offered || st.Requests == 0 {
 				continue
 			}
-			perReq := (rr.UserUsReq + rr.SysUsReq) - (st.UserUsReq + st.SysUsReq)
-			perFwd := 0.0
-			if rr.Forwarded > 0 {
-				perFwd = perReq * float64(rr.Requests) / float64(rr.Forwarded)
+			// Each round of one mode with the same round of the other.
+			var perFwd []float64
+			for i := 0; i < len(rr.Rounds) && i < len(st.Rounds); i++ {
+				fw, sk := rr.Rounds[i], st.Rounds[i]
+				if fw.Forwarded > 0 {
+					extra := (fw.UserUsReq + fw.SysUsReq) - (sk.UserUsReq + sk.SysUsReq)
+					perFwd = append(perFwd, extra*float64(fw.Requests)/float64(fw.Forwarded))
+				}
 			}
-			w("- fanio at %.0f cycles/s: forwarding adds POST %+.0f / %+.0f µs and GET %+.0f / %+.0f µs (p50 / p99) per request, and %.1f µs of the nodes' CPU per forwarded request (%+.1f µs per request on average).\n",
-				rr.Offered, rr.Post.P50Us-st.Post.P50Us, rr.Post.P99Us-st.Post.P99Us, rr.Get.P50Us-st.Get.P50Us, rr.Get.P99Us-st.Get.P99Us, perFwd, perReq)
+			sort.Float64s(perFwd)
+			fwd := "—"
+			if n := len(perFwd); n > 0 {
+				fwd = fmt.Sprintf("%.1f µs (median of %d rounds; %.1f to %.1f)", perFwd[n/2], n, perFwd[0], perFwd[n-1])
+			}
+			w("- fanio at %.0f cycles/s: forwarding adds POST %+.0f / %+.0f µs and GET %+.0f / %+.0f µs (p50 / p99) per request; the nodes' CPU per forwarded request: %s.\n",
+				rr.Offered, rr.Post.P50Us-st.Post.P50Us, rr.Post.P99Us-st.Post.P99Us, rr.Get.P50Us-st.Get.P50Us, rr.Get.P99Us-st.Get.P99Us, fwd)
 		}
 	}
 	return b.String()

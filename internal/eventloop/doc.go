@@ -16,8 +16,9 @@
 // first), with what the link copies bounded to one write chunk
 // (outbound.go); pausing a connection's reads so TCP pushes back
 // (readpause.go); handing a connection over to someone else (a net/http
-// server) from a request on; and the HTTP idle and linger timeouts (on a
-// timer.Wheel).
+// server) from a request on; framed connections between two servers
+// (AdoptFrames: length-prefixed messages, for engine's cluster links); and
+// the HTTP idle and linger timeouts (on a timer.Wheel).
 //
 // The loops run gnet in client mode, with no listener of their own, and
 // start on first use; accepting is done in Go, because gnet's acceptor

@@ -22,6 +22,7 @@ func runNoSticky(args []string) int {
 	clients := fs.Int("clients", 50, "polling clients")
 	rates := fs.String("rates", "250,1000", "offered echo cycles/s (a POST and a GET each), all clients")
 	duration := fs.Duration("duration", 10*time.Second, "window length (quick: 3 s)")
+	rounds := fs.Int("rounds", 3, "windows per mode and rate, sticky and round-robin interleaved (quick: 1)")
 	jsonOut := fs.String("json", "", "results file (default bench/results/<date>-nosticky.json)")
 	noWrite := fs.Bool("no-write", false, "print only: write no results file")
 	noPin := fs.Bool("no-pin", false, "no taskset")
@@ -35,10 +36,10 @@ func runNoSticky(args []string) int {
 		return 2
 	}
 	o := nosticky.Options{Root: root, Servers: strings.Split(*servers, ","), Clients: *clients, Rates: rl,
-		Duration: *duration, Warmup: 2 * time.Second, NoPin: *noPin, WaitQuiet: *waitQuiet,
+		Duration: *duration, Warmup: 2 * time.Second, Rounds: *rounds, NoPin: *noPin, WaitQuiet: *waitQuiet,
 		Logf: func(format string, a ...any) { fmt.Fprintf(os.Stderr, "[nosticky] "+format+"\n", a...) }}
 	if *quick {
-		o.Duration, o.Warmup = 3*time.Second, time.Second
+		o.Duration, o.Warmup, o.Rounds = 3*time.Second, time.Second, 1
 	}
 	res, err := nosticky.Run(o)
 	if err != nil {
