@@ -53,19 +53,22 @@ import (
 
 // Options configure a run.
 type Options struct {
-	Root      string
-	Servers   []string      // fanio, node
-	Clients   int           // polling clients (default 50)
-	Rates     []float64     // offered echo cycles per second, all clients (default 250, 1000)
-	Duration  time.Duration // one window
-	Warmup    time.Duration
-	Rounds    int    // windows per mode and rate, interleaved (default 3)
-	NodeCPUs  string // taskset list of both nodes (default "0")
-	OtherCPUs string // this process and redis-server (default "1")
-	NoPin     bool
-	GoServer  string        // prebuilt bench/server ("" = build)
-	WaitQuiet time.Duration // before each step, wait up to this long for other processes to go quiet (default 30 s; <0: no wait)
-	Logf      func(format string, args ...any)
+	Root     string
+	Servers  []string      // fanio, node
+	Clients  int           // polling clients (default 50)
+	Rates    []float64     // offered echo cycles per second, all clients (default 250, 1000)
+	Duration time.Duration // one window
+	Warmup   time.Duration
+	Rounds   int    // windows per mode and rate, interleaved (default 3)
+	NodeCPUs string // taskset list of both nodes (default "0")
+	// SplitNodes pins the first node to the first CPU of NodeCPUs and the
+	// second to the second, instead of both to all of them.
+	SplitNodes bool
+	OtherCPUs  string // this process and redis-server (default "1")
+	NoPin      bool
+	GoServer   string        // prebuilt bench/server ("" = build)
+	WaitQuiet  time.Duration // before each step, wait up to this long for other processes to go quiet (default 30 s; <0: no wait)
+	Logf       func(format string, args ...any)
 }
 
 func (o *Options) defaults() {
@@ -226,10 +229,14 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-func serverArgv(o Options, kind, bal string, port int, redisURL string) []string {
+func serverArgv(o Options, kind, bal string, i, port int, redisURL string) []string {
 	var argv []string
 	if !o.NoPin {
-		argv = []string{"taskset", "-c", o.NodeCPUs}
+		cpus := o.NodeCPUs
+		if l := strings.Split(cpus, ","); o.SplitNodes && len(l) > i {
+			cpus = l[i]
+		}
+		argv = []string{"taskset", "-c", cpus}
 	}
 	if kind == "node" {
 		return append(argv, "node", filepath.Join(o.Root, "bench", "node", "server.mjs"), "--port", strconv.Itoa(port), "--redis", redisURL)
@@ -245,6 +252,8 @@ func serverArgv(o Options, kind, bal string, port int, redisURL string) []string
 // balancer and the connected clients.
 type setup struct {
 	kind, bal string
+	keep      chan struct{} // closed to stop the keeper
+	measuring atomic.Bool   // the keeper waits meanwhile
 	rs        *redistest.Server
 	nodes     []*runner.Server
 	lb        *balancer
@@ -272,7 +281,7 @@ func startSetup(o Options, kind, bal string) (*setup, error) {
 		if err != nil {
 			return st, err
 		}
-		spec := runner.ServerSpec{Name: fmt.Sprintf("%s-%s-%d", kind, bal, i), Argv: serverArgv(o, kind, bal, port, st.rs.URL()), Dir: o.Root, Port: port}
+		spec := runner.ServerSpec{Name: fmt.Sprintf("%s-%s-%d", kind, bal, i), Argv: serverArgv(o, kind, bal, i, port, st.rs.URL()), Dir: o.Root, Port: port}
 		st.cmds = append(st.cmds, strings.Join(spec.Argv, " "))
 		n, err := runner.StartServer(spec)
 		if err != nil {
@@ -310,12 +319,53 @@ func startSetup(o Options, kind, bal string) (*setup, error) {
 			st.up++
 		}
 	}
+	st.keep = make(chan struct{})
+	go st.keeper()
 	return st, nil
 }
 
-func (st *setup) stop() {
+// keeper runs a cycle for every client every 5 s, so that the sessions of
+// a set-up waiting for its next window keep their heartbeats (a session
+// that does not poll for pingInterval + pingTimeout is closed).
+func (st *setup) keeper() {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	idle := &window{}
+	for {
+		select {
+		case <-st.keep:
+			return
+		case <-t.C:
+		}
+		if st.measuring.Load() {
+			continue
+		}
+		for _, c := range st.clients {
+			c.cycle(idle)
+		}
+	}
+}
+
+// alive is the number of clients still connected, and why one died.
+func (st *setup) alive() (n int, why string) {
 	for _, c := range st.clients {
+		c.mu.Lock()
 		if !c.dead {
+			n++
+		} else if why == "" && c.err != nil {
+			why = c.err.Error()
+		}
+		c.mu.Unlock()
+	}
+	return n, why
+}
+
+func (st *setup) stop() {
+	if st.keep != nil {
+		close(st.keep)
+	}
+	for _, c := range st.clients {
+		if !c.isDead() {
 			c.close()
 		}
 	}
@@ -360,9 +410,16 @@ func runKind(o Options, kind string) ([]Row, []string, error) {
 				if o.WaitQuiet > 0 {
 					waitQuiet(o)
 				}
-				row := Row{Server: kind, Balancer: st.bal, Offered: rate, ClientsUp: st.up}
+				up, why := st.alive()
+				row := Row{Server: kind, Balancer: st.bal, Offered: rate, ClientsUp: up}
+				if up < st.up {
+					o.Logf("%s %s: %d of %d clients died between windows: %s", kind, st.bal, st.up-up, st.up, why)
+					row.FirstError = why
+				}
 				row.LoadBefore = loadgen.ForeignLoad(500 * time.Millisecond)
+				st.measuring.Store(true)
 				measure(o, &row, st.clients, st.nodes, st.rs, rate)
+				st.measuring.Store(false)
 				o.Logf("%s %s %.0f cycles/s round %d: %.0f req/s, POST p50 %.0f µs p99 %.0f µs, GET p50 %.0f µs p99 %.0f µs, %.1f+%.1f µs CPU/req, %d forwarded, %d errors, other load %.2f",
 					kind, st.bal, rate, round+1, row.PerSec, row.Post.P50Us, row.Post.P99Us, row.Get.P50Us, row.Get.P99Us, row.UserUsReq, row.SysUsReq, row.Forwarded, row.Errors, row.OtherCores)
 				per[i] = append(per[i], row)
@@ -472,7 +529,7 @@ func measure(o Options, row *Row, clients []*client, nodes []*runner.Server, rs 
 				if now := time.Now(); next.Before(now) {
 					next = now // behind: no catching up
 				}
-				if c.dead {
+				if c.isDead() {
 					return
 				}
 				c.cycle(w)
@@ -635,9 +692,17 @@ func (b *balancer) close() { _ = b.srv.Close() }
 type client struct {
 	base string
 	hc   *http.Client
+	mu   sync.Mutex // one cycle at a time (the load's, the keeper's)
 	sid  string
 	seq  int
 	dead bool
+	err  error // why it died
+}
+
+func (c *client) isDead() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.dead
 }
 
 var errStatus = errors.New("status")
@@ -704,6 +769,11 @@ func (c *client) open() error {
 
 // cycle runs one echo with its ack: a POST, then GETs until the ack.
 func (c *client) cycle(w *window) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.dead {
+		return
+	}
 	c.seq++
 	n := strconv.Itoa(c.seq)
 	on := w.on.Load()
@@ -714,7 +784,7 @@ func (c *client) cycle(w *window) {
 		}
 	}
 	fail := func(err error) {
-		c.dead = true
+		c.dead, c.err = true, err
 		if on {
 			w.fail(err)
 		}

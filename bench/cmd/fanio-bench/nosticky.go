@@ -26,6 +26,9 @@ func runNoSticky(args []string) int {
 	jsonOut := fs.String("json", "", "results file (default bench/results/<date>-nosticky.json)")
 	noWrite := fs.Bool("no-write", false, "print only: write no results file")
 	noPin := fs.Bool("no-pin", false, "no taskset")
+	nodeCPUs := fs.String("node-cpus", "0", "taskset CPU list of the nodes")
+	split := fs.Bool("split-nodes", false, "pin the first node to the first CPU of -node-cpus, the second to the second")
+	otherCPUs := fs.String("other-cpus", "1", "taskset CPU list of this process (clients, balancer) and redis-server")
 	waitQuiet := fs.Duration("wait-quiet", 30*time.Second, "before each step, wait up to this long for other processes to go quiet")
 	_ = fs.Parse(args)
 	wd, _ := os.Getwd()
@@ -36,7 +39,7 @@ func runNoSticky(args []string) int {
 		return 2
 	}
 	o := nosticky.Options{Root: root, Servers: strings.Split(*servers, ","), Clients: *clients, Rates: rl,
-		Duration: *duration, Warmup: 2 * time.Second, Rounds: *rounds, NoPin: *noPin, WaitQuiet: *waitQuiet,
+		Duration: *duration, Warmup: 2 * time.Second, Rounds: *rounds, NoPin: *noPin, NodeCPUs: *nodeCPUs, SplitNodes: *split, OtherCPUs: *otherCPUs, WaitQuiet: *waitQuiet,
 		Logf: func(format string, a ...any) { fmt.Fprintf(os.Stderr, "[nosticky] "+format+"\n", a...) }}
 	if *quick {
 		o.Duration, o.Warmup, o.Rounds = 3*time.Second, time.Second, 1
