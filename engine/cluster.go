@@ -52,10 +52,11 @@ type Cluster interface {
 	// Send delivers msg to the server whose NodeID is node, where it is
 	// given to that server's ClusterInbox.Receive. Messages to one server
 	// arrive in the order Send was called, or not at all (and then the
-	// Cluster calls NodeGone). Send must not block: it queues. msg is valid
-	// only during the call. An error says msg will not be delivered (no
-	// such server, the Cluster closed); the engine then ends what waited
-	// for an answer at once.
+	// Cluster calls NodeGone). Send must not block: it queues; and it must
+	// not call back into the server (ClusterInbox) before it returns: the
+	// engine may hold a session's lock. msg is valid only during the call.
+	// An error says msg will not be delivered (no such server, the Cluster
+	// closed); the engine then ends what waited for an answer at once.
 	Send(node string, msg []byte) error
 }
 

@@ -126,8 +126,11 @@
 // requests for them get the same 400 "Session ID unknown" at once (its
 // connection breaks, its address is gone from Redis or refuses), with a
 // log line (at most one per 10 s) and a count (engine.ClusterStats); a
-// node that hangs, at ForwardTimeout. Options.NoForwarding turns all this
-// off (a balancer with sticky sessions; no listener is opened).
+// node that hangs, at ForwardTimeout. While Redis is down, the links
+// already made keep working; a node not linked yet cannot be found, and
+// requests for its sessions get 400 until Redis is back.
+// Options.NoForwarding turns all this off (a balancer with sticky
+// sessions; no listener is opened).
 //
 // # Faults
 //
