@@ -108,6 +108,7 @@ func (o *outbound) lost(timedOut bool) {
 	cl := o.cl
 	cl.srv.timers.Stop(&o.timer)
 	cl.stats.failures.Add(1)
+	cl.srv.stats.refused[refusedUnknownSID].Add(1)
 	if timedOut {
 		cl.stats.timeouts.Add(1)
 		cl.warn(clusterLogTimeout, "engine: the server holding a session did not answer a forwarded request in time; answering Session ID unknown", "node", o.node, "timeout", cl.cfg.ForwardTimeout)

@@ -173,6 +173,9 @@ type Stats struct {
 	// AcceptErrors counts the accept failures the server backed off from
 	// (out of file descriptors or memory, aborted connections).
 	AcceptErrors uint64
+	// Cluster holds the cluster counters of a server in a cluster
+	// (SetCluster; see ClusterStats); nil otherwise.
+	Cluster *ClusterStats
 }
 
 // Stats returns the server's counters. It takes no lock the message path
@@ -216,6 +219,10 @@ func (s *Server) Stats() Stats {
 	st.Refused["max_connections"] = st.RefusedConnections
 	if s.total != nil {
 		st.OutboundBytes = s.total.Load()
+	}
+	if s.cluster.Load() != nil {
+		cs := s.ClusterStats()
+		st.Cluster = &cs
 	}
 	return st
 }

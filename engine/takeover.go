@@ -609,6 +609,7 @@ func (m *migration) upgraded(rest []byte) {
 func (m *migration) lost(timedOut bool) {
 	cl := m.cl
 	cl.stats.failures.Add(1)
+	cl.srv.stats.refused[refusedUnknownSID].Add(1)
 	if timedOut {
 		cl.stats.timeouts.Add(1)
 		cl.warn(clusterLogTimeout, "engine: the server holding a session did not answer an upgrade in time", "node", m.node, "timeout", cl.cfg.ForwardTimeout)

@@ -27,6 +27,11 @@
 //     panics, the handlers' workers (fanio_handler_workers, busy, and the
 //     connections waiting for one: fanio_handler_queue_depth), and the
 //     handler duration histogram fanio_handler_duration_seconds{kind};
+//   - in a cluster whose nodes serve each other's sessions (no sticky
+//     sessions: engine.Cluster), fanio_cluster_*: requests forwarded to
+//     and served for other nodes, forward failures and timeouts, sessions
+//     taken over and handed over on their upgrade, upgrades refused, and
+//     what waits for another node now;
 //   - a multi-node adapter's publishes, receives, errors, reconnects and
 //     whether it is connected (fanio_adapter_*), when it reports them
 //     (sio.AdapterStatser);

@@ -244,6 +244,16 @@ func appendEngine(b []byte, st *engine.Stats, refused map[string]uint64) []byte 
 	b = counter(b, "fanio_engine_protocol_errors_total", "Sessions closed for an undecodable Engine.IO packet or WebSocket frame.", st.ProtocolErrors)
 	b = gauge(b, "fanio_connections", "Connections the server holds.", float64(st.Connections))
 	b = counter(b, "fanio_accept_errors_total", "Accept failures the server backed off from.", st.AcceptErrors)
+	if c := st.Cluster; c != nil {
+		b = counter(b, "fanio_cluster_forwarded_total", "Polling requests received here for another node's session, forwarded to that node.", c.Forwarded)
+		b = counter(b, "fanio_cluster_served_total", "Requests other nodes forwarded here.", c.Served)
+		b = counter(b, "fanio_cluster_forward_failures_total", "Requests for another node's session answered 400 Session ID unknown: that node gone, unreachable or too slow.", c.ForwardFailures)
+		b = counter(b, "fanio_cluster_forward_timeouts_total", "Forward failures that were timeouts.", c.ForwardTimeouts)
+		b = counter(b, "fanio_cluster_sessions_taken_over_total", "Sessions that moved here from another node on their WebSocket upgrade.", c.TakenOver)
+		b = counter(b, "fanio_cluster_sessions_handed_over_total", "Sessions that moved from here to another node on their WebSocket upgrade.", c.HandedOver)
+		b = counter(b, "fanio_cluster_upgrades_refused_total", "WebSocket upgrades received here for another node's session that could not move (the client stays on polling).", c.UpgradesRefused)
+		b = gauge(b, "fanio_cluster_waiting", "Forwarded requests and takeovers waiting for another node's answer.", float64(c.Waiting))
+	}
 	return b
 }
 

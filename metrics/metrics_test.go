@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"compress/gzip"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fanio/fanio/engine"
 	"github.com/fanio/fanio/internal/siotest"
 	"github.com/fanio/fanio/metrics"
 	"github.com/fanio/fanio/sio"
@@ -207,5 +209,45 @@ func TestScrapeRefusalsAndOptions(t *testing.T) {
 	h.ServeHTTP(rec, httptest.NewRequest("POST", "/metrics", nil))
 	if rec.Code != http.StatusMethodNotAllowed {
 		t.Fatalf("POST: %d", rec.Code)
+	}
+}
+
+// lostCluster is node AAAA of a cluster whose other nodes are gone.
+type lostCluster struct{}
+
+func (lostCluster) Join(engine.ClusterInbox) (engine.ClusterConfig, error) {
+	return engine.ClusterConfig{NodeID: "AAAA"}, nil
+}
+func (lostCluster) Send(string, []byte) error { return errors.New("gone") }
+
+// In a cluster, the cluster's families are published: a request for a
+// gone node's session is forwarded, fails, and counts as an unknown sid.
+func TestScrapeCluster(t *testing.T) {
+	srv := sio.NewServer(sio.Options{})
+	if err := srv.Engine().SetCluster(lostCluster{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown(context.Background())
+	resp, err := http.Get("http://" + srv.Addr().String() + "/socket.io/?EIO=4&transport=polling&sid=BBBBxxxxxxxxxxxxxxxx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 400 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	m := scrape(t, metrics.Handler(srv, metrics.Options{NoProcessMetrics: true}), false)
+	if m["fanio_cluster_forwarded_total"] != 1 || m["fanio_cluster_forward_failures_total"] != 1 ||
+		m[`fanio_handshakes_refused_total{reason="unknown_sid"}`] != 1 || m["fanio_cluster_waiting"] != 0 {
+		t.Errorf("cluster families: %v", m)
+	}
+	plain := sio.NewServer(sio.Options{})
+	for k := range scrape(t, metrics.Handler(plain, metrics.Options{NoProcessMetrics: true}), false) {
+		if strings.HasPrefix(k, "fanio_cluster_") {
+			t.Fatalf("a server in no cluster publishes %s", k)
+		}
 	}
 }
