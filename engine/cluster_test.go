@@ -645,3 +645,44 @@ func (nullCluster) Join(ClusterInbox) (ClusterConfig, error) {
 	return ClusterConfig{NodeID: "AAAA"}, nil
 }
 func (nullCluster) Send(string, []byte) error { return nil }
+
+// An Engine.IO v3 session moves too: the held poll is released with a v3
+// noop, the session keeps its version (the client pings, binary frames
+// carry the type byte), and what it received meanwhile (a base64 binary
+// POST through B) is delivered on B first.
+func TestClusterTakeoverEIO3(t *testing.T) {
+	mn := newMemNet()
+	cfg := ClusterConfig{TakeoverWindow: 5 * time.Second}
+	opts := Options{AllowEIO3: true, PingInterval: time.Minute, PingTimeout: time.Minute}
+	a := startNode(t, mn, "AAAA", opts, cfg)
+	b := startNode(t, mn, "BBBB", opts, cfg)
+	sid := handshake3(t, a.base, "")
+	if !strings.HasPrefix(sid, "AAAA") {
+		t.Fatalf("sid %q", sid)
+	}
+	held := asyncGet(a.base + "/engine.io/?EIO=3&transport=polling&sid=" + sid)
+	if resp, body := do(t, "POST", b.base+"/engine.io/?EIO=3&transport=polling&sid="+sid, "10:b4AQIDBA==", nil); resp.StatusCode != 200 {
+		t.Fatalf("post through B: %d %q", resp.StatusCode, body)
+	}
+	c := wsDial(t, wsURL(b.base, "&EIO=3&sid="+sid), nil)
+	c.send(t, "2probe")
+	expectFrame(t, c, ws.OpText, "3probe")
+	if r := <-held; r != "200 1:6" {
+		t.Fatalf("the held poll on A got %q, want a v3 noop", r)
+	}
+	c.send(t, "5")
+	expectFrame(t, c, ws.OpBinary, "\x04\x01\x02\x03\x04")
+	c.sendBinary(t, []byte{4, 7})
+	expectFrame(t, c, ws.OpBinary, "\x04\x07")
+	c.send(t, "2")
+	expectFrame(t, c, ws.OpText, "3")
+	if b.srv.SessionCount() != 1 || a.srv.SessionCount() != 0 || b.srv.Sessions()[0].Protocol() != 3 {
+		t.Fatalf("sessions A %d B %d", a.srv.SessionCount(), b.srv.SessionCount())
+	}
+	if st := b.srv.Stats(); st.WebSocketSessions != 1 || st.Upgrades != 1 || st.Cluster == nil || st.Cluster.TakenOver != 1 {
+		t.Errorf("B's stats %+v %+v", st, st.Cluster)
+	}
+	if st := a.srv.Stats(); st.PollingSessions != 0 || st.Cluster.HandedOver != 1 {
+		t.Errorf("A's stats %+v %+v", st, st.Cluster)
+	}
+}
