@@ -114,6 +114,7 @@ type Result struct {
 	Clients     int             `json:"clients"`
 	Window      float64         `json:"window_seconds"`
 	Rounds      int             `json:"rounds"`
+	Layout      string          `json:"layout"`
 	Rows        []Row           `json:"rows"`
 	Seconds     float64         `json:"duration_seconds"`
 }
@@ -161,7 +162,7 @@ func Run(o Options) (*Result, error) {
 	o.defaults()
 	start := time.Now()
 	res := &Result{Date: start.UTC().Format(time.RFC3339), Machine: runner.CollectMachine(), Versions: runner.CollectVersions(o.Root),
-		Clients: o.Clients, Window: o.Duration.Seconds(), Rounds: o.Rounds}
+		Clients: o.Clients, Window: o.Duration.Seconds(), Rounds: o.Rounds, Layout: layout(o)}
 	if !o.NoPin {
 		if err := pinSelf(o.OtherCPUs); err != nil {
 			return nil, err
@@ -192,6 +193,18 @@ func Run(o Options) (*Result, error) {
 	}
 	res.Seconds = time.Since(start).Seconds()
 	return res, nil
+}
+
+// layout says where the processes run.
+func layout(o Options) string {
+	switch {
+	case o.NoPin:
+		return "no pinning"
+	case o.SplitNodes:
+		return fmt.Sprintf("each node pinned to one CPU of %s; the clients, the balancer and redis-server to %s", o.NodeCPUs, o.OtherCPUs)
+	default:
+		return fmt.Sprintf("both nodes pinned to CPU %s; the clients, the balancer and redis-server to %s", o.NodeCPUs, o.OtherCPUs)
+	}
 }
 
 func contains(l []string, s string) bool {

@@ -12,8 +12,8 @@ import (
 func (r *Result) Markdown(file string) string {
 	var b strings.Builder
 	w := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
-	w("%s, %s, %d CPUs; %d polling clients; per mode and rate %d windows of %.0f s, the sticky and round-robin windows interleaved; both nodes pinned to one core, the clients, the balancer and redis-server to the other. Latencies are over every request of the windows; the CPU per request is the median window's.\n",
-		r.Date[:10], r.Machine.CPUModel, r.Machine.Cores, r.Clients, r.Rounds, r.Window)
+	w("%s, %s, %d CPUs; %d polling clients; per mode and rate %d windows of %.0f s, the sticky and round-robin windows interleaved; %s. Latencies are over every request of the windows; the CPU per request is the median window's.\n",
+		r.Date[:10], r.Machine.CPUModel, r.Machine.Cores, r.Clients, r.Rounds, r.Window, r.Layout)
 	w("Command: `%s`", r.CommandLine)
 	if file != "" {
 		w(" (results: `bench/results/%s`)", file)
