@@ -115,12 +115,14 @@
 // first time it has a request for it, proves it knows the cluster's secret
 // (<key>-link-secret, made by the first node) and hands the connection to
 // the engine's event loops. Measured (bench/clusterlink, BENCHMARKS.md):
-// a request and its answer cost 7-10 µs of CPU and 5-6 µs of latency on
-// the link, against 21 µs of the nodes' CPU plus 13 µs of Redis's, and 29
-// µs, through Redis pub/sub — and Redis, single-threaded and shared by
-// every broadcast of the cluster, is the part that does not scale out.
-// End to end (fanio-bench nosticky), forwarding adds tens of microseconds
-// per polling request.
+// a request and its answer cost 7-10 µs of CPU and 5 µs of latency (p50)
+// on the link, against 21-76 µs of the nodes' CPU plus 13-46 µs of
+// Redis's, and 29-144 µs, through Redis pub/sub — and Redis,
+// single-threaded and shared by every broadcast of the cluster, is the
+// part that does not scale out. End to end (fanio-bench nosticky),
+// forwarding adds 10-120 µs per polling request at p50 and 27 µs of the
+// nodes' CPU per forwarded request (47 µs for one served where its
+// session lives).
 //
 // A node that dies takes its sessions with it, as a lone server would:
 // requests for them get the same 400 "Session ID unknown" at once (its

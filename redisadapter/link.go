@@ -30,12 +30,12 @@ import (
 // for it.
 //
 // Chosen by measurement over Redis pub/sub (bench/clusterlink, in
-// BENCHMARKS.md): a message and its answer between two nodes cost 7 µs of
-// CPU and 5 µs of latency one at a time (1.3 µs each when 32 are in
-// flight) on a direct connection, against 21 µs of the nodes' CPU plus 13
-// µs of Redis's, and 29 µs, through Redis — and Redis, single-threaded and
-// shared by the whole cluster's broadcasts, is the part that does not
-// scale out.
+// BENCHMARKS.md): a message and its answer between two nodes cost 7-10 µs
+// of CPU and 5 µs of latency one at a time (1.2-1.6 µs each when 32 are in
+// flight) on a direct connection, against 21-76 µs of the nodes' CPU plus
+// 13-46 µs of Redis's, and 29-144 µs, through Redis — and Redis,
+// single-threaded and shared by the whole cluster's broadcasts, is the
+// part that does not scale out.
 //
 // Each node dials each node it sends to, and messages to a node go, in
 // order, on that one connection; a connection starts with a challenge: the
