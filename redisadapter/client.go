@@ -221,7 +221,10 @@ func (c *Client) numSub(channel string) (int, error) {
 	defer cancel()
 	var cmd rueidis.Completed
 	if c.opts.Sharded {
-		cmd = c.rc.B().PubsubShardnumsub().Channel(channel).Build()
+		// Not marked read-only by rueidis, so not retried: after a Redis
+		// restart, the first command on each of its connections fails
+		// with EOF while it reconnects. Counting is safe to retry.
+		cmd = c.rc.B().PubsubShardnumsub().Channel(channel).Build().ToRetryable()
 	} else {
 		cmd = c.rc.B().PubsubNumsub().Channel(channel).Build()
 	}
