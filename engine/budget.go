@@ -79,8 +79,8 @@ func (s *Server) cutWorst() {
 	}
 }
 
-// closeSlowReader ends the session at once, dropping its backlog (reason
-// "transport error").
+// closeSlowReader ends the session at once, dropping its backlog
+// (ReasonSlowReader).
 func (s *Session) closeSlowReader() {
 	s.mu.Lock()
 	ws := s.ws
@@ -90,5 +90,5 @@ func (s *Session) closeSlowReader() {
 		ws.CloseSlowReader() // its owner closes the session
 		return
 	}
-	s.close(ReasonTransportError)
+	s.close(ReasonSlowReader)
 }

@@ -47,11 +47,48 @@ func TestPollingQueueBounded(t *testing.T) {
 	if maxBacklog > budget {
 		t.Errorf("polling queue reached %d bytes, budget %d", maxBacklog, budget)
 	}
-	if r := <-h.reason; r != ReasonTransportError {
-		t.Errorf("reason %q, want %q", r, ReasonTransportError)
+	if r := <-h.reason; r != ReasonSlowReader {
+		t.Errorf("reason %q, want %q", r, ReasonSlowReader)
 	}
 	if n := srv.Stats().SlowReaders; n != 1 {
 		t.Errorf("Stats().SlowReaders = %d, want 1", n)
+	}
+}
+
+// A WebSocket client that stops reading is closed as a slow reader once
+// its unwritten output passes the budget, and its session ends with
+// ReasonSlowReader, counted in Stats().SlowReaders.
+func TestWebSocketSlowReaderReason(t *testing.T) {
+	const budget = 256 << 10
+	srv, base, h := start(t, Options{MaxOutboundBytes: budget})
+	c := wsDial(t, "ws"+strings.TrimPrefix(base, "http")+"/engine.io/?EIO=4&transport=websocket", nil)
+	c.open(t) // then never reads again
+	sess := sessionOf(t, srv)
+	msg := []byte(strings.Repeat("m", 16<<10))
+	deadline := time.Now().Add(10 * time.Second)
+	var err error
+	for err == nil && time.Now().Before(deadline) {
+		err = sess.Send(msg, false)
+		if err == nil {
+			time.Sleep(100 * time.Microsecond) // let the loop write what the kernel takes
+		}
+	}
+	if err == nil {
+		t.Fatal("sending to a WebSocket that never reads kept succeeding for 10 s")
+	}
+	select {
+	case r := <-h.reason:
+		if r != ReasonSlowReader {
+			t.Errorf("reason %q, want %q", r, ReasonSlowReader)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the session did not close")
+	}
+	if n := srv.Stats().SlowReaders; n != 1 {
+		t.Errorf("Stats().SlowReaders = %d, want 1", n)
+	}
+	if n := srv.Stats().Closes[ReasonSlowReader]; n != 1 {
+		t.Errorf("Stats().Closes[slow reader] = %d, want 1", n)
 	}
 }
 
@@ -267,8 +304,8 @@ func TestTotalBudgetCutsWorstFirst(t *testing.T) {
 	}
 	select {
 	case r := <-h.reason:
-		if r != ReasonTransportError {
-			t.Errorf("reason %q", r)
+		if r != ReasonSlowReader {
+			t.Errorf("reason %q, want %q", r, ReasonSlowReader)
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("no session closed")

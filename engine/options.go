@@ -74,7 +74,7 @@ type Options struct {
 	// event loop copies for a slow WebSocket is bounded to 64 KiB, the
 	// rest of its backlog being kept by reference (a broadcast's bytes are
 	// shared by its members). A packet that does not fit closes the
-	// session as a slow reader (reason "transport error"; counted in
+	// session as a slow reader (ReasonSlowReader; counted in
 	// Stats().SlowReaders) unless SlowReaderPolicy says otherwise. A
 	// polling answer carries at most 256 KiB of it; the rest waits for the
 	// next GET. Default 4 MiB.

@@ -13,7 +13,7 @@ const (
 	// connection ended.
 	ReasonTransportClose DisconnectReason = "transport close"
 	// An I/O or protocol error on the transport (a dropped long poll, an
-	// oversize message, a write queue over Options.MaxOutboundBytes).
+	// oversize message, a wrong-direction heartbeat).
 	ReasonTransportError DisconnectReason = "transport error"
 	// No pong within PingTimeout.
 	ReasonPingTimeout DisconnectReason = "ping timeout"
@@ -23,7 +23,11 @@ const (
 	ReasonParseError DisconnectReason = "parse error"
 	// Server.Shutdown.
 	ReasonServerShuttingDown DisconnectReason = "server shutting down"
-	// Reserved for a close caused by Options.MaxOutboundBytes; such a
-	// close is reported as ReasonTransportError today.
+	// The client did not take what was sent to it: its unwritten output
+	// went over Options.MaxOutboundBytes, or it held the largest backlog
+	// when all sessions together went over MaxOutboundBytesTotal. The
+	// reference server has no such close (it buffers without bound); a
+	// Node.js application would see "transport error" for a write that
+	// failed. The client sees its transport close.
 	ReasonSlowReader DisconnectReason = "slow reader"
 )

@@ -301,7 +301,7 @@ func (s *Session) afterQueue(overflow bool) error {
 	if overflow {
 		s.srv.rlog.Log(logSlowReader, warnLevel, "engine: slow reader closed: its polling queue went over MaxOutboundBytes",
 			"remote", remoteHost(s.remote), "sid", s.id, "limit", s.srv.opts.MaxOutboundBytes)
-		s.close(ReasonTransportError)
+		s.close(ReasonSlowReader)
 		return ErrSlowReader
 	}
 	s.srv.checkTotal()
@@ -552,7 +552,7 @@ func (s *Session) onTimer() {
 	s.srv.timers.Reset(&s.hb, s.srv.opts.PingTimeout)
 	s.mu.Unlock()
 	if overflow {
-		s.close(ReasonTransportError)
+		s.close(ReasonSlowReader) // the ping did not fit in the budget
 	}
 }
 

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"errors"
 
 	"github.com/gobwas/ws"
 
@@ -158,7 +159,11 @@ func (o wsOwner) OnClose(c *eventloop.Conn, err error) {
 	}
 	if err != nil {
 		s.noteConnError(err)
-		s.close(ReasonTransportError)
+		if errors.Is(err, eventloop.ErrSlowReader) {
+			s.close(ReasonSlowReader)
+		} else {
+			s.close(ReasonTransportError)
+		}
 	} else {
 		s.close(ReasonTransportClose)
 	}

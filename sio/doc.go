@@ -173,7 +173,7 @@
 // Outbound, each connection has one budget (Options.MaxOutboundBytes,
 // default 4 MiB) on every transport, checked before a packet is queued: a
 // client that reads too slowly to keep within it is disconnected
-// ("transport error"), or, with Options.SlowReaderPolicy (or
+// (ReasonSlowReader), or, with Options.SlowReaderPolicy (or
 // Socket.SetSlowReaderPolicy) DropVolatile, loses its queued volatile
 // packets first. Options.MaxOutboundBytesTotal bounds all connections
 // together, disconnecting the largest backlogs first.

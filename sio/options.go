@@ -89,7 +89,7 @@ type Options struct {
 	// MaxOutboundBytes is each connection's outbound budget: what it may
 	// hold unwritten, on any transport, checked before a packet is queued;
 	// past it the connection closes as a slow reader (its sockets
-	// disconnect with "transport error"), or drops its volatile packets
+	// disconnect with ReasonSlowReader), or drops its volatile packets
 	// first (SlowReaderPolicy). Default 4 MiB. See
 	// engine.Options.MaxOutboundBytes.
 	MaxOutboundBytes int

@@ -16,9 +16,13 @@ const (
 	ReasonServerNamespaceDisconnect DisconnectReason = "server namespace disconnect"
 	// The client closed the connection, or it was lost.
 	ReasonTransportClose = engine.ReasonTransportClose
-	// The connection failed (I/O error, oversized message on WebSocket,
-	// a write queue over Options.MaxOutboundBytes).
+	// The connection failed (I/O error, oversized message on WebSocket).
 	ReasonTransportError = engine.ReasonTransportError
+	// The client did not take what was sent to it: its unwritten output
+	// went over Options.MaxOutboundBytes (or over its share of
+	// MaxOutboundBytesTotal). The reference has no such close; it is
+	// recoverable, as the "transport error" a failed write gives there.
+	ReasonSlowReader = engine.ReasonSlowReader
 	// The client did not answer a ping in time.
 	ReasonPingTimeout = engine.ReasonPingTimeout
 	// The client sent an undecodable Engine.IO packet.
@@ -38,4 +42,5 @@ const (
 var recoverable = map[DisconnectReason]bool{
 	ReasonTransportError: true, ReasonTransportClose: true, ReasonForcedClose: true,
 	ReasonPingTimeout: true, ReasonServerShuttingDown: true, "forced server close": true,
+	ReasonSlowReader: true, // fanio's own: a failed write, for the reference
 }
