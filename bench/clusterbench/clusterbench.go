@@ -17,9 +17,9 @@ package clusterbench
 
 import (
 	"fmt"
-	"net"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -150,7 +150,7 @@ func Run(o Options) (*Result, error) {
 	if o.Sharded {
 		res.Protocol = "sharded"
 	}
-	if o.GoServer == "" && contains(o.Servers, "fanio") {
+	if o.GoServer == "" && slices.Contains(o.Servers, "fanio") {
 		dir, err := tempDir()
 		if err != nil {
 			return nil, err
@@ -159,7 +159,7 @@ func Run(o Options) (*Result, error) {
 			return nil, err
 		}
 	}
-	if contains(o.Servers, "node") {
+	if slices.Contains(o.Servers, "node") {
 		if err := runner.EnsureNodeModules(o.Root, o.Logf); err != nil {
 			return nil, err
 		}
@@ -175,24 +175,6 @@ func Run(o Options) (*Result, error) {
 	}
 	res.Seconds = time.Since(start).Seconds()
 	return res, nil
-}
-
-func contains(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func serverArgv(o Options, kind, cpus string, port int, redisURL string) []string {
@@ -227,11 +209,11 @@ func runKind(o Options, kind string) (ServerResult, []string, error) {
 			return sr, nil, fmt.Errorf("pinning redis-server: %v %s", err, out)
 		}
 	}
-	portA, err := freePort()
+	portA, err := runner.FreePort()
 	if err != nil {
 		return sr, nil, err
 	}
-	portB, err := freePort()
+	portB, err := runner.FreePort()
 	if err != nil {
 		return sr, nil, err
 	}

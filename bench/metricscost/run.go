@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -90,15 +89,6 @@ func (p *Params) defaults() {
 	}
 }
 
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
 // Run measures the fan-out and echo scenarios against the fixture server
 // with metrics off and on, Rounds times interleaved, and checks every "on"
 // run's scrape against the generator's counts.
@@ -138,7 +128,7 @@ func Run(p Params) (*Report, error) {
 }
 
 func (p *Params) runMode(bin string, round int, on bool) ([]Result, error) {
-	port, err := freePort()
+	port, err := runner.FreePort()
 	if err != nil {
 		return nil, err
 	}

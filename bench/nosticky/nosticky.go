@@ -37,6 +37,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -168,7 +169,7 @@ func Run(o Options) (*Result, error) {
 			return nil, err
 		}
 	}
-	if o.GoServer == "" && contains(o.Servers, "fanio") {
+	if o.GoServer == "" && slices.Contains(o.Servers, "fanio") {
 		dir, err := os.MkdirTemp("", "fanio-nosticky-")
 		if err != nil {
 			return nil, err
@@ -178,7 +179,7 @@ func Run(o Options) (*Result, error) {
 			return nil, err
 		}
 	}
-	if contains(o.Servers, "node") {
+	if slices.Contains(o.Servers, "node") {
 		if err := runner.EnsureNodeModules(o.Root, o.Logf); err != nil {
 			return nil, err
 		}
@@ -207,15 +208,6 @@ func layout(o Options) string {
 	}
 }
 
-func contains(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // pinSelf keeps this process (every thread) on cpus.
 func pinSelf(cpus string) error {
 	var set unix.CPUSet
@@ -231,15 +223,6 @@ func pinSelf(cpus string) error {
 		return fmt.Errorf("taskset: %v %s", err, out)
 	}
 	return unix.SchedSetaffinity(0, &set)
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func serverArgv(o Options, kind, bal string, i, port int, redisURL string) []string {
@@ -290,7 +273,7 @@ func startSetup(o Options, kind, bal string) (*setup, error) {
 	}
 	var upstreams []string
 	for i := range 2 {
-		port, err := freePort()
+		port, err := runner.FreePort()
 		if err != nil {
 			return st, err
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/fanio/fanio/bench/loadgen"
@@ -315,7 +316,7 @@ func loadSteps(get func(*ServerRun) *[]loadgen.LoadStep, runs ...*ServerRun) []s
 			continue
 		}
 		for _, s := range *get(r) {
-			if k := stepKey(s); !contains(out, k) {
+			if k := stepKey(s); !slices.Contains(out, k) {
 				out = append(out, k)
 			}
 		}
