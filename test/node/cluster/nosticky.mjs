@@ -16,7 +16,10 @@
 //
 //   node cluster/nosticky.mjs --url http://127.0.0.1:PORT
 //        [--transports polling|default] [--clients 6] [--duration 30000]
-//        [--interval 200] [--ask-interval 1000] [--tag t]
+//        [--interval 200] [--ask-interval 1000] [--tag t] [--api-url URL]
+//
+// --api-url sends the /api/publish calls there instead of --url (a
+// balancer that proxies only /socket.io/).
 //
 // --tag prefixes the client names and rooms, so that several runs can share
 // the hub's nodes.
@@ -38,6 +41,7 @@ const n = Number(arg("clients", "6"));
 const duration = Number(arg("duration", "30000"));
 const interval = Number(arg("interval", "200"));
 const askInterval = Number(arg("ask-interval", "1000"));
+const apiURL = arg("api-url", url);
 const transports = mode === "polling" ? ["polling"] : ["polling", "websocket"];
 const tag = arg("tag", "");
 const ALL = `${tag}all`;
@@ -115,7 +119,7 @@ function post(body) {
   return new Promise((resolve) => {
     const data = JSON.stringify(body);
     const req = http.request(
-      `${url}/api/publish`,
+      `${apiURL}/api/publish`,
       { method: "POST", agent: false, headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(data) } },
       (res) => {
         let b = "";
