@@ -37,7 +37,7 @@ func TestEndToEndAgainstNode(t *testing.T) {
 		t.Skip("end-to-end test skipped in -short mode")
 	}
 	if _, err := exec.LookPath("node"); err != nil {
-		t.Skip("node is not installed")
+		t.Fatal("node is not installed (Node.js 20 is needed for the reference fixture; .ci/run's npm ci needs it too)")
 	}
 	root := FindRoot(".")
 	if err := EnsureNodeModules(root, t.Logf); err != nil {
