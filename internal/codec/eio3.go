@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"strconv"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Engine.IO protocol v3 (socket.io-client 2.x, engine.io-client 3.x), which
@@ -258,51 +259,8 @@ func AppendJSONP(dst, j, payload []byte) []byte {
 	}
 	dst = append(dst, "]("...)
 	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(payload); {
-		c := payload[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			dst = append(dst, payload[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRune(payload[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			dst = append(dst, payload[start:i]...)
-			dst = append(dst, "\uFFFD"...)
-		case r == '\u2028' || r == '\u2029':
-			dst = append(dst, payload[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	dst = append(dst, payload[start:]...)
+	// A view of payload, not a copy: appendEscaped only reads it.
+	dst = appendEscaped(dst, unsafe.String(unsafe.SliceData(payload), len(payload)), true)
 	return append(dst, `");`...)
 }
 

@@ -431,6 +431,14 @@ const hexDigits = "0123456789abcdef"
 // with U+FFFD, each byte with one.
 func AppendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
+	dst = appendEscaped(dst, s, false)
+	return append(dst, '"')
+}
+
+// appendEscaped appends the inside of a JSON string literal holding s (see
+// AppendJSONString); with lineSeps, U+2028 and U+2029 are escaped too, as
+// JSON.stringify does and JavaScript string literals need (AppendJSONP).
+func appendEscaped(dst []byte, s string, lineSeps bool) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -461,17 +469,21 @@ func AppendJSONString(dst []byte, s string) []byte {
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
+		switch {
+		case r == utf8.RuneError && size == 1:
 			dst = append(dst, s[start:i]...)
 			dst = append(dst, "\uFFFD"...)
-			i++
-			start = i
+		case lineSeps && (r == '\u2028' || r == '\u2029'):
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+		default:
+			i += size
 			continue
 		}
 		i += size
+		start = i
 	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
+	return append(dst, s[start:]...)
 }
 
 // AppendUnquote decodes the raw JSON string token raw (with its quotes,
