@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -150,20 +149,12 @@ func Run(o Options) (*Result, error) {
 	if o.Sharded {
 		res.Protocol = "sharded"
 	}
-	if o.GoServer == "" && slices.Contains(o.Servers, "fanio") {
-		dir, err := tempDir()
-		if err != nil {
-			return nil, err
-		}
-		if o.GoServer, err = runner.BuildGoServer(o.Root, dir); err != nil {
-			return nil, err
-		}
+	bin, cleanup, err := runner.PrepareFixtures(o.Root, o.Servers, o.GoServer, o.Logf)
+	if err != nil {
+		return nil, err
 	}
-	if slices.Contains(o.Servers, "node") {
-		if err := runner.EnsureNodeModules(o.Root, o.Logf); err != nil {
-			return nil, err
-		}
-	}
+	defer cleanup()
+	o.GoServer = bin
 	for _, kind := range o.Servers {
 		sr, cmds, err := runKind(o, kind)
 		res.Commands = append(res.Commands, cmds...)

@@ -1,11 +1,6 @@
 package clusterbench
 
-import (
-	"os"
-	"os/exec"
-)
-
-func tempDir() (string, error) { return os.MkdirTemp("", "fanio-cluster-bench-") }
+import "os/exec"
 
 func execOutput(name string, args ...string) (string, error) {
 	out, err := exec.Command(name, args...).Output()

@@ -37,7 +37,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -169,21 +168,12 @@ func Run(o Options) (*Result, error) {
 			return nil, err
 		}
 	}
-	if o.GoServer == "" && slices.Contains(o.Servers, "fanio") {
-		dir, err := os.MkdirTemp("", "fanio-nosticky-")
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(dir)
-		if o.GoServer, err = runner.BuildGoServer(o.Root, dir); err != nil {
-			return nil, err
-		}
+	bin, cleanup, err := runner.PrepareFixtures(o.Root, o.Servers, o.GoServer, o.Logf)
+	if err != nil {
+		return nil, err
 	}
-	if slices.Contains(o.Servers, "node") {
-		if err := runner.EnsureNodeModules(o.Root, o.Logf); err != nil {
-			return nil, err
-		}
-	}
+	defer cleanup()
+	o.GoServer = bin
 	for _, kind := range o.Servers {
 		rows, cmds, err := runKind(o, kind)
 		res.Commands = append(res.Commands, cmds...)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -177,4 +178,31 @@ func BuildGoServer(root, dir string) (string, error) {
 		return "", fmt.Errorf("go build ./bench/server: %v\n%s", err, out.String())
 	}
 	return bin, nil
+}
+
+// PrepareFixtures readies the fixtures a multi-server benchmark runs: when
+// servers has "fanio" and goServer is empty, it builds bench/server into a
+// temporary directory and returns that binary (else goServer); when it has
+// "node", it installs the Node fixture's modules. cleanup removes what was
+// built; call it once the servers have stopped.
+func PrepareFixtures(root string, servers []string, goServer string, log func(string, ...any)) (bin string, cleanup func(), err error) {
+	cleanup = func() {}
+	if goServer == "" && slices.Contains(servers, "fanio") {
+		dir, err := os.MkdirTemp("", "fanio-bench-fixture-")
+		if err != nil {
+			return "", cleanup, err
+		}
+		cleanup = func() { os.RemoveAll(dir) }
+		if goServer, err = BuildGoServer(root, dir); err != nil {
+			cleanup()
+			return "", func() {}, err
+		}
+	}
+	if slices.Contains(servers, "node") {
+		if err := EnsureNodeModules(root, log); err != nil {
+			cleanup()
+			return "", func() {}, err
+		}
+	}
+	return goServer, cleanup, nil
 }
