@@ -74,40 +74,59 @@ func (s *Server) deadErrLocked() error {
 }
 
 func (s *Server) acceptLoop(ln net.Listener) error {
-	var delay time.Duration
+	var b acceptBackoff
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
-			if s.isDead() || s.stoppedAccepting() || errors.Is(err, net.ErrClosed) {
-				return err
+			if s.backOff(&b, err) {
+				continue
 			}
-			if !retryAccept(err) {
-				return err
-			}
-			s.acceptErrs.Add(1)
-			if delay == 0 {
-				delay = 5 * time.Millisecond
-			} else {
-				delay = min(2*delay, time.Second)
-			}
-			s.cfg.Logger.Error("eventloop: accept failed; backing off", "err", err, "retry_in", delay, "connections", s.conns.Load())
-			select {
-			case <-time.After(delay):
-			case <-s.dead:
-			}
-			continue
+			return err
 		}
-		delay = 0
-		if s.cfg.MaxConns > 0 && s.conns.Load() >= int64(s.cfg.MaxConns) {
-			// Cheap refusal: the peer sees its connection closed. (A reset
-			// would save the server a TIME_WAIT but looks like a network
-			// fault to the client.)
-			s.refused.Add(1)
+		b.reset()
+		if s.refuse() {
 			nc.Close()
 			continue
 		}
 		s.take(nc)
 	}
+}
+
+// acceptBackoff is the delay before accepting again after an error.
+type acceptBackoff struct{ delay time.Duration }
+
+func (b *acceptBackoff) reset() { b.delay = 0 }
+
+// backOff waits before the next accept after err and reports true, or
+// reports false if err ends the accept loop.
+func (s *Server) backOff(b *acceptBackoff, err error) bool {
+	if s.isDead() || s.stoppedAccepting() || errors.Is(err, net.ErrClosed) || !retryAccept(err) {
+		return false
+	}
+	s.acceptErrs.Add(1)
+	if b.delay == 0 {
+		b.delay = 5 * time.Millisecond
+	} else {
+		b.delay = min(2*b.delay, time.Second)
+	}
+	s.cfg.Logger.Error("eventloop: accept failed; backing off", "err", err, "retry_in", b.delay, "connections", s.conns.Load())
+	select {
+	case <-time.After(b.delay):
+	case <-s.dead:
+	}
+	return true
+}
+
+// refuse reports whether a connection just accepted is to be closed at
+// once, the server holding MaxConns (and counts it). Cheap refusal: the
+// peer sees its connection closed. (A reset would save the server a
+// TIME_WAIT but looks like a network fault to the client.)
+func (s *Server) refuse() bool {
+	if s.cfg.MaxConns > 0 && s.conns.Load() >= int64(s.cfg.MaxConns) {
+		s.refused.Add(1)
+		return true
+	}
+	return false
 }
 
 func (s *Server) stoppedAccepting() bool {

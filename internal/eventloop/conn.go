@@ -84,9 +84,6 @@ func newConn(ln link, l *loop) *Conn { return &Conn{ln: ln, loop: l} }
 // RemoteAddr is the peer's address.
 func (c *Conn) RemoteAddr() net.Addr { return c.ln.RemoteAddr() }
 
-// LocalAddr is the server's side of the connection.
-func (c *Conn) LocalAddr() net.Addr { return c.ln.LocalAddr() }
-
 // Secure reports whether the connection is TLS.
 func (c *Conn) Secure() bool { return c.secure }
 

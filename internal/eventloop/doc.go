@@ -1,6 +1,10 @@
 // Package eventloop is the network reactor of fanio: it serves HTTP/1.1 and
-// WebSocket connections with no goroutine per connection, on gnet/v2 event
-// loops.
+// WebSocket connections with no goroutine per connection, on event loops:
+// its own epoll loops on Linux (reactor_epoll.go), gnet/v2 loops on the
+// BSDs and macOS, and on Linux with the build tag fanio_gnet
+// (reactor_gnet.go). Both reactors sit behind the same two seams — a link
+// (link.go: the byte stream under a Conn) and an executor (loop.go: runs
+// tasks on a loop) — so the Conn code above them is one.
 //
 // It owns: taking connections in — accepting them from net.Listeners
 // (Serve: accept errors back off, never stop it; a connection cap refuses
@@ -20,9 +24,11 @@
 // (AdoptFrames: length-prefixed messages, for engine's cluster links); and
 // the HTTP idle and linger timeouts (on a timer.Wheel).
 //
-// The loops run gnet in client mode, with no listener of their own, and
-// start on first use; accepting is done in Go, because gnet's acceptor
-// stops every loop on the first accept error it does not expect (EMFILE).
+// The loops have no listener of their own and start on first use;
+// accepting is done in Go (Serve), where accept errors are ours to back off
+// from (gnet's acceptor stops every loop on the first accept error it does
+// not expect, EMFILE), and each accepted descriptor is duplicated onto a
+// loop.
 // A connection a loop cannot own — TLS, or any where there is no reactor
 // (platforms without epoll/kqueue: Windows) — is served by the same Conn
 // code over its net.Conn, on goroutines (netLink).
@@ -37,8 +43,8 @@
 // the duration of the call. Conn's write and close methods are safe from
 // any goroutine.
 //
-// Scheduling: a gnet reactor waits in epoll_wait inside a system call that
-// keeps its P; when GOMAXPROCS leaves no P spare from the loops, a loop
-// yields its P after each batch of reads so the goroutines it readied run
-// at once (Options.SpareProc raises GOMAXPROCS instead).
+// Scheduling: a loop waits in epoll_wait inside a system call that keeps
+// its P; when GOMAXPROCS leaves no P spare from the loops, a loop yields
+// its P after each batch of reads so the goroutines it readied run at once
+// (Options.SpareProc raises GOMAXPROCS instead; procs.go).
 package eventloop

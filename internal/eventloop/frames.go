@@ -45,6 +45,9 @@ func (s *Server) AdoptFrames(nc net.Conn, owner Owner) (*Conn, error) {
 		}
 		select {
 		case <-setup.opened:
+			if setup.conn == nil {
+				return nil, errors.New("eventloop: adopt frames: the loop could not register the connection")
+			}
 		case <-time.After(10 * time.Second):
 			return nil, errors.New("eventloop: adopt frames: the loop did not open the connection")
 		}

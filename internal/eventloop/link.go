@@ -4,8 +4,6 @@ import (
 	"io"
 	"net"
 
-	"github.com/panjf2000/gnet/v2"
-
 	"github.com/fanio/fanio/internal/pool"
 )
 
@@ -20,11 +18,10 @@ type link interface {
 	Write(b []byte) (int, error)
 	Writev(bs [][]byte) (int, error)
 	OutboundBuffered() int
-	Wake(cb gnet.AsyncCallback) error
+	Wake() error // runs the reading code again (for bytes already buffered)
 	Close() error
 	Fd() int
 	RemoteAddr() net.Addr
-	LocalAddr() net.Addr
 }
 
 // The Conn's view of its inbound bytes. A connection adopted onto a reactor

@@ -1,19 +1,17 @@
 package eventloop
 
 import (
-	"context"
 	"sync"
-
-	"github.com/panjf2000/gnet/v2"
 
 	"github.com/fanio/fanio/internal/codec"
 	"github.com/fanio/fanio/internal/timer"
 )
 
-// executor runs tasks on a loop: a gnet.EventLoop, or a netLink (which is
-// its own loop).
+// executor runs tasks on a loop: a reactor's loop, or a netLink (which is
+// its own loop). Execute is safe from any goroutine; fn runs after what the
+// loop is doing now. It fails, and fn never runs, once the loop is stopping.
 type executor interface {
-	Execute(ctx context.Context, r gnet.Runnable) error
+	Execute(fn func()) error
 }
 
 // loop is the per-event-loop state: the list of connections with queued
@@ -41,23 +39,17 @@ type loop struct {
 	req   codec.Request
 	body  []byte   // scratch for chunked bodies
 	infl  inflater // permessage-deflate reader
-	task  gnet.RunnableFunc
+	task  func()
 
 	stalledSpare []*Conn
-	stallTask    gnet.RunnableFunc
-	epfd         int // the poller's descriptor for PauseReads: 0 unknown, -1 none (readpause.go)
+	stallTask    func()
+	epfd         int // gnet only: the poller's descriptor for PauseReads, 0 unknown, -1 none (reactor_gnet.go)
 }
 
 func newLoop(s *Server, exec executor) *loop {
 	l := &loop{srv: s, exec: exec}
-	l.task = func(context.Context) error {
-		l.flushDirty()
-		return nil
-	}
-	l.stallTask = func(context.Context) error {
-		l.recheckStalled()
-		return nil
-	}
+	l.task = l.flushDirty
+	l.stallTask = l.recheckStalled
 	s.cfg.Timers.Init(&l.stallTimer, l.onStallTimer)
 	return l
 }
@@ -73,7 +65,7 @@ func (l *loop) markDirty(c *Conn) {
 	}
 	l.mu.Unlock()
 	if wake {
-		if err := l.exec.Execute(context.Background(), l.task); err != nil {
+		if err := l.exec.Execute(l.task); err != nil {
 			// The engine is shutting down: connections are being closed anyway.
 			l.mu.Lock()
 			l.scheduled = false

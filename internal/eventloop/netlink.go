@@ -1,14 +1,11 @@
 package eventloop
 
 import (
-	"context"
 	"crypto/tls"
 	"io"
 	"net"
 	"sync"
 	"time"
-
-	"github.com/panjf2000/gnet/v2"
 )
 
 // netLink serves a Conn over a net.Conn with goroutines: the portable path,
@@ -46,7 +43,7 @@ type netLink struct {
 	out      []byte // bytes the Conn wrote, waiting for the writer
 	spare    []byte
 	flying   int // bytes the writer is writing now
-	tasks    []gnet.Runnable
+	tasks    []func()
 	wake     bool
 	writing  bool // a writer goroutine runs
 	running  bool // a task goroutine runs (runTasks)
@@ -211,7 +208,6 @@ func (p *netLink) kickTasks() bool {
 // that does not read must not hold back the loop's work (a flush that
 // finds the connection over its budget and closes it).
 func (p *netLink) runTasks() {
-	ctx := context.Background()
 	for {
 		p.omu.Lock()
 		tasks, wake := p.tasks, p.wake
@@ -225,7 +221,7 @@ func (p *netLink) runTasks() {
 		p.mu.Lock()
 		if !p.gone {
 			for _, t := range tasks {
-				_ = t.Run(ctx)
+				t()
 			}
 			if wake {
 				p.loop.traffic(p.conn, (*Conn).onTraffic)
@@ -349,7 +345,7 @@ func (p *netLink) OutboundBuffered() int {
 }
 
 // Wake runs the Conn's reading code again, on a task goroutine.
-func (p *netLink) Wake(gnet.AsyncCallback) error {
+func (p *netLink) Wake() error {
 	p.omu.Lock()
 	p.wake = true
 	start := p.kickTasks()
@@ -360,10 +356,10 @@ func (p *netLink) Wake(gnet.AsyncCallback) error {
 	return nil
 }
 
-// Execute runs r on the loop (a task goroutine, holding mu).
-func (p *netLink) Execute(_ context.Context, r gnet.Runnable) error {
+// Execute runs fn on the loop (a task goroutine, holding mu).
+func (p *netLink) Execute(fn func()) error {
 	p.omu.Lock()
-	p.tasks = append(p.tasks, r)
+	p.tasks = append(p.tasks, fn)
 	start := p.kickTasks()
 	p.omu.Unlock()
 	if start {
@@ -414,4 +410,3 @@ func (p *netLink) closeWrite() error {
 
 func (p *netLink) Fd() int              { return -1 }
 func (p *netLink) RemoteAddr() net.Addr { return p.nc.RemoteAddr() }
-func (p *netLink) LocalAddr() net.Addr  { return p.nc.LocalAddr() }

@@ -1,7 +1,6 @@
 package eventloop
 
 import (
-	"context"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -410,7 +409,7 @@ func (c *Conn) writeItems(items []outItem, forceClose bool) error {
 		c.armTimer(l.srv.cfg.IdleTimeout)
 		if c.buffered() > 0 {
 			c.need = 0
-			_ = c.ln.Wake(nil) // serve the next pipelined request
+			_ = c.ln.Wake() // serve the next pipelined request
 		}
 	}
 	return nil
@@ -471,7 +470,7 @@ func (l *loop) stall(c *Conn) {
 
 // onStallTimer runs on the timers' goroutine.
 func (l *loop) onStallTimer() {
-	if err := l.exec.Execute(context.Background(), l.stallTask); err != nil {
+	if err := l.exec.Execute(l.stallTask); err != nil {
 		// Shutting down: the connections are closing anyway.
 		l.mu.Lock()
 		l.stallArmed = false

@@ -1,4 +1,4 @@
-//go:build linux && !poll_opt
+//go:build linux && fanio_gnet && !poll_opt
 
 package eventloop
 
@@ -8,7 +8,7 @@ import "testing"
 // PauseReads turns reading off): this fails if gnet's layout changes.
 func TestPollerFdFound(t *testing.T) {
 	_, _, _, sc := wsConn(t, startServer, Options{}, nil)
-	fd, ok := pollerFd(sc.ln)
+	fd, ok := pollerFd(sc.ln.(gnetLink).Conn)
 	if !ok || fd <= 0 {
 		t.Fatalf("pollerFd = %d, %v: the poller of gnet's loop was not found", fd, ok)
 	}

@@ -1,18 +1,16 @@
-//go:build darwin || dragonfly || freebsd || linux || netbsd || openbsd
+//go:build darwin || dragonfly || freebsd || netbsd || openbsd || (linux && fanio_gnet)
 
 package eventloop
 
 import (
+	"context"
 	"fmt"
 	"net"
-	"os"
 	"runtime"
 	"strings"
 	"sync"
-	"syscall"
 
 	"github.com/panjf2000/gnet/v2"
-	"golang.org/x/sys/unix"
 
 	"github.com/fanio/fanio/internal/pool"
 )
@@ -36,27 +34,10 @@ type reactor struct {
 	loops   map[gnet.EventLoop]*loop
 }
 
-// adoption travels through gnet's connection context from enroll to OnOpen.
-type adoption struct {
-	prefix []byte
-	frames *framesSetup // a framed connection (frames.go)
-}
-
 func startReactor(s *Server) (*reactor, error) {
 	r := &reactor{srv: s, loops: make(map[gnet.EventLoop]*loop)}
 	n := s.cfg.EventLoops
-	if procs := runtime.GOMAXPROCS(0); s.cfg.SpareProc && procs <= n {
-		runtime.GOMAXPROCS(n + 1)
-		s.cfg.Logger.Info("eventloop: raised GOMAXPROCS to keep a P spare from the reactors",
-			"from", procs, "to", n+1, "reactors", n)
-	}
-	// Without a spare P, a loop gives its P to the goroutines it readied
-	// (handlers) after each batch: gnet yields too before it blocks, but its
-	// runtime.Gosched picks the loop itself again about once in 61 times
-	// (the scheduler's fairness check of the global queue), and the
-	// handlers then waited, P-less, for the next network event — the 1.3 ms
-	// p99 of a trace at 1000 round trips/s.
-	r.yieldAfterTraffic = runtime.GOMAXPROCS(0) <= n
+	r.yieldAfterTraffic = reserveProcs(s, n)
 	r.log = gnetLogger{l: s.cfg.Logger, onFail: func(msg string) {
 		// gnet reports a loop that died only in its log (reactor_default.go).
 		if strings.Contains(msg, "exiting due to error") {
@@ -111,17 +92,48 @@ func (r *reactor) loopOf(el gnet.EventLoop) *loop {
 	r.loopsMu.Lock()
 	defer r.loopsMu.Unlock()
 	if l = r.loops[el]; l == nil {
-		l = newLoop(r.srv, el)
+		l = newLoop(r.srv, gnetLoop{el})
 		r.loops[el] = l
 	}
 	return l
+}
+
+// gnetLoop is a gnet loop as an executor.
+type gnetLoop struct{ el gnet.EventLoop }
+
+func (g gnetLoop) Execute(fn func()) error {
+	return g.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
+		fn()
+		return nil
+	}))
+}
+
+// gnetLink is a gnet connection as a link.
+type gnetLink struct{ gnet.Conn }
+
+func (g gnetLink) Wake() error { return g.Conn.Wake(nil) }
+
+// setReads implements readSwitch through the epoll descriptor of the
+// conn's loop, found once per loop (pollfd_linux.go): gnet has no API for
+// it. Elsewhere pausing only stops delivering messages.
+func (g gnetLink) setReads(l *loop, on bool) {
+	if l.epfd == 0 {
+		l.epfd = -1
+		if fd, ok := pollerFd(g.Conn); ok {
+			l.epfd = fd
+		}
+	}
+	if l.epfd < 0 {
+		return
+	}
+	_ = setPollEvents(l.epfd, g.Fd(), on, g.OutboundBuffered() > 0)
 }
 
 // OnOpen implements gnet.EventHandler.
 func (r *reactor) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	ad, _ := gc.Context().(*adoption)
 	l := r.loopOf(gc.EventLoop())
-	c := newConn(gc, l)
+	c := newConn(gnetLink{gc}, l)
 	gc.SetContext(c)
 	if ad != nil && ad.frames != nil {
 		c.openFrames(ad.frames)
@@ -167,31 +179,3 @@ func (r *reactor) OnTraffic(gc gnet.Conn) gnet.Action {
 	}
 	return gnet.None
 }
-
-// canDetach reports whether the connection can change hands: a gnet
-// connection can (its descriptor is duplicated), a netLink serves only the
-// hijacked requests that brought it here.
-func (c *Conn) canDetach() bool {
-	_, ok := c.ln.(*netLink)
-	return !ok
-}
-
-// detach returns a net.Conn on a duplicate of c's descriptor whose Read
-// returns prefix first. The loop then closes its own descriptor (the caller
-// marks c detached; OnTraffic returns gnet.Close). Loop only.
-func (c *Conn) detach(prefix []byte) (net.Conn, error) {
-	fd, err := unix.FcntlInt(uintptr(c.ln.Fd()), unix.F_DUPFD_CLOEXEC, 0)
-	if err != nil {
-		return nil, os.NewSyscallError("dup", err)
-	}
-	f := os.NewFile(uintptr(fd), "fanio-handoff")
-	nc, err := net.FileConn(f)
-	f.Close()
-	if err != nil {
-		return nil, err
-	}
-	return newPrefixConn(nc, prefix), nil
-}
-
-// shutdownFd half-closes a socket descriptor (FIN after what is written).
-func shutdownFd(fd int) error { return syscall.Shutdown(fd, syscall.SHUT_WR) }

@@ -66,28 +66,25 @@ func (c *Conn) syncReads() {
 		c.pollPaused = false
 		c.setReadInterest(true)
 		if c.buffered() > 0 {
-			_ = c.ln.Wake(nil) // deliver what was read before the pause
+			_ = c.ln.Wake() // deliver what was read before the pause
 		}
 	}
 }
 
+// readSwitch is a link on a reactor loop that can stop reading its socket.
+type readSwitch interface {
+	setReads(l *loop, on bool) // loop only
+}
+
 // setReadInterest turns the reading of c's socket on or off. Loop only.
 func (c *Conn) setReadInterest(on bool) {
-	if p, ok := c.ln.(*netLink); ok {
+	switch ln := c.ln.(type) {
+	case *netLink:
 		if on {
-			p.resumeReader()
+			ln.resumeReader()
 		}
-		return // the reader goroutine checks readPaused before each read
+		// else the reader goroutine checks readPaused before each read
+	case readSwitch:
+		ln.setReads(c.loop, on)
 	}
-	l := c.loop
-	if l.epfd == 0 {
-		l.epfd = -1
-		if fd, ok := pollerFd(c.ln); ok {
-			l.epfd = fd
-		}
-	}
-	if l.epfd < 0 {
-		return
-	}
-	_ = setPollEvents(l.epfd, c.ln.Fd(), on, c.ln.OutboundBuffered() > 0)
 }

@@ -227,8 +227,8 @@ func (s *Server) Reactor() bool { return s.Start() == nil }
 // Adopt serves an established connection whose first inbound bytes are
 // prefix (followed by what nc reads): a plain TCP connection is moved onto a
 // reactor loop (its descriptor is duplicated and nc closed), anything else
-// is served on goroutines. It returns once the connection is registered;
-// on error nc is closed. Adopt does not apply MaxConns: the connection
+// is served on goroutines. It returns once the connection is handed over
+// (prefix may then be reused); on error nc is closed. Adopt does not apply MaxConns: the connection
 // exists already.
 func (s *Server) Adopt(nc net.Conn, prefix []byte) error {
 	if s.isDead() {

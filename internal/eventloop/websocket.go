@@ -1,13 +1,11 @@
 package eventloop
 
 import (
-	"context"
 	"errors"
 	"io"
 
 	"github.com/gobwas/ws"
 	"github.com/klauspost/compress/flate"
-	"github.com/panjf2000/gnet/v2"
 
 	"github.com/fanio/fanio/internal/codec"
 	"github.com/fanio/fanio/internal/pool"
@@ -52,10 +50,9 @@ func (c *Conn) AcceptWebSocket(resp *pool.Buffer, owner Owner, deflate bool) {
 // once the connection is gone: callers bound what they wait for). It
 // returns an error, and fn does not run, when the loop is stopping.
 func (c *Conn) Run(fn func()) error {
-	return c.loop.exec.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
+	return c.loop.exec.Execute(func() {
 		c.loop.traffic(c, func(*Conn) { fn() })
-		return nil
-	}))
+	})
 }
 
 func (c *Conn) readWebSocket() {

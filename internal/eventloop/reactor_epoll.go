@@ -1,0 +1,753 @@
+//go:build linux && !fanio_gnet
+
+package eventloop
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/fanio/fanio/internal/pool"
+)
+
+// reactor runs the event loops on Linux: each loop is one goroutine
+// waiting in epoll_wait (level-triggered) on its own epoll instance, with
+// an eventfd to be woken for tasks. A connection costs the loop one fdLink
+// and one slot in the loop's descriptor table, and nothing more while it is
+// idle: bytes read go to the loop's shared buffer and are kept (pooled) only
+// when the reading code leaves some, bytes the kernel refuses are kept
+// (pooled) only until it takes them.
+//
+// It replaced gnet (v2.10.0, still the reactor on the BSDs and macOS, and on
+// Linux with the fanio_gnet build tag) for what gnet kept per connection:
+// at 10,000 idle sockets gnet's connection held 272 B, its enrolment kept
+// the accepted *net.TCPConn's two addresses and a re-resolved Sockaddr
+// (206 B) and its connection matrix 45 B, and each enrolment left ~600 B of
+// garbage (the net.TCPConn, the address parsed back from its string, a
+// channel, closures) that fragmented the heap — about 1.9 KB of RSS per
+// socket in all, of which this reactor saves what BENCHMARKS.md records.
+// It also gives what gnet had no API for: turning reads off (PauseReads)
+// and being told when a link's backlog is written (stalled connections
+// resume at once instead of at the next recheck).
+type reactor struct {
+	srv   *Server
+	loops []*poller
+	next  atomic.Uint32
+	// yieldAfterTraffic: no P to spare from the loops (procs.go).
+	yieldAfterTraffic bool
+	running           sync.WaitGroup
+}
+
+func startReactor(s *Server) (*reactor, error) {
+	n := max(1, s.cfg.EventLoops)
+	r := &reactor{srv: s, yieldAfterTraffic: reserveProcs(s, n)}
+	for i := 0; i < n; i++ {
+		p, err := newPoller(r, i)
+		if err != nil {
+			for _, q := range r.loops {
+				q.closeFds()
+			}
+			return nil, err
+		}
+		r.loops = append(r.loops, p)
+	}
+	for _, p := range r.loops {
+		r.running.Add(1)
+		go p.run()
+	}
+	return r, nil
+}
+
+// stop closes every connection (their owners are told) and ends the loops.
+func (r *reactor) stop() {
+	for _, p := range r.loops {
+		p.stop()
+	}
+	r.running.Wait()
+}
+
+// pick chooses the loop for a new connection: round robin.
+func (r *reactor) pick() *poller {
+	return r.loops[int(r.next.Add(1)-1)%len(r.loops)]
+}
+
+// enroll moves nc onto a loop: the loop gets a duplicate of its descriptor
+// and nc is closed. The loop opens it after what it is doing now (prefix is
+// copied: the caller may reuse it once enroll returns).
+func (r *reactor) enroll(nc *net.TCPConn, prefix []byte) error {
+	var ad *adoption
+	if len(prefix) > 0 {
+		pre := pool.Get()
+		pre.B = append(pre.B, prefix...)
+		ad = &adoption{pre: pre}
+	}
+	return r.enrollConn(nc, ad)
+}
+
+// enrollFrames moves nc onto a loop as a framed connection.
+func (r *reactor) enrollFrames(nc *net.TCPConn, setup *framesSetup) error {
+	return r.enrollConn(nc, &adoption{frames: setup})
+}
+
+func (r *reactor) enrollConn(nc *net.TCPConn, ad *adoption) error {
+	defer nc.Close()
+	var raddr *net.TCPAddr
+	if a, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
+		// A copy: Go's slices its IP from the Sockaddr it decoded, which
+		// would stay alive with it.
+		raddr = &net.TCPAddr{IP: append(net.IP(nil), a.IP...), Port: a.Port, Zone: a.Zone}
+	}
+	rc, err := nc.SyscallConn()
+	if err != nil {
+		return err
+	}
+	fd := -1
+	cerr := rc.Control(func(s uintptr) {
+		fd, err = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0)
+	})
+	if cerr != nil {
+		return cerr
+	}
+	if err != nil {
+		return os.NewSyscallError("dup", err)
+	}
+	// O_NONBLOCK is the open file's, shared with nc's descriptor: set by Go.
+	return r.open(fd, raddr, ad)
+}
+
+// open hands the descriptor fd (non-blocking, close-on-exec) to a loop,
+// which owns it from here on, even when open fails.
+func (r *reactor) open(fd int, raddr *net.TCPAddr, ad *adoption) error {
+	p := r.pick()
+	k := &fdLink{p: p, fd: int32(fd), raddr: raddr}
+	err := p.Execute(func() { p.register(k, ad) })
+	if err != nil {
+		unix.Close(fd)
+		if ad != nil {
+			pool.Put(ad.pre)
+		}
+	}
+	return err
+}
+
+// poller is one event loop.
+type poller struct {
+	r     *reactor
+	idx   int
+	loop  *loop
+	epfd  int
+	evfd  int
+	links []*fdLink // by descriptor; only this loop's
+	// The read buffer all the loop's connections share, and the part of it
+	// the reading code of curLink is looking at.
+	buf     []byte
+	cur     []byte
+	curLink *fdLink
+	events  []unix.EpollEvent
+	iovecs  []unix.Iovec
+
+	mu      sync.Mutex
+	tasks   []func()
+	spare   []func()
+	woken   bool // the eventfd was written and the loop has not read it yet
+	stopped bool // no more tasks; the loop closes everything and ends
+	fdsGone bool // epfd and evfd are closed
+}
+
+const (
+	readBufferSize = 64 << 10 // per loop
+	minEvents      = 128
+	maxEvents      = 1024
+	// heldReadMin is the free space a connection's own inbound buffer
+	// (leftover bytes) gets before a read.
+	heldReadMin = 4 << 10
+)
+
+// eventfdOne is the 8-byte counter increment that wakes a loop.
+var eventfdOne = []byte{1, 0, 0, 0, 0, 0, 0, 0}
+
+func newPoller(r *reactor, idx int) (*poller, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, os.NewSyscallError("epoll_create1", err)
+	}
+	evfd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		unix.Close(epfd)
+		return nil, os.NewSyscallError("eventfd", err)
+	}
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, evfd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(evfd)}); err != nil {
+		unix.Close(evfd)
+		unix.Close(epfd)
+		return nil, os.NewSyscallError("epoll_ctl", err)
+	}
+	p := &poller{r: r, idx: idx, epfd: epfd, evfd: evfd,
+		buf: make([]byte, readBufferSize), events: make([]unix.EpollEvent, minEvents)}
+	p.loop = newLoop(r.srv, p)
+	return p, nil
+}
+
+// Execute runs fn on the loop after what it is doing now. Safe from any
+// goroutine; it fails once the loop is stopping (fn then never runs).
+func (p *poller) Execute(fn func()) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopped {
+		return ErrServerClosed
+	}
+	p.tasks = append(p.tasks, fn)
+	p.wakeLocked()
+	return nil
+}
+
+// wakeLocked writes the eventfd unless a write is already pending. Under
+// mu, so that the loop cannot have closed the eventfd (its number could
+// then be another connection's). p.mu held.
+func (p *poller) wakeLocked() {
+	if p.woken || p.fdsGone {
+		return
+	}
+	p.woken = true
+	for {
+		_, err := unix.Write(p.evfd, eventfdOne)
+		if err != unix.EINTR {
+			return // EAGAIN: the counter is full, the loop is woken anyway
+		}
+	}
+}
+
+func (p *poller) stop() {
+	p.mu.Lock()
+	p.stopped = true
+	p.wakeLocked()
+	p.mu.Unlock()
+}
+
+func (p *poller) closeFds() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.fdsGone {
+		p.fdsGone = true
+		unix.Close(p.evfd)
+		unix.Close(p.epfd)
+	}
+}
+
+func (p *poller) run() {
+	defer p.r.running.Done()
+	msec := -1
+	for {
+		n, err := unix.EpollWait(p.epfd, p.events, msec)
+		if err != nil && err != unix.EINTR {
+			p.r.srv.fail(fmt.Errorf("eventloop: loop %d: %w", p.idx, os.NewSyscallError("epoll_wait", err)))
+			p.shutdown()
+			return
+		}
+		if n <= 0 {
+			if msec == 0 {
+				// Nothing ready: let the goroutines readied meanwhile run
+				// before blocking.
+				msec = -1
+				runtime.Gosched()
+			}
+			continue
+		}
+		msec = 0
+		wake := false
+		for i := range p.events[:n] {
+			ev := &p.events[i]
+			fd := int(ev.Fd)
+			if fd == p.evfd {
+				wake = true
+				continue
+			}
+			if fd < len(p.links) {
+				if k := p.links[fd]; k != nil {
+					p.serve(k, ev.Events)
+				}
+			}
+		}
+		if wake && p.runTasks() {
+			p.shutdown()
+			return
+		}
+		if n == len(p.events) && n < maxEvents {
+			p.events = make([]unix.EpollEvent, 2*n)
+		}
+	}
+}
+
+// runTasks runs the queued tasks; it reports whether the loop must stop.
+func (p *poller) runTasks() (stop bool) {
+	var counter [8]byte
+	_, _ = unix.Read(p.evfd, counter[:])
+	for {
+		p.mu.Lock()
+		p.woken = false
+		tasks := p.tasks
+		p.tasks = p.spare[:0]
+		stop = p.stopped
+		p.mu.Unlock()
+		if len(tasks) == 0 {
+			p.spare = tasks
+			return stop
+		}
+		for i, fn := range tasks {
+			fn()
+			tasks[i] = nil
+		}
+		p.spare = tasks[:0]
+		if !stop {
+			return false // later tasks woke the eventfd again
+		}
+	}
+}
+
+// shutdown closes every connection of the loop, runs what was queued before
+// the stop (an enrolment among them closes its descriptor) and closes the
+// loop's descriptors.
+func (p *poller) shutdown() {
+	p.mu.Lock()
+	p.stopped = true
+	p.mu.Unlock()
+	for {
+		p.mu.Lock()
+		tasks := p.tasks
+		p.tasks = nil
+		p.mu.Unlock()
+		if len(tasks) == 0 {
+			break
+		}
+		for _, fn := range tasks {
+			fn()
+		}
+	}
+	for _, k := range p.links {
+		if k != nil {
+			p.close(k, nil)
+		}
+	}
+	p.closeFds()
+}
+
+// register adds k to the loop and opens its Conn. Loop only.
+func (p *poller) register(k *fdLink, ad *adoption) {
+	fd := int(k.fd)
+	failed := func(err error) {
+		unix.Close(fd)
+		if ad != nil {
+			pool.Put(ad.pre)
+		}
+		if ad != nil && ad.frames != nil {
+			close(ad.frames.opened) // conn nil: AdoptFrames fails
+			return
+		}
+		p.r.srv.conns.Add(-1)
+		p.r.srv.acceptErrs.Add(1)
+		p.r.srv.cfg.Logger.Warn("eventloop: cannot add a connection to a loop", "err", err)
+	}
+	p.mu.Lock()
+	stopped := p.stopped
+	p.mu.Unlock()
+	if stopped {
+		failed(ErrServerClosed)
+		return
+	}
+	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: k.fd}); err != nil {
+		failed(os.NewSyscallError("epoll_ctl", err))
+		return
+	}
+	if fd >= len(p.links) {
+		n := max(2*len(p.links), fd+1, 64)
+		links := make([]*fdLink, n)
+		copy(links, p.links)
+		p.links = links
+	}
+	p.links[fd] = k
+	c := newConn(k, p.loop)
+	k.conn = c
+	if ad != nil && ad.frames != nil {
+		c.openFrames(ad.frames)
+		return
+	}
+	c.armTimer(p.r.srv.cfg.IdleTimeout)
+	if ad != nil && ad.pre != nil {
+		c.pre = ad.pre
+		p.traffic(k)
+	}
+}
+
+// serve handles the events epoll reported for k. Loop only.
+func (p *poller) serve(k *fdLink, ev uint32) {
+	if ev&(unix.EPOLLOUT|unix.EPOLLERR|unix.EPOLLHUP) != 0 && k.out != nil {
+		p.writeHeld(k)
+		if k.closed {
+			return
+		}
+	}
+	switch {
+	case ev&(unix.EPOLLIN|unix.EPOLLPRI) != 0 && !k.readsOff:
+		p.read(k)
+	case ev&(unix.EPOLLERR|unix.EPOLLHUP) != 0:
+		// Reads are off (or there was nothing to read) and the socket is
+		// finished: level-triggered, it would be reported forever.
+		p.close(k, os.NewSyscallError("read", io.EOF))
+	}
+}
+
+// read reads once from k's socket (at most the loop's buffer) and runs the
+// reading code. Loop only.
+func (p *poller) read(k *fdLink) {
+	var dst []byte
+	held := k.in != nil
+	if held {
+		b := k.in.B
+		if k.inOff > 0 {
+			b = b[:copy(b, b[k.inOff:])]
+			k.inOff = 0
+		}
+		if cap(b)-len(b) < heldReadMin {
+			b = append(b[:cap(b)], make([]byte, max(heldReadMin, len(b)))...)[:len(b)]
+		}
+		k.in.B = b
+		dst = b[len(b):cap(b)]
+	} else {
+		dst = p.buf
+	}
+	n, err := readFd(int(k.fd), dst)
+	if err == unix.EAGAIN {
+		return
+	}
+	if n == 0 && err == nil {
+		err = io.EOF
+	}
+	if err != nil {
+		p.close(k, os.NewSyscallError("read", err))
+		return
+	}
+	if held {
+		k.in.B = k.in.B[:len(k.in.B)+n]
+		p.traffic(k)
+		return
+	}
+	p.cur, p.curLink = p.buf[:n], k
+	p.traffic(k)
+	if p.curLink == k {
+		if len(p.cur) > 0 && !k.closed {
+			k.in = pool.Get()
+			k.in.B = append(k.in.B, p.cur...)
+		}
+		p.cur, p.curLink = nil, nil
+	}
+}
+
+// traffic runs k's reading code and writes what it queued. Loop only.
+func (p *poller) traffic(k *fdLink) {
+	c := k.conn
+	c.loop.traffic(c, (*Conn).onTraffic)
+	if p.r.yieldAfterTraffic {
+		runtime.Gosched()
+	}
+	if c.detached && !k.closed {
+		// Closed now, so that the loop reads nothing more of what is now
+		// the new owner's.
+		p.close(k, nil)
+	}
+}
+
+// writeHeld writes what the kernel refused before. Loop only.
+func (p *poller) writeHeld(k *fdLink) {
+	b := k.out.B[k.outOff:]
+	n, err := writeFd(int(k.fd), b)
+	if err != nil {
+		p.close(k, os.NewSyscallError("write", err))
+		return
+	}
+	k.outOff += n
+	if k.outOff < len(k.out.B) {
+		return
+	}
+	pool.Put(k.out)
+	k.out, k.outOff = nil, 0
+	k.setEvents()
+	c := k.conn
+	c.loop.traffic(c, (*Conn).onLinkDrained)
+}
+
+// close ends k: its Conn is told, what the kernel still takes of the
+// backlog is written, and the descriptor is closed. Loop only.
+func (p *poller) close(k *fdLink, err error) {
+	if k.closed {
+		return
+	}
+	k.closed = true
+	fd := int(k.fd)
+	p.links[fd] = nil
+	k.conn.onClosed(err)
+	for k.out != nil && k.outOff < len(k.out.B) {
+		n, err := writeFd(fd, k.out.B[k.outOff:])
+		if err != nil || n == 0 {
+			break
+		}
+		k.outOff += n
+	}
+	_ = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fd, nil)
+	unix.Close(fd)
+	pool.Put(k.out)
+	pool.Put(k.in)
+	k.out, k.in, k.outOff, k.inOff = nil, nil, 0, 0
+	if p.curLink == k {
+		p.cur, p.curLink = nil, nil
+	}
+}
+
+// fdLink is a connection on a poller: the link under its Conn.
+type fdLink struct {
+	p     *poller
+	conn  *Conn
+	raddr *net.TCPAddr
+	// Inbound bytes left from earlier reads are in[inOff:] (nil: none;
+	// bytes of the current read are the poller's cur).
+	in *pool.Buffer
+	// Bytes the kernel refused, oldest first, are out[outOff:] (nil: none).
+	out      *pool.Buffer
+	inOff    int32
+	outOff   int
+	fd       int32
+	closed   bool
+	readsOff bool // PauseReads
+	watching bool // EPOLLOUT is on
+}
+
+// view is what the reading code sees of the inbound bytes. Loop only.
+func (k *fdLink) view() []byte {
+	if k.in != nil {
+		return k.in.B[k.inOff:]
+	}
+	if k.p.curLink == k {
+		return k.p.cur
+	}
+	return nil
+}
+
+func (k *fdLink) InboundBuffered() int { return len(k.view()) }
+
+// Peek returns the first n buffered bytes (all with n <= 0), valid until
+// Discard or the end of the callback.
+func (k *fdLink) Peek(n int) ([]byte, error) {
+	b := k.view()
+	if n > len(b) {
+		return nil, io.ErrShortBuffer
+	}
+	if n <= 0 {
+		return b, nil
+	}
+	return b[:n], nil
+}
+
+// Discard drops the first n buffered bytes (all with n <= 0).
+func (k *fdLink) Discard(n int) (int, error) {
+	if k.in != nil {
+		avail := len(k.in.B) - int(k.inOff)
+		if n <= 0 || n >= avail {
+			pool.Put(k.in)
+			k.in, k.inOff = nil, 0
+			return avail, nil
+		}
+		k.inOff += int32(n)
+		return n, nil
+	}
+	if k.p.curLink != k {
+		return 0, nil
+	}
+	avail := len(k.p.cur)
+	if n <= 0 || n >= avail {
+		k.p.cur = k.p.cur[:0]
+		return avail, nil
+	}
+	k.p.cur = k.p.cur[n:]
+	return n, nil
+}
+
+// Write writes b, keeping what the kernel refuses. On an error the
+// connection is closed. Loop only.
+func (k *fdLink) Write(b []byte) (int, error) {
+	if k.closed {
+		return 0, net.ErrClosed
+	}
+	if k.out != nil {
+		k.out.B = append(k.out.B, b...)
+		return len(b), nil
+	}
+	n, err := writeFd(int(k.fd), b)
+	if err != nil {
+		k.p.close(k, os.NewSyscallError("write", err))
+		return 0, err
+	}
+	if n < len(b) {
+		k.hold(b[n:])
+	}
+	return len(b), nil
+}
+
+// Writev writes bs in one system call, keeping what the kernel refuses. On
+// an error the connection is closed. Loop only.
+func (k *fdLink) Writev(bs [][]byte) (int, error) {
+	if k.closed {
+		return 0, net.ErrClosed
+	}
+	total := 0
+	for _, b := range bs {
+		total += len(b)
+	}
+	if k.out != nil {
+		for _, b := range bs {
+			k.out.B = append(k.out.B, b...)
+		}
+		return total, nil
+	}
+	p := k.p
+	iov := p.iovecs[:0]
+	for _, b := range bs {
+		if len(b) > 0 {
+			v := unix.Iovec{Base: &b[0]}
+			v.SetLen(len(b))
+			iov = append(iov, v)
+		}
+	}
+	p.iovecs = iov
+	var n int
+	var err error
+	if len(iov) > 0 {
+		n, err = writevFd(int(k.fd), iov)
+	}
+	clear(iov)
+	if err != nil {
+		k.p.close(k, os.NewSyscallError("writev", err))
+		return 0, err
+	}
+	for _, b := range bs {
+		if n >= len(b) {
+			n -= len(b)
+			continue
+		}
+		k.hold(b[n:])
+		n = 0
+	}
+	return total, nil
+}
+
+// hold keeps b, unwritten, and watches for the socket to take more.
+func (k *fdLink) hold(b []byte) {
+	if k.out == nil {
+		k.out = pool.Get()
+	}
+	k.out.B = append(k.out.B, b...)
+	k.setEvents()
+}
+
+func (k *fdLink) OutboundBuffered() int {
+	if k.out == nil {
+		return 0
+	}
+	return len(k.out.B) - k.outOff
+}
+
+// setReads implements readSwitch. Loop only.
+func (k *fdLink) setReads(_ *loop, on bool) {
+	if k.readsOff == !on {
+		return
+	}
+	k.readsOff = !on
+	k.setEvents()
+}
+
+// setEvents makes what epoll watches match the link's state. Loop only.
+func (k *fdLink) setEvents() {
+	if k.closed {
+		return
+	}
+	watch := k.out != nil
+	var ev uint32
+	if !k.readsOff {
+		ev |= unix.EPOLLIN | unix.EPOLLPRI
+	}
+	if watch {
+		ev |= unix.EPOLLOUT
+	}
+	k.watching = watch
+	_ = unix.EpollCtl(k.p.epfd, unix.EPOLL_CTL_MOD, int(k.fd), &unix.EpollEvent{Events: ev, Fd: k.fd})
+}
+
+// Wake runs the reading code again, for bytes already buffered. Safe from
+// any goroutine.
+func (k *fdLink) Wake() error {
+	return k.p.Execute(func() {
+		if !k.closed {
+			k.p.traffic(k)
+		}
+	})
+}
+
+// Close writes what the kernel takes of the backlog and closes the
+// connection, after what the loop is doing now. Safe from any goroutine.
+func (k *fdLink) Close() error {
+	return k.p.Execute(func() { k.p.close(k, nil) })
+}
+
+func (k *fdLink) Fd() int { return int(k.fd) }
+
+func (k *fdLink) RemoteAddr() net.Addr {
+	if k.raddr == nil {
+		return nil // net.Addr(nil), not a nil *TCPAddr
+	}
+	return k.raddr
+}
+
+// readFd, writeFd and writevFd retry on EINTR; writeFd and writevFd report
+// a full socket (EAGAIN) as 0 bytes written.
+func readFd(fd int, b []byte) (int, error) {
+	for {
+		n, err := unix.Read(fd, b)
+		if err != unix.EINTR {
+			return n, err
+		}
+	}
+}
+
+func writeFd(fd int, b []byte) (int, error) {
+	for {
+		n, err := unix.Write(fd, b)
+		switch err {
+		case nil:
+			return n, nil
+		case unix.EAGAIN:
+			return 0, nil
+		case unix.EINTR:
+			continue
+		}
+		return 0, err
+	}
+}
+
+func writevFd(fd int, iov []unix.Iovec) (int, error) {
+	for {
+		n, _, e := unix.Syscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
+		switch e {
+		case 0:
+			return int(n), nil
+		case unix.EAGAIN:
+			return 0, nil
+		case unix.EINTR:
+			continue
+		}
+		return 0, e
+	}
+}

@@ -1,0 +1,138 @@
+//go:build linux && !fanio_gnet
+
+package eventloop
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"runtime"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// linksOf counts the connections a loop holds, on the loop.
+func linksOf(t *testing.T, p *poller) int {
+	t.Helper()
+	got := make(chan int, 1)
+	if err := p.Execute(func() {
+		n := 0
+		for _, k := range p.links {
+			if k != nil {
+				n++
+			}
+		}
+		got <- n
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return <-got
+}
+
+// Connections accepted by one Serve spread over the loops.
+func TestLoopsShareConnections(t *testing.T) {
+	s := startServer(t, Options{EventLoops: 4}, &testHandler{})
+	var held []net.Conn
+	for i := 0; i < 64; i++ {
+		held = append(held, dial(t, s))
+	}
+	waitFor(t, "64 connections", func() bool { return s.CountConnections() == 64 })
+	waitFor(t, "16 connections on each loop (round robin)", func() bool {
+		for _, p := range s.reactor.loops {
+			if linksOf(t, p) != 16 {
+				return false
+			}
+		}
+		return true
+	})
+	for _, c := range held {
+		c.Close()
+	}
+	waitFor(t, "the loops to close every connection", func() bool {
+		for _, p := range s.reactor.loops {
+			if linksOf(t, p) != 0 {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// With SpareProc, the reactor keeps one P more than it has loops blocked in
+// epoll_wait; without it, GOMAXPROCS is left alone and a loop without a
+// spare P yields after each batch of reads.
+func TestSpareProc(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	runtime.GOMAXPROCS(2)
+	s := startServer(t, Options{EventLoops: 2}, &testHandler{})
+	if got := runtime.GOMAXPROCS(0); got != 2 || !s.reactor.yieldAfterTraffic {
+		t.Fatalf("default: GOMAXPROCS = %d (want 2, unchanged), yield %v (want true)", got, s.reactor.yieldAfterTraffic)
+	}
+	if s := startServer(t, Options{EventLoops: 1}, &testHandler{}); s.reactor.yieldAfterTraffic {
+		t.Fatal("1 loop with GOMAXPROCS 2 has a spare P but yields")
+	}
+	s = startServer(t, Options{EventLoops: 2, SpareProc: true}, &testHandler{})
+	if got := runtime.GOMAXPROCS(0); got != 3 || s.reactor.yieldAfterTraffic {
+		t.Fatalf("SpareProc, 2 loops: GOMAXPROCS = %d (want 3), yield %v (want false)", got, s.reactor.yieldAfterTraffic)
+	}
+	startServer(t, Options{EventLoops: 1, SpareProc: true}, &testHandler{})
+	if got := runtime.GOMAXPROCS(0); got != 3 {
+		t.Fatalf("GOMAXPROCS lowered to %d; the reactor only raises it", got)
+	}
+}
+
+// A loop whose epoll_wait fails ends the server: Serve returns the failure,
+// Done is closed, and the loop's connections are closed (their owners
+// told), not left hanging.
+func TestReactorFailureEndsServe(t *testing.T) {
+	s := NewServer(Options{EventLoops: 1, Logger: quiet}, &testHandler{})
+	defer s.Stop(context.Background())
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ln) }()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	echoOnce(t, c, 0)
+
+	// The loop's epoll descriptor now names /dev/null: the epoll_wait in
+	// flight still returns (the eventfd below wakes it), the next one fails
+	// with EINVAL.
+	p := s.reactor.loops[0]
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	if err := unix.Dup3(int(null.Fd()), p.epfd, unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	_ = p.Execute(func() {})
+	select {
+	case err := <-done:
+		if !errors.Is(err, syscall.EINVAL) {
+			t.Fatalf("Serve = %v, want the loop's epoll_wait failure (EINVAL)", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve still running after the reactor failed")
+	}
+	select {
+	case <-s.Done():
+	default:
+		t.Fatal("Done not closed")
+	}
+	if n, err := c.Read(make([]byte, 1)); err == nil {
+		t.Fatalf("the failed loop's connection still reads (%d bytes)", n)
+	}
+	waitFor(t, "the failed loop to refuse tasks", func() bool { return p.Execute(func() {}) != nil })
+}
