@@ -183,7 +183,10 @@ func newPoller(r *reactor, idx int) (*poller, error) {
 		unix.Close(epfd)
 		return nil, os.NewSyscallError("eventfd", err)
 	}
-	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, evfd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(evfd)}); err != nil {
+	// Edge-triggered: every write to the eventfd is an edge, so the loop
+	// never reads it (a system call less per wake-up); the counter is
+	// reset only if it ever fills (wakeLocked).
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, evfd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLET, Fd: int32(evfd)}); err != nil {
 		unix.Close(evfd)
 		unix.Close(epfd)
 		return nil, os.NewSyscallError("epoll_ctl", err)
@@ -217,9 +220,15 @@ func (p *poller) wakeLocked() {
 	p.woken = true
 	for {
 		_, err := unix.Write(p.evfd, eventfdOne)
-		if err != unix.EINTR {
-			return // EAGAIN: the counter is full, the loop is woken anyway
+		switch err {
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN: // the counter is full: reset it, and write an edge
+			var counter [8]byte
+			_, _ = unix.Read(p.evfd, counter[:])
+			continue
 		}
+		return
 	}
 }
 
@@ -286,8 +295,6 @@ func (p *poller) run() {
 
 // runTasks runs the queued tasks; it reports whether the loop must stop.
 func (p *poller) runTasks() (stop bool) {
-	var counter [8]byte
-	_, _ = unix.Read(p.evfd, counter[:])
 	for {
 		p.mu.Lock()
 		p.woken = false
