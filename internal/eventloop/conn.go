@@ -160,10 +160,9 @@ func (c *Conn) Close(err error) {
 	}
 	c.closing = true
 	c.closeErr = err
-	wasDirty := c.dirty
-	c.dirty = true
+	wake := c.setDirtyLocked()
 	c.mu.Unlock()
-	if !wasDirty {
+	if wake {
 		c.loop.markDirty(c)
 	}
 }
@@ -208,7 +207,7 @@ func (c *Conn) closeGracefully() {
 
 // canShutdownWrite reports whether the write side can be shut down now
 // without cutting what is still queued: a netLink shuts it down after its
-// queue, a gnet connection needs its buffer empty.
+// queue, a reactor link needs its buffer empty.
 func (c *Conn) canShutdownWrite() bool {
 	if _, ok := c.ln.(*netLink); ok {
 		return true

@@ -7,8 +7,9 @@ import (
 	"github.com/fanio/fanio/internal/pool"
 )
 
-// link is the byte stream under a Conn: a gnet.Conn on a reactor loop (which
-// satisfies link as it is), or a netLink, a net.Conn served by goroutines.
+// link is the byte stream under a Conn: an fdLink on an epoll loop
+// (reactor_epoll.go), a gnetLink on a gnet loop (reactor_gnet.go), or a
+// netLink, a net.Conn served by goroutines.
 // Inbound and outbound methods are for the Conn's loop only; Close, Wake
 // and the addresses are safe from any goroutine.
 type link interface {

@@ -16,7 +16,7 @@ type executor interface {
 
 // loop is the per-event-loop state: the list of connections with queued
 // writes, drained in one task per wake-up, and scratch space for the code
-// that runs on the loop. A reactor has one per gnet loop; a netLink has its
+// that runs on the loop. A reactor has one per loop; a netLink has its
 // own.
 type loop struct {
 	srv  *Server
@@ -91,7 +91,8 @@ func (l *loop) traffic(c *Conn, fn func(*Conn)) {
 	l.setInTraffic(false)
 	l.flushDirty()
 	if c.readPaused.Load() || c.pollPaused {
-		// gnet turns reads back on whenever its write buffer drains.
+		// gnet turns reads back on whenever its write buffer drains (the
+		// epoll loop does not; this is then a no-op).
 		c.syncReads()
 	}
 }

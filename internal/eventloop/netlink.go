@@ -23,7 +23,7 @@ import (
 // never while blocked in Read or Write. So an idle connection costs one
 // goroutine, and a slow peer blocks only its own writer, while Write
 // (called on the loop) only appends to a buffer: the Conn's outbound
-// budget sees that buffer through OutboundBuffered, as it sees gnet's.
+// budget sees that buffer through OutboundBuffered, as it sees a reactor link's.
 type netLink struct {
 	nc   net.Conn
 	srv  *Server

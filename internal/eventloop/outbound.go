@@ -14,15 +14,18 @@ import (
 //
 // The budget (Options.MaxOutboundBytes) counts everything the connection
 // holds unwritten: the queue (each item's bytes and bookkeeping) and what
-// the link (gnet's buffer, or a netLink's) still holds of earlier writes.
+// the link (the reactor's buffer, or a netLink's) still holds of earlier writes.
 // It is checked before anything is queued, never after a copy. To keep the
 // link's share small, the loop hands the link at most writeChunk bytes
 // beyond what the kernel takes at once, and nothing more while the link
-// still holds bytes: gnet copies what the kernel refuses into a buffer of
+// still holds bytes: a link copies what the kernel refuses into a buffer of
 // its own, one per connection, so the rest of a backlog stays in the queue
 // as references (a broadcast frame shared by every member is not copied per
-// member). gnet reports no drain, so a connection whose link holds bytes
-// is looked at again every stallRecheck.
+// member). A link that reports its drain on the loop (the epoll link) gets
+// the connection written to again then; for the others (gnet reports no
+// drain; a netLink reports it from its writer goroutine, which may come
+// before the loop stalls the connection) it is looked at again every
+// stallRecheck.
 
 const (
 	itemEndsResponse = 1 << iota
@@ -146,10 +149,9 @@ func (c *Conn) CloseSlowReader() {
 	}
 	c.overflow = true
 	c.closeErr = ErrSlowReader
-	was := c.dirty
-	c.dirty = true
+	wake := c.setDirtyLocked()
 	c.mu.Unlock()
-	if !was {
+	if wake {
 		c.loop.markDirty(c)
 	}
 }
@@ -188,12 +190,19 @@ func (c *Conn) setHeldLocked(h int) {
 // kick makes the loop flush c. Safe from any goroutine.
 func (c *Conn) kick() {
 	c.mu.Lock()
-	was := c.dirty
-	c.dirty = true
+	wake := c.setDirtyLocked()
 	c.mu.Unlock()
-	if !was {
+	if wake {
 		c.loop.markDirty(c)
 	}
+}
+
+// setDirtyLocked marks c as having work for its loop and reports whether
+// it must be queued there (it was not already). c.mu held.
+func (c *Conn) setDirtyLocked() (wake bool) {
+	wake = !c.dirty
+	c.dirty = true
+	return wake
 }
 
 // enqueue queues it within the budget. A volatile item that does not fit
@@ -224,11 +233,10 @@ func (c *Conn) enqueue(it outItem) (bool, error) {
 			c.overflow = true
 			c.closeErr = ErrSlowReader
 			srv.slowReaders.Add(1)
-			was := c.dirty
-			c.dirty = true
+			wake := c.setDirtyLocked()
 			c.mu.Unlock()
 			pool.Put(it.bb)
-			if !was {
+			if wake {
 				c.loop.markDirty(c)
 			}
 			return false, ErrSlowReader
@@ -241,10 +249,9 @@ func (c *Conn) enqueue(it outItem) (bool, error) {
 	c.queued += n
 	c.enqueued += uint64(len(it.b))
 	c.chargeLocked(n)
-	was := c.dirty
-	c.dirty = true
+	wake := c.setDirtyLocked()
 	c.mu.Unlock()
-	if !was {
+	if wake {
 		c.loop.markDirty(c)
 	}
 	return true, nil
@@ -436,20 +443,29 @@ func (c *Conn) afterWrites(pending bool, held int, closing bool) {
 	c.loop.stall(c)
 }
 
-// onLinkDrained is told by a netLink that it wrote everything it held: a
-// stalled connection is written to at once rather than at the next
-// recheck.
+// drainReporter is a link that calls its Conn's onLinkDrained on the loop
+// once it has written everything it held (the epoll link): a connection
+// stalled on it needs no recheck.
+type drainReporter interface{ reportsDrainOnLoop() }
+
+// onLinkDrained is told by a link (a netLink, or a drainReporter) that it
+// wrote everything it held: a stalled connection is written to at once
+// rather than at the next recheck.
 func (c *Conn) onLinkDrained() {
 	c.mu.Lock()
 	stalled := c.stalled
+	if _, onLoop := c.ln.(drainReporter); onLoop {
+		c.stalled = false // it is on no recheck list
+	}
 	c.mu.Unlock()
 	if stalled {
 		c.kick()
 	}
 }
 
-// stall puts c on its loop's list of connections to write to again after
-// stallRecheck. Loop only.
+// stall marks c as waiting for its link to drain and, unless the link
+// reports its drain on the loop, puts it on its loop's list of connections
+// to write to again after stallRecheck. Loop only.
 func (l *loop) stall(c *Conn) {
 	c.mu.Lock()
 	if c.stalled {
@@ -458,6 +474,9 @@ func (l *loop) stall(c *Conn) {
 	}
 	c.stalled = true
 	c.mu.Unlock()
+	if _, ok := c.ln.(drainReporter); ok {
+		return
+	}
 	l.mu.Lock()
 	l.stalled = append(l.stalled, c)
 	arm := !l.stallArmed

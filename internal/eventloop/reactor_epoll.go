@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -82,13 +83,7 @@ func (r *reactor) pick() *poller {
 // and nc is closed. The loop opens it after what it is doing now (prefix is
 // copied: the caller may reuse it once enroll returns).
 func (r *reactor) enroll(nc *net.TCPConn, prefix []byte) error {
-	var ad *adoption
-	if len(prefix) > 0 {
-		pre := pool.Get()
-		pre.B = append(pre.B, prefix...)
-		ad = &adoption{pre: pre}
-	}
-	return r.enrollConn(nc, ad)
+	return r.enrollConn(nc, newAdoption(prefix))
 }
 
 // enrollFrames moves nc onto a loop as a framed connection.
@@ -293,28 +288,22 @@ func (p *poller) run() {
 	}
 }
 
-// runTasks runs the queued tasks; it reports whether the loop must stop.
+// runTasks runs the tasks queued so far (later ones write the eventfd
+// again); it reports whether the loop must stop (shutdown runs what is
+// left).
 func (p *poller) runTasks() (stop bool) {
-	for {
-		p.mu.Lock()
-		p.woken = false
-		tasks := p.tasks
-		p.tasks = p.spare[:0]
-		stop = p.stopped
-		p.mu.Unlock()
-		if len(tasks) == 0 {
-			p.spare = tasks
-			return stop
-		}
-		for i, fn := range tasks {
-			fn()
-			tasks[i] = nil
-		}
-		p.spare = tasks[:0]
-		if !stop {
-			return false // later tasks woke the eventfd again
-		}
+	p.mu.Lock()
+	p.woken = false
+	tasks := p.tasks
+	p.tasks = p.spare[:0]
+	stop = p.stopped
+	p.mu.Unlock()
+	for i, fn := range tasks {
+		fn()
+		tasks[i] = nil
 	}
+	p.spare = tasks[:0]
+	return stop
 }
 
 // shutdown closes every connection of the loop, runs what was queued before
@@ -421,7 +410,7 @@ func (p *poller) read(k *fdLink) {
 			k.inOff = 0
 		}
 		if cap(b)-len(b) < heldReadMin {
-			b = append(b[:cap(b)], make([]byte, max(heldReadMin, len(b)))...)[:len(b)]
+			b = slices.Grow(b, max(heldReadMin, len(b))) // doubles a growing message
 		}
 		k.in.B = b
 		dst = b[len(b):cap(b)]
@@ -530,8 +519,11 @@ type fdLink struct {
 	fd       int32
 	closed   bool
 	readsOff bool // PauseReads
-	watching bool // EPOLLOUT is on
 }
+
+// reportsDrainOnLoop implements drainReporter: writeHeld calls
+// onLinkDrained once the backlog is out.
+func (*fdLink) reportsDrainOnLoop() {}
 
 // view is what the reading code sees of the inbound bytes. Loop only.
 func (k *fdLink) view() []byte {
@@ -651,11 +643,14 @@ func (k *fdLink) Writev(bs [][]byte) (int, error) {
 	return total, nil
 }
 
-// hold keeps b, unwritten, and watches for the socket to take more.
+// hold keeps b, unwritten, and watches for the socket to take more (one
+// epoll_ctl when a backlog starts, none while it grows).
 func (k *fdLink) hold(b []byte) {
-	if k.out == nil {
-		k.out = pool.Get()
+	if k.out != nil {
+		k.out.B = append(k.out.B, b...)
+		return
 	}
+	k.out = pool.Get()
 	k.out.B = append(k.out.B, b...)
 	k.setEvents()
 }
@@ -681,15 +676,13 @@ func (k *fdLink) setEvents() {
 	if k.closed {
 		return
 	}
-	watch := k.out != nil
 	var ev uint32
 	if !k.readsOff {
 		ev |= unix.EPOLLIN | unix.EPOLLPRI
 	}
-	if watch {
+	if k.out != nil {
 		ev |= unix.EPOLLOUT
 	}
-	k.watching = watch
 	_ = unix.EpollCtl(k.p.epfd, unix.EPOLL_CTL_MOD, int(k.fd), &unix.EpollEvent{Events: ev, Fd: k.fd})
 }
 

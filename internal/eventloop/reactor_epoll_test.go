@@ -3,7 +3,6 @@
 package eventloop
 
 import (
-	"context"
 	"errors"
 	"net"
 	"os"
@@ -65,21 +64,7 @@ func TestLoopsShareConnections(t *testing.T) {
 // Done is closed, and the loop's connections are closed (their owners
 // told), not left hanging.
 func TestReactorFailureEndsServe(t *testing.T) {
-	s := NewServer(Options{EventLoops: 1, Logger: quiet}, &testHandler{})
-	defer s.Stop(context.Background())
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ln) }()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	echoOnce(t, c, 0)
+	s, done, c := serveOneLoop(t)
 
 	// The loop's epoll descriptor now names /dev/null: the epoll_wait in
 	// flight still returns (the eventfd below wakes it), the next one fails

@@ -65,10 +65,14 @@ func startReactor(s *Server) (*reactor, error) {
 // descriptor) and returns once the loop has opened it.
 func (r *reactor) enroll(nc *net.TCPConn, prefix []byte) error {
 	var ctx any
-	if len(prefix) > 0 {
-		ctx = &adoption{prefix: prefix}
+	ad := newAdoption(prefix)
+	if ad != nil {
+		ctx = ad
 	}
 	_, err := r.cli.EnrollContext(nc, ctx)
+	if err != nil && ad != nil {
+		pool.Put(ad.pre)
+	}
 	return err
 }
 
@@ -140,9 +144,8 @@ func (r *reactor) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		return nil, gnet.None
 	}
 	c.armTimer(r.srv.cfg.IdleTimeout)
-	if ad != nil {
-		c.pre = pool.Get()
-		c.pre.B = append(c.pre.B, ad.prefix...)
+	if ad != nil && ad.pre != nil {
+		c.pre = ad.pre
 		l.traffic(c, (*Conn).onTraffic)
 		if c.detached {
 			return nil, gnet.Close

@@ -3,8 +3,6 @@
 package eventloop
 
 import (
-	"context"
-	"net"
 	"strings"
 	"syscall"
 	"testing"
@@ -29,20 +27,7 @@ func TestLoopsShareConnections(t *testing.T) {
 // A failed server ends Serve with the failure (a loop that died, seen in
 // gnet's log).
 func TestReactorFailureEndsServe(t *testing.T) {
-	s := NewServer(Options{EventLoops: 1, Logger: quiet}, &testHandler{})
-	defer s.Stop(context.Background())
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ln) }()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	echoOnce(t, c, 0)
+	s, done, _ := serveOneLoop(t)
 	// what gnet v2.10.0 logs when a loop's epoll_wait fails (reactor_default.go)
 	s.reactor.log.Errorf("event-loop(%d) is exiting due to error: %v", 0, syscall.EBADF)
 	select {

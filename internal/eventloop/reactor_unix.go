@@ -15,9 +15,19 @@ import (
 // adoption travels with a connection moved onto a loop, to the loop that
 // opens it.
 type adoption struct {
-	prefix []byte       // gnet: the bytes read already (copied before enroll returns)
-	pre    *pool.Buffer // epoll: the same, copied by enroll (the loop opens later)
+	pre    *pool.Buffer // the bytes read already, copied (they become Conn.pre)
 	frames *framesSetup // a framed connection (frames.go)
+}
+
+// newAdoption copies prefix (the caller may reuse it once enroll returns);
+// nil without one.
+func newAdoption(prefix []byte) *adoption {
+	if len(prefix) == 0 {
+		return nil
+	}
+	pre := pool.Get()
+	pre.B = append(pre.B, prefix...)
+	return &adoption{pre: pre}
 }
 
 // canDetach reports whether the connection can change hands: a reactor

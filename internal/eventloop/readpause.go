@@ -20,9 +20,9 @@ var ErrInboundOverflow = errors.New("eventloop: inbound overflow while reads wer
 // A gnet loop turns reads back on when its write buffer drains; the
 // connection then reads once more (up to the loop's read buffer) and pauses
 // again. A paused WebSocket that still piles up more than the largest
-// message plus 1 MiB is closed (1008, ErrInboundOverflow). Where the
-// poller cannot be reached (other than Linux epoll), pausing only stops
-// the delivery of messages, within the same bound.
+// message plus 1 MiB is closed (1008, ErrInboundOverflow). Where gnet's
+// poller cannot be reached (kqueue), pausing only stops the delivery of
+// messages, within the same bound.
 func (c *Conn) PauseReads() {
 	if c.readPaused.Swap(true) {
 		return

@@ -3,9 +3,37 @@
 package eventloop
 
 import (
+	"context"
+	"net"
 	"runtime"
 	"testing"
+	"time"
 )
+
+// serveOneLoop serves on one reactor loop, with Serve's result on done and
+// a connection that was answered once.
+func serveOneLoop(t *testing.T) (*Server, <-chan error, net.Conn) {
+	t.Helper()
+	s := NewServer(Options{EventLoops: 1, Logger: quiet}, &testHandler{})
+	t.Cleanup(func() { _ = s.Stop(context.Background()) })
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ln) }()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	echoOnce(t, c, 0)
+	return s, done, c
+}
 
 // With SpareProc, the reactor keeps one P more than it has loops blocked in
 // epoll_wait; without it, GOMAXPROCS is left alone and a loop without a
