@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 
 	"github.com/fanio/fanio/internal/codec"
+	"github.com/fanio/fanio/internal/pool"
 )
 
 // Middleware runs for each socket connecting to a namespace, before its
@@ -159,9 +160,11 @@ func (c *client) ackConnect(s *Socket, nsp string) {
 
 // connectAck answers a v4 CONNECT: {"sid":...} (and the pid with recovery).
 func (c *client) connectAck(s *Socket, nsp string) {
-	var buf [96]byte
-	payload := buf[:0]
-	payload = append(payload, `{"sid":`...)
+	// Pooled: an array on the stack escapes through the parser interface
+	// (96 B of garbage per connect); the parsers copy data.
+	bb := pool.Get()
+	defer pool.Put(bb)
+	payload := append(bb.B[:0], `{"sid":`...)
 	payload = codec.AppendJSONString(payload, s.id)
 	if pid := s.privateID(); pid != "" {
 		payload = append(payload, `,"pid":`...)
@@ -169,6 +172,7 @@ func (c *client) connectAck(s *Socket, nsp string) {
 	}
 	payload = append(payload, '}')
 	_ = c.sendRaw(codec.SIOConnect, nsp, payload)
+	bb.B = payload
 }
 
 // runMiddleware calls fn, turning a panic into a refusal.

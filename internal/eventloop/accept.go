@@ -2,6 +2,7 @@ package eventloop
 
 import (
 	"errors"
+	"io"
 	"net"
 	"sync"
 	"syscall"
@@ -24,46 +25,70 @@ import (
 // closed at once and counted (Refused), which keeps descriptors for the
 // ones being served and makes EMFILE rare.
 //
-// As many goroutines as there are loops accept from ln: handing a
-// connection to a loop waits for the loop to open it, and several
-// hand-offs are in flight at once.
+// On Linux a *net.TCPListener is accepted from directly (accept4 on a
+// duplicate of its descriptor, by one goroutine: handing a descriptor to a
+// loop does not wait for the loop). Elsewhere as many goroutines as there
+// are loops accept from ln: handing a connection to a loop waits for the
+// loop to open it, and several hand-offs are in flight at once.
 func (s *Server) Serve(ln net.Listener) error {
+	_ = s.Start()
+	direct := s.directAcceptor(ln)
 	s.mu.Lock()
 	if s.isDead() || s.noAccept {
 		err := s.deadErrLocked()
 		s.mu.Unlock()
 		ln.Close()
+		if direct != nil {
+			direct.Close()
+		}
 		return err
 	}
-	s.listeners[ln] = struct{}{}
+	s.listeners[ln] = nil
+	if direct != nil {
+		s.listeners[ln] = direct
+	}
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
 		delete(s.listeners, ln)
 		s.mu.Unlock()
 		ln.Close()
+		if direct != nil {
+			direct.Close()
+		}
 	}()
-	_ = s.Start()
 
-	n := max(1, s.cfg.EventLoops)
-	errs := make(chan error, n)
-	var wg sync.WaitGroup
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs <- s.acceptLoop(ln)
-		}()
+	var err error
+	if direct != nil {
+		err = direct.acceptLoop(s)
+	} else {
+		n := max(1, s.cfg.EventLoops)
+		errs := make(chan error, n)
+		var wg sync.WaitGroup
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs <- s.acceptLoop(ln)
+			}()
+		}
+		err = <-errs
+		ln.Close() // the other acceptors end too
+		wg.Wait()
 	}
-	err := <-errs
-	ln.Close() // the other acceptors end too
-	wg.Wait()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.isDead() || s.noAccept {
 		return s.deadErrLocked()
 	}
 	return err
+}
+
+// directListener is a listener the reactor accepts descriptors from itself,
+// with no net.Conn made (reactor_epoll.go). Close ends acceptLoop.
+type directListener interface {
+	io.Closer
+	acceptLoop(s *Server) error
 }
 
 func (s *Server) deadErrLocked() error {

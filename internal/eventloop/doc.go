@@ -27,8 +27,10 @@
 // The loops have no listener of their own and start on first use;
 // accepting is done in Go (Serve), where accept errors are ours to back off
 // from (gnet's acceptor stops every loop on the first accept error it does
-// not expect, EMFILE), and each accepted descriptor is duplicated onto a
-// loop.
+// not expect, EMFILE). On Linux a TCP listener is accepted from with
+// accept4 on a duplicate of its descriptor and the descriptors go to the
+// loops as they are; a net.Conn's descriptor (another listener, a
+// hijacked connection) is duplicated onto a loop.
 // A connection a loop cannot own — TLS, or any where there is no reactor
 // (platforms without epoll/kqueue: Windows) — is served by the same Conn
 // code over its net.Conn, on goroutines (netLink).

@@ -3,6 +3,7 @@
 package eventloop
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -11,6 +12,8 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -750,4 +753,159 @@ func writevFd(fd int, iov []unix.Iovec) (int, error) {
 		}
 		return 0, e
 	}
+}
+
+// fdListener accepts from a *net.TCPListener with accept4 on a duplicate of
+// its descriptor: no net.TCPConn is built (a netFD, two addresses, a
+// registration with Go's poller) only for the loop to duplicate its
+// descriptor and close it, and the peer's address is decoded once, into
+// the one copy kept. The duplicate is waited on through Go's poller (an
+// os.File on a non-blocking descriptor); Server closes it with the
+// listener, and a listener closed by someone else is noticed within
+// listenerRecheck.
+type fdListener struct {
+	ln   *net.TCPListener
+	lnrc syscall.RawConn // ln's, to notice that it was closed
+	f    *os.File
+	rc   syscall.RawConn // f's
+	try  func(uintptr) bool
+
+	// The outcome of try.
+	fd   int
+	err  error
+	rsa  unix.RawSockaddrAny
+	size uint32
+}
+
+const listenerRecheck = time.Second
+
+// directAcceptor returns a direct acceptor for ln, or nil where there is
+// none (not a TCP listener, no reactor).
+func (s *Server) directAcceptor(ln net.Listener) directListener {
+	tl, ok := ln.(*net.TCPListener)
+	if !ok || !s.Reactor() {
+		return nil
+	}
+	lnrc, err := tl.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	f, err := tl.File() // a duplicate; non-blocking (the flag is the open file's)
+	if err != nil {
+		return nil
+	}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil
+	}
+	a := &fdListener{ln: tl, lnrc: lnrc, f: f, rc: rc}
+	a.try = a.accept4
+	return a
+}
+
+func (a *fdListener) Close() error { return a.f.Close() }
+
+// accept4 accepts one connection; false: none is waiting.
+func (a *fdListener) accept4(s uintptr) bool {
+	for {
+		a.size = uint32(unsafe.Sizeof(a.rsa))
+		r, _, e := unix.Syscall6(unix.SYS_ACCEPT4, s, uintptr(unsafe.Pointer(&a.rsa)), uintptr(unsafe.Pointer(&a.size)),
+			unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0, 0)
+		switch e {
+		case 0:
+			a.fd, a.err = int(r), nil
+			return true
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return false
+		}
+		a.fd, a.err = -1, os.NewSyscallError("accept4", e)
+		return true
+	}
+}
+
+// accept returns an accepted descriptor (non-blocking, close-on-exec,
+// TCP_NODELAY as Go sets it on what it accepts) and its peer's address.
+func (a *fdListener) accept() (int, *net.TCPAddr, error) {
+	for {
+		_ = a.f.SetReadDeadline(time.Now().Add(listenerRecheck))
+		err := a.rc.Read(a.try)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			if a.lnrc.Control(func(uintptr) {}) != nil {
+				return -1, nil, net.ErrClosed // closed by its owner
+			}
+			continue
+		}
+		if err != nil {
+			if errors.Is(err, os.ErrClosed) {
+				err = net.ErrClosed
+			}
+			return -1, nil, err
+		}
+		if a.err != nil {
+			return -1, nil, a.err
+		}
+		_ = unix.SetsockoptInt(a.fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+		return a.fd, a.peer(), nil
+	}
+}
+
+// peer decodes the address accept4 wrote.
+func (a *fdListener) peer() *net.TCPAddr {
+	switch a.rsa.Addr.Family {
+	case unix.AF_INET:
+		sa := (*unix.RawSockaddrInet4)(unsafe.Pointer(&a.rsa))
+		return &net.TCPAddr{IP: append(net.IP(nil), sa.Addr[:]...), Port: int(ntohs(sa.Port))}
+	case unix.AF_INET6:
+		sa := (*unix.RawSockaddrInet6)(unsafe.Pointer(&a.rsa))
+		addr := &net.TCPAddr{IP: append(net.IP(nil), sa.Addr[:]...), Port: int(ntohs(sa.Port))}
+		if sa.Scope_id != 0 {
+			if ifi, err := net.InterfaceByIndex(int(sa.Scope_id)); err == nil {
+				addr.Zone = ifi.Name
+			}
+		}
+		return addr
+	}
+	return nil
+}
+
+func ntohs(p uint16) uint16 { return p>>8 | p<<8 }
+
+// acceptLoop is Server.acceptLoop for descriptors.
+func (a *fdListener) acceptLoop(s *Server) error {
+	var b acceptBackoff
+	for {
+		fd, raddr, err := a.accept()
+		if err != nil {
+			if s.backOff(&b, err) {
+				continue
+			}
+			return err
+		}
+		b.reset()
+		if s.refuse() {
+			unix.Close(fd)
+			continue
+		}
+		s.conns.Add(1)
+		if err := s.enrollFd(fd, raddr); err != nil {
+			s.conns.Add(-1)
+			s.acceptErrs.Add(1)
+			s.cfg.Logger.Warn("eventloop: cannot move an accepted connection to a loop", "err", err)
+		}
+	}
+}
+
+// enrollFd hands an accepted descriptor to a loop (the caller counted it);
+// the descriptor is closed on error.
+func (s *Server) enrollFd(fd int, raddr *net.TCPAddr) error {
+	s.enrollMu.RLock()
+	defer s.enrollMu.RUnlock()
+	if s.noEnroll {
+		unix.Close(fd)
+		return ErrServerClosed
+	}
+	return s.reactor.open(fd, raddr, nil)
 }

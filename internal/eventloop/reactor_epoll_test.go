@@ -3,6 +3,7 @@
 package eventloop
 
 import (
+	"context"
 	"errors"
 	"net"
 	"os"
@@ -96,4 +97,60 @@ func TestReactorFailureEndsServe(t *testing.T) {
 		t.Fatalf("the failed loop's connection still reads (%d bytes)", n)
 	}
 	waitFor(t, "the failed loop to refuse tasks", func() bool { return p.Execute(func() {}) != nil })
+}
+
+// A TCP listener is accepted from directly: each connection's peer address
+// is the client's own (IPv4 and IPv6), and a listener its owner closes ends
+// Serve with net.ErrClosed and stops listening (the duplicate descriptor
+// does not keep the port open).
+func TestDirectAcceptor(t *testing.T) {
+	for _, network := range []string{"tcp4", "tcp6"} {
+		t.Run(network, func(t *testing.T) {
+			addr := map[string]string{"tcp4": "127.0.0.1:0", "tcp6": "[::1]:0"}[network]
+			ln, err := net.Listen(network, addr)
+			if err != nil {
+				t.Fatalf("no %s loopback here: %v", network, err)
+			}
+			h := &testHandler{held: make(chan *Conn, 1)}
+			s := NewServer(Options{EventLoops: 1, Logger: quiet}, h)
+			defer s.Stop(context.Background())
+			if d := s.directAcceptor(ln); d == nil {
+				t.Fatal("no direct acceptor for a TCP listener")
+			} else {
+				d.Close()
+			}
+			done := make(chan error, 1)
+			go func() { done <- s.Serve(ln) }()
+			c, err := net.Dial(network, ln.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if _, err := c.Write([]byte("GET /hold HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
+				t.Fatal(err)
+			}
+			var sc *Conn
+			select {
+			case sc = <-h.held:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the request never reached the handler")
+			}
+			if got, want := sc.RemoteAddr().String(), c.LocalAddr().String(); got != want {
+				t.Errorf("RemoteAddr = %s, want the client's %s", got, want)
+			}
+			ln.Close()
+			select {
+			case err := <-done:
+				if !errors.Is(err, net.ErrClosed) {
+					t.Errorf("Serve = %v after its listener was closed, want net.ErrClosed", err)
+				}
+			case <-time.After(3 * listenerRecheck):
+				t.Fatal("Serve still running after its listener was closed")
+			}
+			if c2, err := net.Dial(network, ln.Addr().String()); err == nil {
+				c2.Close()
+				t.Fatal("the port still accepts after the listener was closed")
+			}
+		})
+	}
 }

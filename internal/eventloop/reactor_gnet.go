@@ -102,6 +102,9 @@ func (r *reactor) loopOf(el gnet.EventLoop) *loop {
 	return l
 }
 
+// directAcceptor: gnet's loops take net.Conns (EnrollContext).
+func (s *Server) directAcceptor(net.Listener) directListener { return nil }
+
 // gnetLoop is a gnet loop as an executor.
 type gnetLoop struct{ el gnet.EventLoop }
 

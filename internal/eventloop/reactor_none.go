@@ -22,3 +22,4 @@ func (*reactor) stop()                                         {}
 func (c *Conn) canDetach() bool                                { return false }
 func (c *Conn) detach([]byte) (net.Conn, error)                { return nil, errNoReactor }
 func shutdownFd(int) error                                     { return errNoReactor }
+func (s *Server) directAcceptor(net.Listener) directListener   { return nil }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"runtime"
@@ -175,8 +176,10 @@ type Server struct {
 	enrollMu sync.RWMutex
 	noEnroll bool
 
-	mu        sync.Mutex
-	listeners map[net.Listener]struct{}
+	mu sync.Mutex
+	// Serve's listeners, each with what accepts from it besides (a direct
+	// acceptor, reactor_epoll.go; nil: none), closed with it.
+	listeners map[net.Listener]io.Closer
 	links     map[*netLink]struct{}
 	stopping  bool
 	noAccept  bool          // StopAccepting was called
@@ -195,7 +198,7 @@ func NewServer(cfg Options, h Handler) *Server {
 		ownTimers: own,
 		cfg:       cfg,
 		handler:   h,
-		listeners: make(map[net.Listener]struct{}),
+		listeners: make(map[net.Listener]io.Closer),
 		links:     make(map[*netLink]struct{}),
 		dead:      make(chan struct{}),
 	}
@@ -303,14 +306,24 @@ func (s *Server) fail(err error) {
 	}
 	s.deadErr = err
 	close(s.dead)
-	lns := make([]net.Listener, 0, len(s.listeners))
-	for ln := range s.listeners {
-		lns = append(lns, ln)
-	}
+	lns := s.listenersLocked()
 	s.mu.Unlock()
 	for _, ln := range lns {
 		ln.Close()
 	}
+}
+
+// listenersLocked lists the listeners and their direct acceptors, to close.
+// s.mu held.
+func (s *Server) listenersLocked() []io.Closer {
+	lns := make([]io.Closer, 0, len(s.listeners))
+	for ln, extra := range s.listeners {
+		lns = append(lns, ln)
+		if extra != nil {
+			lns = append(lns, extra)
+		}
+	}
+	return lns
 }
 
 // StopAccepting closes the listeners: Serve returns ErrServerClosed, and
@@ -318,10 +331,7 @@ func (s *Server) fail(err error) {
 func (s *Server) StopAccepting() {
 	s.mu.Lock()
 	s.noAccept = true
-	lns := make([]net.Listener, 0, len(s.listeners))
-	for ln := range s.listeners {
-		lns = append(lns, ln)
-	}
+	lns := s.listenersLocked()
 	s.mu.Unlock()
 	for _, ln := range lns {
 		ln.Close()
