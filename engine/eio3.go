@@ -251,6 +251,6 @@ func (s *Session) onV3Message(data []byte, binary bool) {
 func (s *Session) v3ParseError(err error) {
 	s.srv.stats.protocolErrors.Add(1)
 	s.srv.rlog.Log(logProtocol, warnLevel, "engine: undecodable v3 packet or payload; session closed",
-		"remote", remoteHost(s.remote), "sid", s.id, "err", err.Error())
+		"remote", remoteHost(s.RemoteAddr()), "sid", s.id, "err", err.Error())
 	s.close(ReasonParseError)
 }

@@ -42,7 +42,7 @@ func (s *Server) forwardPoll(cl *clusterState, x exchange, req *codec.Request, b
 	// session's reads are paused (PauseReads): both may wait that long
 	// beside the answer's own way.
 	timeout := cl.cfg.ForwardTimeout + s.opts.PingInterval
-	s.timers.Init(&o.timer, o.timedOut)
+	s.timers.Init(&o.timer, func(*timer.Timer) { o.timedOut() })
 	s.timers.Reset(&o.timer, timeout)
 	x.hold(o)
 	cl.stats.forwarded.Add(1)

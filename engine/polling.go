@@ -94,7 +94,7 @@ func (s *Server) handlePoll(x exchange, req *codec.Request, sess *Session) {
 		s.refuse(x, req, errBadRequest, refusedBadRequest)
 		sess.closeAfterError()
 		return
-	case sess.upgrade != nil && sess.upgrade.probed:
+	case sess.upgrading() != nil && sess.upgrading().probed:
 		// Upgrading: release the client's polling loop at once.
 		sess.mu.Unlock()
 		s.respondPayload(x, opts, opts.control(codec.EIONoop), false)

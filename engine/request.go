@@ -1,8 +1,12 @@
 package engine
 
 import (
+	"encoding/binary"
 	"iter"
+	"math"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"unicode/utf8"
@@ -12,10 +16,18 @@ import (
 )
 
 // A session keeps what Socket.IO's handshake shows of the request that
-// opened it (the request-target and the header fields) for its whole life,
-// so the copy is compact: one string, with no maps. Its layout:
+// opened it (the client's address, the request-target and the header
+// fields) for its whole life, so the copy is compact: one string, with no
+// maps and no net.Addr (a *net.TCPAddr is 56 B). Its layout:
 //
-//	target '\n' { field '\n' }
+//	address target '\n' { field '\n' }
+//
+// where address is one of (ports big-endian)
+//
+//	0x00                        none
+//	0x04 ip[4] port[2]          TCP over IPv4
+//	0x06 ip[16] port[2]         TCP over IPv6, no zone
+//	0x01 len network len string anything else (lengths one byte each)
 //
 // where target is the request-target, or a byte below 0x20 standing for
 // one of commonTargets (a client opening a WebSocket with no query of its
@@ -130,12 +142,13 @@ func fieldCode(name string, value []byte) byte {
 	return 0
 }
 
-// compactRequest encodes what a session keeps of req (see above), in one
-// allocation of its exact size.
-func compactRequest(req *codec.Request) string {
+// compactRequest encodes what a session keeps of req after the address
+// record addr (appendAddr, appendRemote; see above), in one allocation of
+// its exact size.
+func compactRequest(req *codec.Request, addr []byte) string {
 	bb := pool.Get()
 	defer pool.Put(bb)
-	b := bb.B[:0]
+	b := append(bb.B[:0], addr...)
 	if c := targetCode(req.URI); c != 0 {
 		b = append(b, c)
 	} else {
@@ -166,6 +179,110 @@ func compactRequest(req *codec.Request) string {
 	bb.B = b
 	return string(b)
 }
+
+const (
+	addrNone  = 0x00
+	addrOther = 0x01
+	addrIPv4  = 0x04
+	addrIPv6  = 0x06
+)
+
+// appendRemote appends the address record of x's client; on a reactor
+// connection it allocates nothing.
+func appendRemote(b []byte, x exchange) []byte {
+	if lx, ok := x.(loopExchange); ok {
+		if ap := lx.c.RemoteAddrPort(); ap.IsValid() {
+			return appendAddrPort(b, ap)
+		}
+	}
+	return appendAddr(b, x.remoteAddr())
+}
+
+// appendAddr appends the address record of a (see above).
+func appendAddr(b []byte, a net.Addr) []byte {
+	if a == nil {
+		return append(b, addrNone)
+	}
+	if t, ok := a.(*net.TCPAddr); ok && t.Zone == "" && uint(t.Port) <= math.MaxUint16 {
+		if ip, ok := netip.AddrFromSlice(t.IP); ok {
+			return appendAddrPort(b, netip.AddrPortFrom(ip, uint16(t.Port)))
+		}
+	}
+	network, str := a.Network(), a.String()
+	network, str = network[:min(len(network), math.MaxUint8)], str[:min(len(str), math.MaxUint8)]
+	b = append(b, addrOther, byte(len(network)))
+	b = append(b, network...)
+	b = append(b, byte(len(str)))
+	return append(b, str...)
+}
+
+// appendAddrPort appends the address record of ap, which is valid and has
+// no zone.
+func appendAddrPort(b []byte, ap netip.AddrPort) []byte {
+	if ip := ap.Addr().Unmap(); ip.Is4() {
+		a := ip.As4()
+		b = append(append(b, addrIPv4), a[:]...)
+	} else {
+		a := ip.As16()
+		b = append(append(b, addrIPv6), a[:]...)
+	}
+	return binary.BigEndian.AppendUint16(b, ap.Port())
+}
+
+// addrLen is the length of the address record at the start of raw.
+func addrLen(raw string) int {
+	if raw == "" {
+		return 0
+	}
+	n := 1
+	switch raw[0] {
+	case addrIPv4:
+		n += net.IPv4len + 2
+	case addrIPv6:
+		n += net.IPv6len + 2
+	case addrOther:
+		if len(raw) > n {
+			n += 1 + int(raw[n])
+		}
+		if len(raw) > n {
+			n += 1 + int(raw[n])
+		}
+	}
+	return min(n, len(raw))
+}
+
+// decodeAddr returns the address the record at the start of raw stands
+// for: a new *net.TCPAddr for TCP.
+func decodeAddr(raw string) net.Addr {
+	rec := raw[:addrLen(raw)]
+	switch {
+	case rec == "":
+		return nil
+	case rec[0] == addrIPv4 && len(rec) == 1+net.IPv4len+2:
+		return &net.TCPAddr{IP: net.IP(rec[1 : 1+net.IPv4len]), Port: int(binary.BigEndian.Uint16([]byte(rec[1+net.IPv4len:])))}
+	case rec[0] == addrIPv6 && len(rec) == 1+net.IPv6len+2:
+		return &net.TCPAddr{IP: net.IP(rec[1 : 1+net.IPv6len]), Port: int(binary.BigEndian.Uint16([]byte(rec[1+net.IPv6len:])))}
+	case rec[0] == addrOther && len(rec) >= 2:
+		n := 2 + int(rec[1])
+		if len(rec) < n+1 {
+			return nil
+		}
+		network, str := rec[2:n], rec[n+1:]
+		if strings.HasPrefix(network, "tcp") {
+			if ap, err := netip.ParseAddrPort(str); err == nil {
+				return net.TCPAddrFromAddrPort(ap)
+			}
+		}
+		return otherAddr{network, str}
+	}
+	return nil
+}
+
+// otherAddr is an address that is not TCP over IP, as recorded.
+type otherAddr struct{ network, str string }
+
+func (a otherAddr) Network() string { return a.network }
+func (a otherAddr) String() string  { return a.str }
 
 // targetCode returns the code of a common request-target, or 0.
 func targetCode(uri []byte) byte {
@@ -200,7 +317,12 @@ func appendLower(dst, s []byte) []byte {
 type RequestHead struct{ raw string }
 
 // RequestHead returns the handshake request of the session.
-func (s *Session) RequestHead() RequestHead { return RequestHead{s.raw} }
+func (s *Session) RequestHead() RequestHead { return RequestHead{s.raw[addrLen(s.raw):]} }
+
+// RemoteAddr is the address of the client that opened the session: a new
+// *net.TCPAddr on each call for a client over TCP, nil if it is not known
+// (the connection was gone before the handshake was answered).
+func (s *Session) RemoteAddr() net.Addr { return decodeAddr(s.raw) }
 
 // URI is the request-target as the client sent it:
 // "/socket.io/?EIO=4&transport=websocket".
@@ -542,7 +664,7 @@ func (s *Session) Secure() bool { return s.secure }
 func (s *Session) Request() *HandshakeRequest {
 	r := &HandshakeRequest{
 		Method:     http.MethodGet, // the only handshake method
-		RemoteAddr: s.remote,
+		RemoteAddr: s.RemoteAddr(),
 		Secure:     s.Secure(),
 		Time:       s.Created(),
 		Header:     http.Header{},

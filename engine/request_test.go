@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"reflect"
 	"strings"
@@ -64,7 +65,7 @@ func TestCompactRequest(t *testing.T) {
 	for name, head := range cases {
 		t.Run(name, func(t *testing.T) {
 			req := parseHead(t, head)
-			s := &Session{raw: compactRequest(req)}
+			s := &Session{raw: compactRequest(req, appendAddr(nil, nil))}
 			if got, want := s.RequestHead().URI(), string(req.URI); got != want {
 				t.Errorf("RequestURI = %q, want %q", got, want)
 			}
@@ -73,20 +74,21 @@ func TestCompactRequest(t *testing.T) {
 			}
 		})
 	}
-	// What it is for: a small copy. The bench client's 180-byte head takes
-	// 50 bytes.
-	s := compactRequest(parseHead(t, cases["bench client"]))
+	// What it is for: a small copy. The bench client's 180-byte head and
+	// its IPv4 address take 57 bytes.
+	s := compactRequest(parseHead(t, cases["bench client"]), appendAddr(nil, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}))
 	if len(s) > 64 {
 		t.Errorf("bench client's request kept in %d bytes, want <= 64: %q", len(s), s)
 	}
 	browser := parseHead(t, cases["browser"])
-	if n := testing.AllocsPerRun(100, func() { _ = compactRequest(browser) }); n != 1 && !raceEnabled {
+	none := appendAddr(nil, nil)
+	if n := testing.AllocsPerRun(100, func() { _ = compactRequest(browser, none) }); n != 1 && !raceEnabled {
 		t.Errorf("compactRequest allocates %.0f times, want once (its string)", n)
 	}
 }
 
 func TestCompactRequestStopsEarly(t *testing.T) {
-	s := &Session{raw: compactRequest(parseHead(t, "GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n"))}
+	s := &Session{raw: compactRequest(parseHead(t, "GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n"), appendAddr(nil, nil))}
 	n := 0
 	for range s.RequestHead().Fields() {
 		n++
@@ -103,9 +105,9 @@ func TestSessionRequest(t *testing.T) {
 	head := "GET /socket.io/?EIO=4&transport=polling&a=1&a=2 HTTP/1.1\r\nHost: h:1\r\nX-Multi: a\r\nx-multi: b\r\nUser-Agent: ua\r\n\r\n"
 	remote := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2), Port: 4000}
 	created := time.Unix(1700000000, 5)
-	s := &Session{raw: compactRequest(parseHead(t, head)), remote: remote, created: created.UnixNano()}
+	s := &Session{raw: compactRequest(parseHead(t, head), appendAddr(nil, remote)), created: created.UnixNano()}
 	r := s.Request()
-	if r.Method != http.MethodGet || r.RemoteAddr != remote || !r.Time.Equal(created) || r.Secure {
+	if r.Method != http.MethodGet || r.RemoteAddr.String() != remote.String() || !r.Time.Equal(created) || r.Secure {
 		t.Errorf("Request() = %+v", r)
 	}
 	if got := r.URL.RequestURI(); got != "/socket.io/?EIO=4&transport=polling&a=1&a=2" {
@@ -126,7 +128,7 @@ func TestSessionRequest(t *testing.T) {
 }
 
 func TestRequestHeadAllocs(t *testing.T) {
-	s := &Session{raw: compactRequest(parseHead(t, "GET /x HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nX-A: 1\r\n\r\n"))}
+	s := &Session{raw: compactRequest(parseHead(t, "GET /x HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nX-A: 1\r\n\r\n"), appendAddr(nil, nil))}
 	n := testing.AllocsPerRun(100, func() {
 		h := s.RequestHead()
 		_ = h.Header("upgrade") + h.Header("X-A") + h.Query("EIO")
@@ -146,7 +148,7 @@ func FuzzCompactRequest(f *testing.F) {
 		if _, err := codec.ParseRequest([]byte(head), req, -1, codec.DefaultMaxHeaders); err != nil {
 			return
 		}
-		s := &Session{raw: compactRequest(req)}
+		s := &Session{raw: compactRequest(req, appendAddr(nil, nil))}
 		if got, want := s.RequestHead().URI(), string(req.URI); got != want {
 			t.Fatalf("RequestURI = %q, want %q", got, want)
 		}
@@ -158,7 +160,7 @@ func FuzzCompactRequest(f *testing.F) {
 
 // headWithTarget is the RequestHead of a GET of target with no fields.
 func headWithTarget(t testing.TB, target string) RequestHead {
-	return (&Session{raw: compactRequest(parseHead(t, "GET "+target+" HTTP/1.1\r\n\r\n"))}).RequestHead()
+	return (&Session{raw: compactRequest(parseHead(t, "GET "+target+" HTTP/1.1\r\n\r\n"), appendAddr(nil, nil))}).RequestHead()
 }
 
 // Header, with Node.js's rules for fields sent several times (node -e
@@ -170,7 +172,7 @@ func TestRequestHeadHeader(t *testing.T) {
 		"If-Modified-Since: i1\r\nIf-Modified-Since: i2\r\nMax-Forwards: 1\r\nMax-Forwards: 2\r\n" +
 		"Proxy-Authorization: p1\r\nProxy-Authorization: p2\r\nETag: e1\r\nEtag: e2\r\n" +
 		"X-Forwarded-For: 1.1.1.1\r\nX-Forwarded-For: 2.2.2.2\r\nVia: v1\r\nVia: v2\r\n\r\n"
-	h := (&Session{raw: compactRequest(parseHead(t, head))}).RequestHead()
+	h := (&Session{raw: compactRequest(parseHead(t, head), appendAddr(nil, nil))}).RequestHead()
 	want := map[string]string{
 		"host": "h1", "x-multi": "a, b", "cookie": "c1=1; c2=2", "user-agent": "u1", "accept": "x, y",
 		"authorization": "A1", "x-empty": "", "origin": "http://o", "referer": "r1", "from": "f1",
@@ -260,4 +262,49 @@ func FuzzDecodeQueryComponent(f *testing.F) {
 			t.Fatalf("%q decoded to %d bytes", s, len(d))
 		}
 	})
+}
+
+func TestCompactRequestAddress(t *testing.T) {
+	head := "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: h\r\nX-A: 1\r\n\r\n"
+	long := strings.Repeat("x", 300)
+	cases := []struct {
+		addr          net.Addr
+		network, want string // of the address read back ("" network: nil)
+	}{
+		{nil, "", ""},
+		{&net.TCPAddr{IP: net.IPv4(10, 1, 2, 3), Port: 65535}, "tcp", "10.1.2.3:65535"},
+		{&net.TCPAddr{IP: net.ParseIP("2001:db8::1"), Port: 443}, "tcp", "[2001:db8::1]:443"},
+		{&net.TCPAddr{IP: net.ParseIP("fe80::1"), Port: 80, Zone: "eth0"}, "tcp", "[fe80::1%eth0]:80"},
+		{&net.UnixAddr{Name: "/run/app.sock", Net: "unix"}, "unix", "/run/app.sock"},
+		{stringAddr("cluster node n1"), "tcp", "cluster node n1"},
+		{otherAddr{"unix", long}, "unix", long[:255]},
+	}
+	for _, tc := range cases {
+		s := &Session{raw: compactRequest(parseHead(t, head), appendAddr(nil, tc.addr))}
+		got := s.RemoteAddr()
+		switch {
+		case tc.network == "":
+			if got != nil {
+				t.Errorf("%v: RemoteAddr() = %v, want nil", tc.addr, got)
+			}
+		case got == nil:
+			t.Errorf("%v: RemoteAddr() = nil", tc.addr)
+		case got.Network() != tc.network || got.String() != tc.want:
+			t.Errorf("%v: RemoteAddr() = %s %q, want %s %q", tc.addr, got.Network(), got, tc.network, tc.want)
+		}
+		if _, isTCP := tc.addr.(*net.TCPAddr); isTCP {
+			if _, ok := got.(*net.TCPAddr); !ok {
+				t.Errorf("%v: RemoteAddr() is a %T, want a *net.TCPAddr", tc.addr, got)
+			}
+		}
+		h := s.RequestHead()
+		if h.URI() != "/socket.io/?EIO=4&transport=websocket" || h.Header("x-a") != "1" || h.Header("host") != "h" {
+			t.Errorf("%v: the request read back wrong: URI %q x-a %q host %q", tc.addr, h.URI(), h.Header("x-a"), h.Header("host"))
+		}
+	}
+	browser := parseHead(t, head)
+	v4 := appendAddrPort(nil, netip.MustParseAddrPort("10.1.2.3:1"))
+	if n := testing.AllocsPerRun(100, func() { _ = compactRequest(browser, v4) }); n != 1 && !raceEnabled {
+		t.Errorf("compactRequest with an address allocates %.0f times, want once (its string)", n)
+	}
 }

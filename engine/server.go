@@ -262,11 +262,11 @@ func onPath[T string | []byte](prefix string, p T) bool {
 // WebSocket, ws is the connection.
 func (s *Server) handshake(x exchange, ws *eventloop.Conn, req *codec.Request, isWS, v3 bool) {
 	cl := s.cluster.Load()
+	var addr [1 + 16 + 2]byte
 	sess := &Session{
 		srv:     s,
 		id:      newSessionID(cl),
-		raw:     compactRequest(req),
-		remote:  x.remoteAddr(),
+		raw:     compactRequest(req, appendRemote(addr[:0], x)),
 		secure:  x.secure(),
 		created: time.Now().UnixNano(),
 		eio3:    v3,
@@ -284,7 +284,7 @@ func (s *Server) handshake(x exchange, ws *eventloop.Conn, req *codec.Request, i
 			return
 		}
 	}
-	s.timers.Init(&sess.hb, sess.onTimer)
+	s.timers.Init(&sess.hb, heartbeatFired)
 	sess.setPolicyLocked(s.opts.SlowReaderPolicy)
 	if isWS {
 		resp, deflate, herr := s.acceptResponse(x, req, true)
@@ -313,7 +313,7 @@ func (s *Server) handshake(x exchange, ws *eventloop.Conn, req *codec.Request, i
 			// upgrade reaches another server (takeover.go).
 			pc := &pendingConn{}
 			sess.p.pend = pc
-			s.timers.Init(&pc.timer, sess.pendingExpired)
+			s.timers.Init(&pc.timer, func(*timer.Timer) { sess.pendingExpired() })
 		}
 	}
 	s.sessions.add(sess)

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"errors"
-	"net"
 	"sync"
 	"time"
 	"unsafe"
@@ -67,9 +66,8 @@ const (
 type Session struct {
 	srv     *Server
 	id      string
-	raw     string // compact copy of the handshake request (request.go)
-	remote  net.Addr
-	created int64 // unix nanoseconds
+	raw     string // compact copy of the handshake request and the client's address (request.go)
+	created int64  // unix nanoseconds
 
 	mu       sync.Mutex
 	state    sessionState
@@ -84,7 +82,16 @@ type Session struct {
 	hb       timer.Timer
 	ws       *eventloop.Conn // the WebSocket, once it is the transport
 	p        *pollState      // nil once the session is on a WebSocket
-	upgrade  *upgradeState
+}
+
+// upgrading is the upgrade in progress, if any (s.mu). Only a polling
+// session upgrades, so its state is in pollState: a session on a
+// WebSocket, nearly all of them, does not carry the field.
+func (s *Session) upgrading() *upgradeState {
+	if s.p == nil {
+		return nil
+	}
+	return s.p.upgrade
 }
 
 // pollState is what only a polling session needs.
@@ -98,8 +105,9 @@ type pollState struct {
 	// pingQueued: the last ping is still in the queue, so a pong cannot
 	// answer it (see onPong).
 	pingQueued bool
-	post       *heldPost    // a POST whose answer waits for ResumeReads
-	pend       *pendingConn // in a cluster, until handed to OnConnection (takeover.go)
+	post       *heldPost     // a POST whose answer waits for ResumeReads
+	pend       *pendingConn  // in a cluster, until handed to OnConnection (takeover.go)
+	upgrade    *upgradeState // the upgrade in progress (Session.upgrading)
 }
 
 // heldPost is a POST read up to a PauseReads: the records not yet
@@ -163,7 +171,7 @@ func (s *Session) writableLocked() bool {
 	case s.kind == kindWebSocket:
 		return s.ws.Queued() == 0
 	default:
-		return s.p.conn != nil && (s.upgrade == nil || !s.upgrade.probed)
+		return s.p.conn != nil && (s.p.upgrade == nil || !s.p.upgrade.probed)
 	}
 }
 
@@ -212,9 +220,6 @@ func (s *Session) PerMessageDeflate() bool {
 	defer s.mu.Unlock()
 	return s.kind == kindWebSocket && s.deflate
 }
-
-// RemoteAddr is the address of the peer of the handshake request.
-func (s *Session) RemoteAddr() net.Addr { return s.remote }
 
 // Created is when the handshake happened.
 func (s *Session) Created() time.Time { return time.Unix(0, s.created) }
@@ -300,7 +305,7 @@ func wsErr(err error) error {
 func (s *Session) afterQueue(overflow bool) error {
 	if overflow {
 		s.srv.rlog.Log(logSlowReader, warnLevel, "engine: slow reader closed: its polling queue went over MaxOutboundBytes",
-			"remote", remoteHost(s.remote), "sid", s.id, "limit", s.srv.opts.MaxOutboundBytes)
+			"remote", remoteHost(s.RemoteAddr()), "sid", s.id, "limit", s.srv.opts.MaxOutboundBytes)
 		s.close(ReasonSlowReader)
 		return ErrSlowReader
 	}
@@ -398,7 +403,7 @@ func (s *Session) queueLocked(m outMsg) (queued, overflow bool) {
 	}
 	p.queue = append(p.queue, m)
 	s.chargePollLocked(n)
-	if p.conn != nil && (s.upgrade == nil || !s.upgrade.probed) {
+	if p.conn != nil && (p.upgrade == nil || !p.upgrade.probed) {
 		s.flushPollLocked()
 	}
 	return true, false
@@ -520,6 +525,13 @@ func (s *Session) sendPacketLocked(typ codec.EIOType) (overflow bool) {
 
 // ---- heartbeat ----
 
+// heartbeatFired is the function of every session's hb: it finds the
+// session around the timer instead of being a closure over it (16 B per
+// session; the timer is always Session.hb).
+func heartbeatFired(t *timer.Timer) {
+	(*Session)(unsafe.Add(unsafe.Pointer(t), -int(unsafe.Offsetof(Session{}.hb)))).onTimer()
+}
+
 // onTimer runs when s.hb fires: a ping is due, a pong is overdue, or a
 // closing session's last poll never came.
 func (s *Session) onTimer() {
@@ -632,7 +644,7 @@ func (s *Session) onPacket(typ codec.EIOType, data []byte, binary bool) bool {
 		// protocol error.
 		s.srv.stats.protocolErrors.Add(1)
 		s.srv.rlog.Log(logProtocol, warnLevel, "engine: unexpected packet type on an open transport; session closed",
-			"remote", remoteHost(s.remote), "sid", s.id, "type", int(typ))
+			"remote", remoteHost(s.RemoteAddr()), "sid", s.id, "type", int(typ))
 		s.close(ReasonParseError)
 		return false
 	}
@@ -743,14 +755,14 @@ func (s *Session) finishLocked(keep bool, reason DisconnectReason) Handler {
 	if s.p != nil && s.p.post != nil {
 		s.answerHeldPostLocked()
 	}
-	if u := s.upgrade; u != nil {
+	if u := s.upgrading(); u != nil {
 		s.srv.timers.Stop(&u.timer)
 		if u.remote != nil {
 			s.srv.dropRemoteUpgrade(*u.remote)
 		} else {
 			u.conn.Close(nil)
 		}
-		s.upgrade = nil
+		s.p.upgrade = nil
 	}
 	s.stopPendingLocked()
 	if keep {

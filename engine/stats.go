@@ -245,18 +245,18 @@ func (s *Session) noteConnError(err error) {
 	case eventloop.ErrSlowReader:
 		s.srv.stats.slowReaders.Add(1)
 		s.srv.rlog.Log(logSlowReader, warnLevel, "engine: slow reader closed: its unwritten output went over MaxOutboundBytes",
-			"remote", remoteHost(s.remote), "sid", s.id, "limit", s.srv.opts.MaxOutboundBytes)
+			"remote", remoteHost(s.RemoteAddr()), "sid", s.id, "limit", s.srv.opts.MaxOutboundBytes)
 	case eventloop.ErrInboundOverflow:
 		s.srv.stats.inboundOverflows.Add(1)
 		s.srv.rlog.Log(logSlowReader, warnLevel, "engine: paused WebSocket closed: it piled up input past the limit while its reads were paused",
-			"remote", remoteHost(s.remote), "sid", s.id)
+			"remote", remoteHost(s.RemoteAddr()), "sid", s.id)
 	case eventloop.ErrMessageTooBig:
 		s.srv.stats.oversize.Add(1)
 		s.srv.rlog.Log(logOversize, warnLevel, "engine: WebSocket message over MaxPayload; closed with 1009",
-			"remote", remoteHost(s.remote), "sid", s.id, "limit", s.srv.opts.MaxPayload)
+			"remote", remoteHost(s.RemoteAddr()), "sid", s.id, "limit", s.srv.opts.MaxPayload)
 	case eventloop.ErrProtocol, eventloop.ErrInvalidPayload:
 		s.srv.stats.protocolErrors.Add(1)
 		s.srv.rlog.Log(logProtocol, warnLevel, "engine: WebSocket protocol error",
-			"remote", remoteHost(s.remote), "sid", s.id, "err", err.Error())
+			"remote", remoteHost(s.RemoteAddr()), "sid", s.id, "err", err.Error())
 	}
 }

@@ -69,12 +69,12 @@ func (s *Session) holdPendingLocked(pc *pendingConn, data []byte, binary bool) (
 // progress: the client sent more than a session may keep waiting.
 func (s *Session) pendingFull() {
 	s.mu.Lock()
-	u := s.upgrade
+	u := s.upgrading()
 	var drop *remoteUpgrade
 	if u != nil && u.remote != nil {
 		drop = u.remote
 		s.srv.timers.Stop(&u.timer)
-		s.upgrade = nil
+		s.p.upgrade = nil
 	}
 	s.mu.Unlock()
 	if drop != nil {
@@ -87,7 +87,7 @@ func (s *Session) pendingFull() {
 // over, unless another server is taking it over (that ends it instead).
 func (s *Session) pendingExpired() {
 	s.mu.Lock()
-	busy := s.upgrade != nil && s.upgrade.remote != nil
+	busy := s.upgrading() != nil && s.upgrading().remote != nil
 	s.mu.Unlock()
 	if !busy {
 		s.endPending()
@@ -169,7 +169,7 @@ func (cl *clusterState) upgradeRequested(from string, id uint64, sid []byte) {
 		sess.mu.Unlock()
 		reply(upgradeUnknown)
 		return
-	case sess.kind != kindPolling || sess.upgrade != nil || sess.pendingLocked() == nil:
+	case sess.kind != kindPolling || sess.upgrading() != nil || sess.pendingLocked() == nil:
 		// Upgraded or upgrading already (a local upgrade would open and
 		// close the WebSocket at once), or handed to OnConnection: it
 		// cannot move.
@@ -179,8 +179,8 @@ func (cl *clusterState) upgradeRequested(from string, id uint64, sid []byte) {
 	}
 	key := remoteUpgrade{from, id}
 	u := &upgradeState{remote: &key}
-	sess.upgrade = u
-	s.timers.Init(&u.timer, func() { sess.upgradeTimedOut(u) })
+	sess.p.upgrade = u
+	s.timers.Init(&u.timer, func(*timer.Timer) { sess.upgradeTimedOut(u) })
 	s.timers.Reset(&u.timer, s.opts.UpgradeTimeout)
 	cl.mu.Lock()
 	cl.ups[key] = sess
@@ -219,7 +219,7 @@ func (cl *clusterState) upgradeStep(from string, id uint64, typ byte) {
 // the client can pause polling and send the upgrade packet.
 func (s *Session) remoteProbed(key remoteUpgrade) {
 	s.mu.Lock()
-	if u := s.upgrade; u != nil && u.remote != nil && *u.remote == key && s.state == stateOpen {
+	if u := s.upgrading(); u != nil && u.remote != nil && *u.remote == key && s.state == stateOpen {
 		u.probed = true
 		if s.p.conn != nil {
 			s.respondControlLocked(codec.EIONoop)
@@ -232,7 +232,7 @@ func (s *Session) remoteProbed(key remoteUpgrade) {
 func (s *Session) handOver(key remoteUpgrade) {
 	cl := s.srv.cluster.Load()
 	s.mu.Lock()
-	u := s.upgrade
+	u := s.upgrading()
 	if u == nil || u.remote == nil || *u.remote != key || s.state != stateOpen || s.p == nil || s.pendingLocked() == nil {
 		s.mu.Unlock()
 		cl.sendState(key.node, key.id, nil)
@@ -241,7 +241,7 @@ func (s *Session) handOver(key remoteUpgrade) {
 	t := s.srv.timers
 	t.Stop(&s.hb)
 	t.Stop(&u.timer)
-	s.upgrade = nil
+	s.p.upgrade = nil
 	if s.p.conn != nil {
 		s.respondControlLocked(codec.EIONoop)
 	}
@@ -249,15 +249,15 @@ func (s *Session) handOver(key remoteUpgrade) {
 		s.answerHeldPostLocked()
 	}
 	st := &movedSession{
-		raw:      s.raw,
+		raw:      s.RequestHead().raw,
 		created:  s.created,
 		secure:   s.secure,
 		eio3:     s.eio3,
 		waitPong: s.waitPong,
 		msgs:     s.p.pend.msgs,
 	}
-	if s.remote != nil {
-		st.remote = s.remote.String()
+	if a := s.RemoteAddr(); a != nil {
+		st.remote = a.String()
 	}
 	for i := s.p.head; i < len(s.p.queue); i++ {
 		st.out = appendQueued(st.out, &s.p.queue[i])
@@ -312,13 +312,13 @@ func appendQueued(dst []queuedPacket, m *outMsg) []queuedPacket {
 // (key nil): the session stays here and is handed over now.
 func (s *Session) remoteUpgradeFailed(key *remoteUpgrade) {
 	s.mu.Lock()
-	u := s.upgrade
+	u := s.upgrading()
 	if u == nil || u.remote == nil || (key != nil && *u.remote != *key) {
 		s.mu.Unlock()
 		return
 	}
 	s.srv.timers.Stop(&u.timer)
-	s.upgrade = nil
+	s.p.upgrade = nil
 	s.mu.Unlock()
 	s.endPending()
 }
@@ -516,7 +516,7 @@ func (s *Server) forwardUpgrade(cl *clusterState, x exchange, c *eventloop.Conn,
 	}
 	m := &migration{srv: s, cl: cl, c: c, node: node, sid: string(sid), deflate: deflate, b64: wantsBase64(req), resp: resp}
 	m.id = cl.register(m)
-	s.timers.Init(&m.timer, m.timedOut)
+	s.timers.Init(&m.timer, func(*timer.Timer) { m.timedOut() })
 	s.timers.Reset(&m.timer, cl.cfg.ForwardTimeout)
 	c.SetOwner(migOwner{m})
 	var b [1 + binary.MaxVarintLen64 + sidLen]byte
@@ -736,8 +736,7 @@ func (m *migration) install(st *movedSession) {
 	sess := &Session{
 		srv:      s,
 		id:       m.sid,
-		raw:      st.raw,
-		remote:   parseAddr(st.remote),
+		raw:      string(appendAddr(nil, parseAddr(st.remote))) + st.raw,
 		created:  st.created,
 		secure:   st.secure,
 		eio3:     st.eio3,
@@ -747,7 +746,7 @@ func (m *migration) install(st *movedSession) {
 		deflate:  m.deflate,
 		waitPong: st.waitPong,
 	}
-	s.timers.Init(&sess.hb, sess.onTimer)
+	s.timers.Init(&sess.hb, heartbeatFired)
 	s.attachConn(sess, c)
 	for _, p := range st.out {
 		_ = sess.writeData(c, m.deflate, p.typ, p.data, p.binary, false)
@@ -796,11 +795,11 @@ func parseAddr(a string) net.Addr {
 // upgradeTimedOutRemote ends a takeover the edge never completed.
 func (s *Session) upgradeTimedOutRemote(u *upgradeState) {
 	s.mu.Lock()
-	if s.upgrade != u {
+	if s.upgrading() != u {
 		s.mu.Unlock()
 		return
 	}
-	s.upgrade = nil
+	s.p.upgrade = nil
 	s.mu.Unlock()
 	s.srv.dropRemoteUpgrade(*u.remote)
 	s.endPending()

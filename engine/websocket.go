@@ -9,6 +9,7 @@ import (
 	"github.com/fanio/fanio/internal/codec"
 	"github.com/fanio/fanio/internal/eventloop"
 	"github.com/fanio/fanio/internal/pool"
+	"github.com/fanio/fanio/internal/timer"
 )
 
 const wsOpText = ws.OpText
@@ -70,7 +71,7 @@ func (s *Server) handleUpgrade(x exchange, c *eventloop.Conn, req *codec.Request
 		return
 	}
 	sess.mu.Lock()
-	if sess.state != stateOpen || sess.kind != kindPolling || sess.upgrade != nil {
+	if sess.state != stateOpen || sess.kind != kindPolling || sess.upgrading() != nil {
 		// Already upgraded or upgrading: like the reference, complete the
 		// handshake and close this WebSocket at once.
 		sess.mu.Unlock()
@@ -79,8 +80,8 @@ func (s *Server) handleUpgrade(x exchange, c *eventloop.Conn, req *codec.Request
 		return
 	}
 	u := &upgradeState{conn: c, deflate: deflate, b64: sess.eio3 && wantsBase64(req)}
-	sess.upgrade = u
-	s.timers.Init(&u.timer, func() { sess.upgradeTimedOut(u) })
+	sess.p.upgrade = u
+	s.timers.Init(&u.timer, func(*timer.Timer) { sess.upgradeTimedOut(u) })
 	s.timers.Reset(&u.timer, s.opts.UpgradeTimeout)
 	sess.mu.Unlock()
 	// In a cluster, a session waiting to be handed over (for a takeover
@@ -101,11 +102,11 @@ func (s *Session) upgradeTimedOut(u *upgradeState) {
 		return
 	}
 	s.mu.Lock()
-	if s.upgrade != u {
+	if s.upgrading() != u {
 		s.mu.Unlock()
 		return
 	}
-	s.upgrade = nil
+	s.p.upgrade = nil
 	s.mu.Unlock()
 	u.conn.Close(nil)
 }
@@ -135,7 +136,7 @@ func (o wsOwner) OnMessage(c *eventloop.Conn, data []byte, binary bool) {
 	if err != nil {
 		s.srv.stats.protocolErrors.Add(1)
 		s.srv.rlog.Log(logProtocol, warnLevel, "engine: undecodable WebSocket packet; session closed",
-			"remote", remoteHost(s.remote), "sid", s.id, "err", err.Error())
+			"remote", remoteHost(s.RemoteAddr()), "sid", s.id, "err", err.Error())
 		s.close(ReasonParseError)
 		return
 	}
@@ -145,10 +146,10 @@ func (o wsOwner) OnMessage(c *eventloop.Conn, data []byte, binary bool) {
 func (o wsOwner) OnClose(c *eventloop.Conn, err error) {
 	s := o.s
 	s.mu.Lock()
-	if u := s.upgrade; u != nil && u.conn == c {
+	if u := s.upgrading(); u != nil && u.conn == c {
 		// A failed probe: polling goes on.
 		s.srv.timers.Stop(&u.timer)
-		s.upgrade = nil
+		s.p.upgrade = nil
 		s.mu.Unlock()
 		return
 	}
@@ -181,7 +182,7 @@ func (s *Session) onProbeMessage(c *eventloop.Conn, data []byte, binary bool) {
 		typ, payload, err = codec.DecodePacket(data)
 	}
 	s.mu.Lock()
-	u := s.upgrade
+	u := s.upgrading()
 	if u == nil || u.conn != c || s.state != stateOpen {
 		s.mu.Unlock()
 		c.Close(nil)
@@ -201,7 +202,7 @@ func (s *Session) onProbeMessage(c *eventloop.Conn, data []byte, binary bool) {
 		s.mu.Unlock()
 	case err == nil && !binary && typ == codec.EIOUpgrade && u.probed:
 		s.srv.timers.Stop(&u.timer)
-		s.upgrade = nil
+		s.p.upgrade = nil
 		s.kind = kindWebSocket
 		s.ws = c
 		s.deflate = u.deflate
@@ -240,7 +241,7 @@ func (s *Session) onProbeMessage(c *eventloop.Conn, data []byte, binary bool) {
 		}
 	default:
 		s.srv.timers.Stop(&u.timer)
-		s.upgrade = nil
+		s.p.upgrade = nil
 		s.mu.Unlock()
 		c.Close(nil)
 	}

@@ -124,7 +124,7 @@ func (s *Socket) ackFunc(id int64) Ack {
 // entries have been or are about to be failed: a late one would never
 // end). s.mu must be held.
 func (s *Socket) addAckLocked(id int64, e ackEntry) bool {
-	if s.ended.Load() || s.closing.Load() {
+	if s.flags.Load()&(socketEnded|socketClosing) != 0 {
 		return false
 	}
 	if s.acks == nil {
@@ -150,7 +150,7 @@ func (s *Socket) registerAck(id int64, a *pendingAck, timeout time.Duration) boo
 	if ok && timeout > 0 {
 		a.timed = true
 		timers := s.nsp.srv.timers
-		timers.Init(&a.timer, a.onTimeout)
+		timers.Init(&a.timer, func(*timer.Timer) { a.onTimeout() })
 		timers.Reset(&a.timer, timeout)
 	}
 	return ok
@@ -377,7 +377,7 @@ func (o BroadcastOperator) collect(ctx context.Context, p *Packet, callback Broa
 	if d := o.flags.Timeout; d > 0 {
 		c.timed = true
 		timers := o.nsp.srv.timers
-		timers.Init(&c.timer, c.onTimeout)
+		timers.Init(&c.timer, func(*timer.Timer) { c.onTimeout() })
 		timers.Reset(&c.timer, d)
 	}
 	if err := o.nsp.adapter.BroadcastWithAck(p, o.options(), c.clientCount, c.add); err != nil {

@@ -122,8 +122,8 @@ func (c *client) connectTo(name string, auth json.RawMessage) (retry bool) {
 	}
 	n.connects.Add(1)
 	c.stopConnectTimer()
-	s.connected.Store(true)
-	s.Join(s.id)
+	s.setFlag(socketConnected, true)
+	s.joinOwnRoom()
 	switch ia, ok := n.adapter.(*InMemoryAdapter); {
 	case restored == nil:
 		c.ackConnect(s, n.name)

@@ -55,7 +55,7 @@ func (w *connectWatch) init(timeout time.Duration, timers *timer.Wheel) {
 	for i := range w.shards {
 		sh := &w.shards[i]
 		sh.w, sh.timers = w, timers
-		timers.Init(&sh.timer, sh.sweep)
+		timers.Init(&sh.timer, func(*timer.Timer) { sh.sweep() })
 	}
 }
 

@@ -36,12 +36,12 @@ func (s *Socket) Disconnect(close bool) {
 }
 
 func (s *Socket) serverDisconnect() {
-	if !s.closing.CompareAndSwap(false, true) {
+	if s.setFlag(socketClosing, true) {
 		return
 	}
 	s.markEnded(false)
 	_ = s.c.sendRaw(codec.SIODisconnect, s.nsp.name, nil)
-	s.connected.Store(false)
+	s.setFlag(socketConnected, false)
 	if err := s.c.mb.ForceSubmit(pool.TaskFunc(func() { s.finish(ReasonServerNamespaceDisconnect) })); err != nil {
 		s.finish(ReasonServerNamespaceDisconnect)
 	}
@@ -49,11 +49,11 @@ func (s *Socket) serverDisconnect() {
 
 // onClose disconnects the socket for reason; on the mailbox.
 func (s *Socket) onClose(reason DisconnectReason) {
-	if !s.closing.CompareAndSwap(false, true) {
+	if s.setFlag(socketClosing, true) {
 		return
 	}
 	s.markEnded(true)
-	s.connected.Store(false)
+	s.setFlag(socketConnected, false)
 	s.finish(reason)
 }
 

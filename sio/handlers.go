@@ -75,6 +75,21 @@ var onRefused = map[string]string{
 // sockets keep their own lists (about 32 bytes per handler). A removal
 // gives the socket a list of its own.
 func (s *Socket) On(event string, h EventHandler) (off func()) {
+	return registration{s, s.on(event, h)}.remove
+}
+
+// registration is one On, OnDisconnecting or OnDisconnect registration.
+type registration struct {
+	s  *Socket
+	id uint32
+}
+
+func (r registration) remove() { r.s.removeRegistration(r.id) }
+
+// on registers h and returns the registration's number. On is only this
+// and the remover, so that it inlines: a caller that drops the remover
+// (most do) then allocates none (it would be 32 B of garbage per call).
+func (s *Socket) on(event string, h EventHandler) uint32 {
 	if why, bad := onRefused[event]; bad {
 		panic(fmt.Sprintf("sio: Socket.On(%q): a reserved event name: %s", event, why))
 	}
@@ -88,7 +103,7 @@ func (s *Socket) On(event string, h EventHandler) (off func()) {
 		l.events = append(l.events, eventHandler{event: event, h: h, id: l.next})
 	})
 	s.mu.Unlock()
-	return s.remover(id)
+	return id
 }
 
 // nextID is the number the next registration on l gets (l nil: none yet).
@@ -99,11 +114,6 @@ func (l *listeners) nextID() uint32 {
 		return 0
 	}
 	return l.next
-}
-
-// remover returns the function that removes registration id.
-func (s *Socket) remover(id uint32) func() {
-	return func() { s.removeRegistration(id) }
 }
 
 // removeRegistration removes the On, OnDisconnecting or OnDisconnect
@@ -322,7 +332,7 @@ func (s *Socket) Use(fn EventMiddleware) *Socket {
 // with the reason typed). It returns the handler's remover. Shared between
 // sockets as On's handlers are.
 func (s *Socket) OnDisconnecting(fn func(s *Socket, reason DisconnectReason)) (off func()) {
-	return s.onReason(fn, kindDisconnecting)
+	return registration{s, s.onReason(fn, kindDisconnecting)}.remove // inlined as On
 }
 
 // OnDisconnect adds a handler that runs once the socket disconnected, with
@@ -330,10 +340,10 @@ func (s *Socket) OnDisconnecting(fn func(s *Socket, reason DisconnectReason)) (o
 // typed. It returns the handler's remover. Shared between sockets as On's
 // handlers are.
 func (s *Socket) OnDisconnect(fn func(s *Socket, reason DisconnectReason)) (off func()) {
-	return s.onReason(fn, kindDisconnect)
+	return registration{s, s.onReason(fn, kindDisconnect)}.remove // inlined as On
 }
 
-func (s *Socket) onReason(fn func(*Socket, DisconnectReason), kind uint8) func() {
+func (s *Socket) onReason(fn func(*Socket, DisconnectReason), kind uint8) uint32 {
 	if fn == nil {
 		panic("sio: nil disconnect handler")
 	}
@@ -349,7 +359,7 @@ func (s *Socket) onReason(fn func(*Socket, DisconnectReason), kind uint8) func()
 		}
 	})
 	s.mu.Unlock()
-	return s.remover(id)
+	return id
 }
 
 // runOwnEvent runs the handlers of the socket's disconnecting or disconnect

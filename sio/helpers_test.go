@@ -246,7 +246,7 @@ func addFakeSockets(srv *Server, nsp *Namespace, n int) []*Socket {
 		nsp.addSocket(s)
 		c.addSocket(s)
 		c.stopConnectTimer()
-		s.connected.Store(true)
+		s.setFlag(socketConnected, true)
 		s.Join(s.id)
 		out[i] = s
 	}

@@ -180,7 +180,7 @@ func TestListenersSharedDisconnect(t *testing.T) {
 
 // Every connected socket costs its size: keep Socket in its size class.
 func TestSocketSize(t *testing.T) {
-	if got := unsafe.Sizeof(Socket{}); got > 160 {
-		t.Errorf("Socket is %d bytes, want at most 160 (a Go size class; each byte costs 10 KB per 10,000 sockets)", got)
+	if got := unsafe.Sizeof(Socket{}); got > 144 {
+		t.Errorf("Socket is %d bytes, want at most 144 (a Go size class; each byte costs 10 KB per 10,000 sockets)", got)
 	}
 }

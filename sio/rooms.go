@@ -8,6 +8,18 @@ func (s *Socket) Join(rooms ...Room) {
 	s.nsp.adapter.AddAll(s.id, rooms)
 }
 
+// joinOwnRoom is Join(s.id) without its garbage: the one-room slice
+// escapes through the Adapter interface (16 B per connect), but not into
+// the in-memory adapter.
+func (s *Socket) joinOwnRoom() {
+	if a, ok := s.nsp.adapter.(*InMemoryAdapter); ok {
+		own := [1]Room{s.id}
+		a.AddAll(s.id, own[:])
+		return
+	}
+	s.Join(s.id)
+}
+
 // Leave removes the socket from rooms.
 func (s *Socket) Leave(rooms ...Room) {
 	for _, r := range rooms {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -72,7 +73,11 @@ type Conn struct {
 	link        bool         // a framed connection (frames.go): not counted, its own outbound cap
 	need        int32        // inbound bytes needed before parsing again (see setNeed)
 	timer       *timer.Timer // HTTP idle timeout, then the linger timeout; nil on WebSockets
-	ws          wsState
+	// fl is the link itself where the reactor's links live in their Conn
+	// (reactor_epoll.go: one allocation per connection); empty elsewhere
+	// (and not the last field, which would pad an empty one).
+	fl linkState
+	ws wsState
 }
 
 // setNeed records that parsing must wait for n buffered bytes; past
@@ -83,6 +88,22 @@ func newConn(ln link, l *loop) *Conn { return &Conn{ln: ln, loop: l} }
 
 // RemoteAddr is the peer's address.
 func (c *Conn) RemoteAddr() net.Addr { return c.ln.RemoteAddr() }
+
+// RemoteAddrPort is the peer's IP address and port, without allocating
+// where the link can (the zero AddrPort if the peer is not known, or not
+// over IP).
+func (c *Conn) RemoteAddrPort() netip.AddrPort {
+	if l, ok := c.ln.(addrPortLink); ok {
+		return l.remoteAddrPort()
+	}
+	if a, ok := c.ln.RemoteAddr().(*net.TCPAddr); ok {
+		return a.AddrPort()
+	}
+	return netip.AddrPort{}
+}
+
+// addrPortLink is a link that gives its peer's address without allocating.
+type addrPortLink interface{ remoteAddrPort() netip.AddrPort }
 
 // Secure reports whether the connection is TLS.
 func (c *Conn) Secure() bool { return c.secure }
@@ -229,7 +250,7 @@ func (c *Conn) armTimer(d time.Duration) {
 	if c.timer == nil {
 		c.timer = &timer.Timer{}
 		ln := c.ln
-		ts.Init(c.timer, func() { _ = ln.Close() })
+		ts.Init(c.timer, func(*timer.Timer) { _ = ln.Close() })
 	}
 	ts.Reset(c.timer, d)
 }

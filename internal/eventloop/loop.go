@@ -21,6 +21,7 @@ type executor interface {
 type loop struct {
 	srv  *Server
 	exec executor
+	rx   reactorLoop // the reactor's own state of the loop (reactor_epoll.go: its poller)
 
 	mu        sync.Mutex
 	dirty     []*Conn
@@ -50,7 +51,7 @@ func newLoop(s *Server, exec executor) *loop {
 	l := &loop{srv: s, exec: exec}
 	l.task = l.flushDirty
 	l.stallTask = l.recheckStalled
-	s.cfg.Timers.Init(&l.stallTimer, l.onStallTimer)
+	s.cfg.Timers.Init(&l.stallTimer, func(*timer.Timer) { l.onStallTimer() })
 	return l
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"runtime"
 	"slices"
@@ -24,8 +25,9 @@ import (
 // reactor runs the event loops on Linux: each loop is one goroutine
 // waiting in epoll_wait (level-triggered) on its own epoll instance, with
 // an eventfd to be woken for tasks. A connection costs the loop one fdLink
-// and one slot in the loop's descriptor table, and nothing more while it is
-// idle: bytes read go to the loop's shared buffer and are kept (pooled) only
+// (32 B, inside its Conn: one allocation per connection, no copy of the
+// peer's address) and one slot in the loop's descriptor table, and nothing
+// more while it is idle: bytes read go to the loop's shared buffer and are kept (pooled) only
 // when the reading code leaves some, bytes the kernel refuses are kept
 // (pooled) only until it takes them.
 //
@@ -96,12 +98,6 @@ func (r *reactor) enrollFrames(nc *net.TCPConn, setup *framesSetup) error {
 
 func (r *reactor) enrollConn(nc *net.TCPConn, ad *adoption) error {
 	defer nc.Close()
-	var raddr *net.TCPAddr
-	if a, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
-		// A copy: Go's slices its IP from the Sockaddr it decoded, which
-		// would stay alive with it.
-		raddr = &net.TCPAddr{IP: append(net.IP(nil), a.IP...), Port: a.Port, Zone: a.Zone}
-	}
 	rc, err := nc.SyscallConn()
 	if err != nil {
 		return err
@@ -117,15 +113,23 @@ func (r *reactor) enrollConn(nc *net.TCPConn, ad *adoption) error {
 		return os.NewSyscallError("dup", err)
 	}
 	// O_NONBLOCK is the open file's, shared with nc's descriptor: set by Go.
-	return r.open(fd, raddr, ad)
+	return r.open(fd, ad)
 }
 
 // open hands the descriptor fd (non-blocking, close-on-exec) to a loop,
 // which owns it from here on, even when open fails.
-func (r *reactor) open(fd int, raddr *net.TCPAddr, ad *adoption) error {
+func (r *reactor) open(fd int, ad *adoption) error {
 	p := r.pick()
-	k := &fdLink{p: p, fd: int32(fd), raddr: raddr}
-	err := p.Execute(func() { p.register(k, ad) })
+	c := &Conn{loop: p.loop}
+	k := &c.fl
+	k.fd.Store(int32(fd))
+	c.ln = k
+	var err error
+	if ad == nil {
+		err = p.queue(task{enroll: k}) // no closure: 32 B less garbage per connection
+	} else {
+		err = p.Execute(func() { p.register(k, ad) })
+	}
 	if err != nil {
 		unix.Close(fd)
 		if ad != nil {
@@ -152,8 +156,8 @@ type poller struct {
 	iovecs  []unix.Iovec
 
 	mu      sync.Mutex
-	tasks   []func()
-	spare   []func()
+	tasks   []task
+	spare   []task
 	woken   bool // the eventfd was written and the loop has not read it yet
 	stopped bool // no more tasks; the loop closes everything and ends
 	fdsGone bool // epfd and evfd are closed
@@ -192,18 +196,36 @@ func newPoller(r *reactor, idx int) (*poller, error) {
 	p := &poller{r: r, idx: idx, epfd: epfd, evfd: evfd,
 		buf: make([]byte, readBufferSize), events: make([]unix.EpollEvent, minEvents)}
 	p.loop = newLoop(r.srv, p)
+	p.loop.rx = p
 	return p, nil
+}
+
+// task is what a loop runs for other goroutines: fn, or (fn nil) the
+// registration of an accepted connection.
+type task struct {
+	fn     func()
+	enroll *fdLink
+}
+
+func (t task) run(p *poller) {
+	if t.fn != nil {
+		t.fn()
+	} else {
+		p.register(t.enroll, nil)
+	}
 }
 
 // Execute runs fn on the loop after what it is doing now. Safe from any
 // goroutine; it fails once the loop is stopping (fn then never runs).
-func (p *poller) Execute(fn func()) error {
+func (p *poller) Execute(fn func()) error { return p.queue(task{fn: fn}) }
+
+func (p *poller) queue(t task) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.stopped {
 		return ErrServerClosed
 	}
-	p.tasks = append(p.tasks, fn)
+	p.tasks = append(p.tasks, t)
 	p.wakeLocked()
 	return nil
 }
@@ -301,9 +323,9 @@ func (p *poller) runTasks() (stop bool) {
 	p.tasks = p.spare[:0]
 	stop = p.stopped
 	p.mu.Unlock()
-	for i, fn := range tasks {
-		fn()
-		tasks[i] = nil
+	for i, t := range tasks {
+		t.run(p)
+		tasks[i] = task{}
 	}
 	p.spare = tasks[:0]
 	return stop
@@ -324,8 +346,8 @@ func (p *poller) shutdown() {
 		if len(tasks) == 0 {
 			break
 		}
-		for _, fn := range tasks {
-			fn()
+		for _, t := range tasks {
+			t.run(p)
 		}
 	}
 	for _, k := range p.links {
@@ -338,7 +360,7 @@ func (p *poller) shutdown() {
 
 // register adds k to the loop and opens its Conn. Loop only.
 func (p *poller) register(k *fdLink, ad *adoption) {
-	fd := int(k.fd)
+	fd := int(k.fd.Load())
 	failed := func(err error) {
 		unix.Close(fd)
 		if ad != nil {
@@ -359,7 +381,7 @@ func (p *poller) register(k *fdLink, ad *adoption) {
 		failed(ErrServerClosed)
 		return
 	}
-	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: k.fd}); err != nil {
+	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: k.fd.Load()}); err != nil {
 		failed(os.NewSyscallError("epoll_ctl", err))
 		return
 	}
@@ -370,8 +392,7 @@ func (p *poller) register(k *fdLink, ad *adoption) {
 		p.links = links
 	}
 	p.links[fd] = k
-	c := newConn(k, p.loop)
-	k.conn = c
+	c := k.conn()
 	if ad != nil && ad.frames != nil {
 		c.openFrames(ad.frames)
 		return
@@ -387,12 +408,12 @@ func (p *poller) register(k *fdLink, ad *adoption) {
 func (p *poller) serve(k *fdLink, ev uint32) {
 	if ev&(unix.EPOLLOUT|unix.EPOLLERR|unix.EPOLLHUP) != 0 && k.out != nil {
 		p.writeHeld(k)
-		if k.closed {
+		if k.closed() {
 			return
 		}
 	}
 	switch {
-	case ev&(unix.EPOLLIN|unix.EPOLLPRI) != 0 && !k.readsOff:
+	case ev&(unix.EPOLLIN|unix.EPOLLPRI) != 0 && !k.conn().pollPaused:
 		p.read(k)
 	case ev&(unix.EPOLLERR|unix.EPOLLHUP) != 0:
 		// Reads are off (or there was nothing to read) and the socket is
@@ -420,7 +441,7 @@ func (p *poller) read(k *fdLink) {
 	} else {
 		dst = p.buf
 	}
-	n, err := readFd(int(k.fd), dst)
+	n, err := readFd(int(k.fd.Load()), dst)
 	if err == unix.EAGAIN {
 		return
 	}
@@ -439,7 +460,7 @@ func (p *poller) read(k *fdLink) {
 	p.cur, p.curLink = p.buf[:n], k
 	p.traffic(k)
 	if p.curLink == k {
-		if len(p.cur) > 0 && !k.closed {
+		if len(p.cur) > 0 && !k.closed() {
 			k.in = pool.Get()
 			k.in.B = append(k.in.B, p.cur...)
 		}
@@ -449,12 +470,12 @@ func (p *poller) read(k *fdLink) {
 
 // traffic runs k's reading code and writes what it queued. Loop only.
 func (p *poller) traffic(k *fdLink) {
-	c := k.conn
+	c := k.conn()
 	c.loop.traffic(c, (*Conn).onTraffic)
 	if p.r.yieldAfterTraffic {
 		runtime.Gosched()
 	}
-	if c.detached && !k.closed {
+	if c.detached && !k.closed() {
 		// Closed now, so that the loop reads nothing more of what is now
 		// the new owner's.
 		p.close(k, nil)
@@ -464,7 +485,7 @@ func (p *poller) traffic(k *fdLink) {
 // writeHeld writes what the kernel refused before. Loop only.
 func (p *poller) writeHeld(k *fdLink) {
 	b := k.out.B[k.outOff:]
-	n, err := writeFd(int(k.fd), b)
+	n, err := writeFd(int(k.fd.Load()), b)
 	if err != nil {
 		p.close(k, os.NewSyscallError("write", err))
 		return
@@ -476,20 +497,20 @@ func (p *poller) writeHeld(k *fdLink) {
 	pool.Put(k.out)
 	k.out, k.outOff = nil, 0
 	k.setEvents()
-	c := k.conn
+	c := k.conn()
 	c.loop.traffic(c, (*Conn).onLinkDrained)
 }
 
 // close ends k: its Conn is told, what the kernel still takes of the
 // backlog is written, and the descriptor is closed. Loop only.
 func (p *poller) close(k *fdLink, err error) {
-	if k.closed {
+	fd := int(k.fd.Load())
+	if fd < 0 {
 		return
 	}
-	k.closed = true
-	fd := int(k.fd)
+	k.fd.Store(-1)
 	p.links[fd] = nil
-	k.conn.onClosed(err)
+	k.conn().onClosed(err)
 	for k.out != nil && k.outOff < len(k.out.B) {
 		n, err := writeFd(fd, k.out.B[k.outOff:])
 		if err != nil || n == 0 {
@@ -507,22 +528,41 @@ func (p *poller) close(k *fdLink, err error) {
 	}
 }
 
-// fdLink is a connection on a poller: the link under its Conn.
+// fdLink is a connection on a poller: the link under its Conn, which
+// holds it (Conn.fl), so a connection is one allocation. It keeps no copy
+// of the peer's address (a *net.TCPAddr is 56 B per connection for the
+// one read, at the handshake): RemoteAddr asks the kernel.
 type fdLink struct {
-	p     *poller
-	conn  *Conn
-	raddr *net.TCPAddr
 	// Inbound bytes left from earlier reads are in[inOff:] (nil: none;
 	// bytes of the current read are the poller's cur).
 	in *pool.Buffer
 	// Bytes the kernel refused, oldest first, are out[outOff:] (nil: none).
-	out      *pool.Buffer
-	inOff    int32
-	outOff   int
-	fd       int32
-	closed   bool
-	readsOff bool // PauseReads
+	out    *pool.Buffer
+	outOff int
+	inOff  int32
+	// fd is the descriptor, -1 once closed: set on the loop before the
+	// descriptor is closed, atomic for RemoteAddr, which may run on any
+	// goroutine. Whether reads are off is the Conn's pollPaused, and the
+	// poller is the Conn's loop's: the link is 32 bytes, the Conn 224.
+	fd atomic.Int32
 }
+
+// linkState is what a Conn holds of its link: with these loops, all of it.
+type linkState = fdLink
+
+// conn returns the Conn that holds k.
+func (k *fdLink) conn() *Conn {
+	return (*Conn)(unsafe.Add(unsafe.Pointer(k), -int(unsafe.Offsetof(Conn{}.fl))))
+}
+
+// poller is the loop k is on.
+func (k *fdLink) poller() *poller { return k.conn().loop.rx }
+
+// closed reports whether k is closed.
+func (k *fdLink) closed() bool { return k.fd.Load() < 0 }
+
+// reactorLoop is what a loop keeps of its reactor: its poller.
+type reactorLoop = *poller
 
 // reportsDrainOnLoop implements drainReporter: writeHeld calls
 // onLinkDrained once the backlog is out.
@@ -533,8 +573,8 @@ func (k *fdLink) view() []byte {
 	if k.in != nil {
 		return k.in.B[k.inOff:]
 	}
-	if k.p.curLink == k {
-		return k.p.cur
+	if k.poller().curLink == k {
+		return k.poller().cur
 	}
 	return nil
 }
@@ -566,31 +606,31 @@ func (k *fdLink) Discard(n int) (int, error) {
 		k.inOff += int32(n)
 		return n, nil
 	}
-	if k.p.curLink != k {
+	if k.poller().curLink != k {
 		return 0, nil
 	}
-	avail := len(k.p.cur)
+	avail := len(k.poller().cur)
 	if n <= 0 || n >= avail {
-		k.p.cur = k.p.cur[:0]
+		k.poller().cur = k.poller().cur[:0]
 		return avail, nil
 	}
-	k.p.cur = k.p.cur[n:]
+	k.poller().cur = k.poller().cur[n:]
 	return n, nil
 }
 
 // Write writes b, keeping what the kernel refuses. On an error the
 // connection is closed. Loop only.
 func (k *fdLink) Write(b []byte) (int, error) {
-	if k.closed {
+	if k.closed() {
 		return 0, net.ErrClosed
 	}
 	if k.out != nil {
 		k.out.B = append(k.out.B, b...)
 		return len(b), nil
 	}
-	n, err := writeFd(int(k.fd), b)
+	n, err := writeFd(int(k.fd.Load()), b)
 	if err != nil {
-		k.p.close(k, os.NewSyscallError("write", err))
+		k.poller().close(k, os.NewSyscallError("write", err))
 		return 0, err
 	}
 	if n < len(b) {
@@ -602,7 +642,7 @@ func (k *fdLink) Write(b []byte) (int, error) {
 // Writev writes bs in one system call, keeping what the kernel refuses. On
 // an error the connection is closed. Loop only.
 func (k *fdLink) Writev(bs [][]byte) (int, error) {
-	if k.closed {
+	if k.closed() {
 		return 0, net.ErrClosed
 	}
 	total := 0
@@ -615,7 +655,7 @@ func (k *fdLink) Writev(bs [][]byte) (int, error) {
 		}
 		return total, nil
 	}
-	p := k.p
+	p := k.poller()
 	iov := p.iovecs[:0]
 	for _, b := range bs {
 		if len(b) > 0 {
@@ -628,11 +668,11 @@ func (k *fdLink) Writev(bs [][]byte) (int, error) {
 	var n int
 	var err error
 	if len(iov) > 0 {
-		n, err = writevFd(int(k.fd), iov)
+		n, err = writevFd(int(k.fd.Load()), iov)
 	}
 	clear(iov)
 	if err != nil {
-		k.p.close(k, os.NewSyscallError("writev", err))
+		k.poller().close(k, os.NewSyscallError("writev", err))
 		return 0, err
 	}
 	for _, b := range bs {
@@ -666,35 +706,30 @@ func (k *fdLink) OutboundBuffered() int {
 }
 
 // setReads implements readSwitch. Loop only.
-func (k *fdLink) setReads(_ *loop, on bool) {
-	if k.readsOff == !on {
-		return
-	}
-	k.readsOff = !on
-	k.setEvents()
-}
+// The Conn's pollPaused already says which (syncReads).
+func (k *fdLink) setReads(*loop, bool) { k.setEvents() }
 
 // setEvents makes what epoll watches match the link's state. Loop only.
 func (k *fdLink) setEvents() {
-	if k.closed {
+	if k.closed() {
 		return
 	}
 	var ev uint32
-	if !k.readsOff {
+	if !k.conn().pollPaused {
 		ev |= unix.EPOLLIN | unix.EPOLLPRI
 	}
 	if k.out != nil {
 		ev |= unix.EPOLLOUT
 	}
-	_ = unix.EpollCtl(k.p.epfd, unix.EPOLL_CTL_MOD, int(k.fd), &unix.EpollEvent{Events: ev, Fd: k.fd})
+	_ = unix.EpollCtl(k.poller().epfd, unix.EPOLL_CTL_MOD, int(k.fd.Load()), &unix.EpollEvent{Events: ev, Fd: k.fd.Load()})
 }
 
 // Wake runs the reading code again, for bytes already buffered. Safe from
 // any goroutine.
 func (k *fdLink) Wake() error {
-	return k.p.Execute(func() {
-		if !k.closed {
-			k.p.traffic(k)
+	return k.poller().Execute(func() {
+		if !k.closed() {
+			k.poller().traffic(k)
 		}
 	})
 }
@@ -702,17 +737,70 @@ func (k *fdLink) Wake() error {
 // Close writes what the kernel takes of the backlog and closes the
 // connection, after what the loop is doing now. Safe from any goroutine.
 func (k *fdLink) Close() error {
-	return k.p.Execute(func() { k.p.close(k, nil) })
+	return k.poller().Execute(func() { k.poller().close(k, nil) })
 }
 
-func (k *fdLink) Fd() int { return int(k.fd) }
+func (k *fdLink) Fd() int { return int(k.fd.Load()) }
 
+// RemoteAddr asks the kernel for the peer's address (nil once the
+// connection is closed, or if the peer is gone). Safe from any goroutine.
 func (k *fdLink) RemoteAddr() net.Addr {
-	if k.raddr == nil {
+	rsa, ok := k.peer()
+	if !ok {
 		return nil // net.Addr(nil), not a nil *TCPAddr
 	}
-	return k.raddr
+	switch rsa.Addr.Family {
+	case unix.AF_INET:
+		sa := (*unix.RawSockaddrInet4)(unsafe.Pointer(&rsa))
+		return &net.TCPAddr{IP: append(net.IP(nil), sa.Addr[:]...), Port: int(ntohs(sa.Port))}
+	case unix.AF_INET6:
+		sa := (*unix.RawSockaddrInet6)(unsafe.Pointer(&rsa))
+		a := &net.TCPAddr{IP: append(net.IP(nil), sa.Addr[:]...), Port: int(ntohs(sa.Port))}
+		if sa.Scope_id != 0 {
+			if ifi, err := net.InterfaceByIndex(int(sa.Scope_id)); err == nil {
+				a.Zone = ifi.Name
+			}
+		}
+		return a
+	}
+	return nil
 }
+
+// remoteAddrPort implements addrPortLink: RemoteAddr without allocating
+// (invalid for an IPv6 address with a zone).
+func (k *fdLink) remoteAddrPort() netip.AddrPort {
+	rsa, ok := k.peer()
+	if !ok {
+		return netip.AddrPort{}
+	}
+	switch rsa.Addr.Family {
+	case unix.AF_INET:
+		sa := (*unix.RawSockaddrInet4)(unsafe.Pointer(&rsa))
+		return netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), ntohs(sa.Port))
+	case unix.AF_INET6:
+		sa := (*unix.RawSockaddrInet6)(unsafe.Pointer(&rsa))
+		if sa.Scope_id == 0 {
+			return netip.AddrPortFrom(netip.AddrFrom16(sa.Addr), ntohs(sa.Port))
+		}
+	}
+	return netip.AddrPort{}
+}
+
+// peer asks the kernel for the peer's address. The descriptor is known to
+// be k's if k was still open after the call: fd is set to -1 before the
+// descriptor is closed (whose number could then be reused).
+func (k *fdLink) peer() (unix.RawSockaddrAny, bool) {
+	var rsa unix.RawSockaddrAny
+	fd := k.fd.Load()
+	if fd < 0 {
+		return rsa, false
+	}
+	size := uint32(unsafe.Sizeof(rsa))
+	_, _, e := unix.RawSyscall(unix.SYS_GETPEERNAME, uintptr(fd), uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&size)))
+	return rsa, e == 0 && k.fd.Load() == fd
+}
+
+func ntohs(p uint16) uint16 { return p>>8 | p<<8 }
 
 // readFd, writeFd and writevFd retry on EINTR; writeFd and writevFd report
 // a full socket (EAGAIN) as 0 bytes written.
@@ -758,11 +846,11 @@ func writevFd(fd int, iov []unix.Iovec) (int, error) {
 // fdListener accepts from a *net.TCPListener with accept4 on a duplicate of
 // its descriptor: no net.TCPConn is built (a netFD, two addresses, a
 // registration with Go's poller) only for the loop to duplicate its
-// descriptor and close it, and the peer's address is decoded once, into
-// the one copy kept. The duplicate is waited on through Go's poller (an
-// os.File on a non-blocking descriptor); Server closes it with the
-// listener, and a listener closed by someone else is noticed within
-// listenerRecheck.
+// descriptor and close it, and the peer's address is not asked for
+// (fdLink.RemoteAddr asks the kernel when it is needed). The duplicate is
+// waited on through Go's poller (an os.File on a non-blocking descriptor);
+// Server closes it with the listener, and a listener closed by someone
+// else is noticed within listenerRecheck.
 type fdListener struct {
 	ln   *net.TCPListener
 	lnrc syscall.RawConn // ln's, to notice that it was closed
@@ -771,10 +859,8 @@ type fdListener struct {
 	try  func(uintptr) bool
 
 	// The outcome of try.
-	fd   int
-	err  error
-	rsa  unix.RawSockaddrAny
-	size uint32
+	fd  int
+	err error
 }
 
 const listenerRecheck = time.Second
@@ -809,9 +895,7 @@ func (a *fdListener) Close() error { return a.f.Close() }
 // accept4 accepts one connection; false: none is waiting.
 func (a *fdListener) accept4(s uintptr) bool {
 	for {
-		a.size = uint32(unsafe.Sizeof(a.rsa))
-		r, _, e := unix.Syscall6(unix.SYS_ACCEPT4, s, uintptr(unsafe.Pointer(&a.rsa)), uintptr(unsafe.Pointer(&a.size)),
-			unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0, 0)
+		r, _, e := unix.Syscall6(unix.SYS_ACCEPT4, s, 0, 0, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0, 0)
 		switch e {
 		case 0:
 			a.fd, a.err = int(r), nil
@@ -827,14 +911,14 @@ func (a *fdListener) accept4(s uintptr) bool {
 }
 
 // accept returns an accepted descriptor (non-blocking, close-on-exec,
-// TCP_NODELAY as Go sets it on what it accepts) and its peer's address.
-func (a *fdListener) accept() (int, *net.TCPAddr, error) {
+// TCP_NODELAY as Go sets it on what it accepts).
+func (a *fdListener) accept() (int, error) {
 	for {
 		_ = a.f.SetReadDeadline(time.Now().Add(listenerRecheck))
 		err := a.rc.Read(a.try)
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			if a.lnrc.Control(func(uintptr) {}) != nil {
-				return -1, nil, net.ErrClosed // closed by its owner
+				return -1, net.ErrClosed // closed by its owner
 			}
 			continue
 		}
@@ -842,42 +926,21 @@ func (a *fdListener) accept() (int, *net.TCPAddr, error) {
 			if errors.Is(err, os.ErrClosed) {
 				err = net.ErrClosed
 			}
-			return -1, nil, err
+			return -1, err
 		}
 		if a.err != nil {
-			return -1, nil, a.err
+			return -1, a.err
 		}
 		_ = unix.SetsockoptInt(a.fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-		return a.fd, a.peer(), nil
+		return a.fd, nil
 	}
 }
-
-// peer decodes the address accept4 wrote.
-func (a *fdListener) peer() *net.TCPAddr {
-	switch a.rsa.Addr.Family {
-	case unix.AF_INET:
-		sa := (*unix.RawSockaddrInet4)(unsafe.Pointer(&a.rsa))
-		return &net.TCPAddr{IP: append(net.IP(nil), sa.Addr[:]...), Port: int(ntohs(sa.Port))}
-	case unix.AF_INET6:
-		sa := (*unix.RawSockaddrInet6)(unsafe.Pointer(&a.rsa))
-		addr := &net.TCPAddr{IP: append(net.IP(nil), sa.Addr[:]...), Port: int(ntohs(sa.Port))}
-		if sa.Scope_id != 0 {
-			if ifi, err := net.InterfaceByIndex(int(sa.Scope_id)); err == nil {
-				addr.Zone = ifi.Name
-			}
-		}
-		return addr
-	}
-	return nil
-}
-
-func ntohs(p uint16) uint16 { return p>>8 | p<<8 }
 
 // acceptLoop is Server.acceptLoop for descriptors.
 func (a *fdListener) acceptLoop(s *Server) error {
 	var b acceptBackoff
 	for {
-		fd, raddr, err := a.accept()
+		fd, err := a.accept()
 		if err != nil {
 			if s.backOff(&b, err) {
 				continue
@@ -890,7 +953,7 @@ func (a *fdListener) acceptLoop(s *Server) error {
 			continue
 		}
 		s.conns.Add(1)
-		if err := s.enrollFd(fd, raddr); err != nil {
+		if err := s.enrollFd(fd); err != nil {
 			s.conns.Add(-1)
 			s.acceptErrs.Add(1)
 			s.cfg.Logger.Warn("eventloop: cannot move an accepted connection to a loop", "err", err)
@@ -900,12 +963,12 @@ func (a *fdListener) acceptLoop(s *Server) error {
 
 // enrollFd hands an accepted descriptor to a loop (the caller counted it);
 // the descriptor is closed on error.
-func (s *Server) enrollFd(fd int, raddr *net.TCPAddr) error {
+func (s *Server) enrollFd(fd int) error {
 	s.enrollMu.RLock()
 	defer s.enrollMu.RUnlock()
 	if s.noEnroll {
 		unix.Close(fd)
 		return ErrServerClosed
 	}
-	return s.reactor.open(fd, raddr, nil)
+	return s.reactor.open(fd, nil)
 }

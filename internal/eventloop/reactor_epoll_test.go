@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -138,6 +139,25 @@ func TestDirectAcceptor(t *testing.T) {
 			if got, want := sc.RemoteAddr().String(), c.LocalAddr().String(); got != want {
 				t.Errorf("RemoteAddr = %s, want the client's %s", got, want)
 			}
+			if got, want := sc.RemoteAddrPort(), c.LocalAddr().(*net.TCPAddr).AddrPort(); got != want {
+				t.Errorf("RemoteAddrPort = %s, want the client's %s", got, want)
+			}
+			if n := testing.AllocsPerRun(10, func() { _ = sc.RemoteAddrPort() }); n != 0 {
+				t.Errorf("RemoteAddrPort allocates %.0f times", n)
+			}
+			// Once the connection is closed, the address is not asked for
+			// (its descriptor number could be another connection's by now).
+			c.Close()
+			deadline := time.Now().Add(10 * time.Second)
+			for !sc.Closed() && time.Now().Before(deadline) {
+				time.Sleep(time.Millisecond)
+			}
+			if a := sc.RemoteAddr(); a != nil {
+				t.Errorf("RemoteAddr = %v after the connection closed, want nil", a)
+			}
+			if ap := sc.RemoteAddrPort(); ap.IsValid() {
+				t.Errorf("RemoteAddrPort = %v after the connection closed, want none", ap)
+			}
 			ln.Close()
 			select {
 			case err := <-done:
@@ -152,5 +172,14 @@ func TestDirectAcceptor(t *testing.T) {
 				t.Fatal("the port still accepts after the listener was closed")
 			}
 		})
+	}
+}
+
+// A connection is one allocation, its Conn with the link in it: keep it in
+// its size class (it was a 192-byte Conn, a 64-byte link and a 56-byte
+// address).
+func TestConnSize(t *testing.T) {
+	if got := unsafe.Sizeof(Conn{}); got > 224 {
+		t.Errorf("Conn is %d bytes, want at most 224 (a Go size class)", got)
 	}
 }

@@ -185,3 +185,10 @@ func (r *reactor) OnTraffic(gc gnet.Conn) gnet.Action {
 	}
 	return gnet.None
 }
+
+// linkState and reactorLoop are empty: these links are not held by their
+// Conn, and a loop needs nothing more.
+type (
+	linkState   struct{}
+	reactorLoop struct{}
+)

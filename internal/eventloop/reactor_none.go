@@ -23,3 +23,10 @@ func (c *Conn) canDetach() bool                                { return false }
 func (c *Conn) detach([]byte) (net.Conn, error)                { return nil, errNoReactor }
 func shutdownFd(int) error                                     { return errNoReactor }
 func (s *Server) directAcceptor(net.Listener) directListener   { return nil }
+
+// linkState and reactorLoop are empty: these links are not held by their
+// Conn, and a loop needs nothing more.
+type (
+	linkState   struct{}
+	reactorLoop struct{}
+)

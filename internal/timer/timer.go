@@ -11,18 +11,26 @@ import (
 // so arming it allocates nothing. The zero Timer is unusable; call
 // Wheel.Init once.
 //
-// It is 40 bytes (one is embedded in every Engine.IO session and kept by
-// every connection being set up): its shard is an index, and its
-// generation a uint32 (it only tells whether the timer was re-armed or
-// stopped between the tick that collected it and its callback).
+// It is 32 bytes (one is embedded in every Engine.IO session and kept by
+// every connection being set up; 40 put the session in the next size
+// class): its deadline is the tick counter's low 32 bits (compared modulo
+// 2^32: a timer is never armed more than maxTicks ahead), its shard an
+// index, and its generation a uint16 (it only tells whether the timer was
+// re-armed or stopped between the tick that collected it and its callback,
+// a window of one tick's callbacks).
 type Timer struct {
 	next, prev *Timer
-	expire     int64 // tick at which it fires
-	gen        uint32
-	shard      uint16 // index+1 in Wheel.shards; 0 before Init
+	expire     uint32 // tick at which it fires, modulo 2^32
+	gen        uint16
+	shard      uint8 // index+1 in Wheel.shards; 0 before Init
 	armed      bool
-	fn         func()
+	fn         func(*Timer)
 }
+
+// maxTicks bounds how far ahead a timer is armed, so that deadlines compare
+// correctly modulo 2^32: 2^30 ticks, 62 days at engine's 5 ms (Node.js
+// caps its timers at 24.8 days). A longer Reset fires then.
+const maxTicks = 1 << 30
 
 // Wheel is a timing wheel split in shards advanced by one goroutine. Each
 // shard has its own lock, so arming timers from many goroutines does not
@@ -47,7 +55,7 @@ type shard struct {
 
 type firing struct {
 	t   *Timer
-	gen uint32
+	gen uint16
 }
 
 const wheelSlots = 512 // power of two
@@ -55,7 +63,7 @@ const wheelSlots = 512 // power of two
 // NewWheel starts a wheel of n shards with the given resolution (tick).
 // Close releases it.
 func NewWheel(n int, tick time.Duration) *Wheel {
-	n = min(max(n, 1), math.MaxUint16)
+	n = min(max(n, 1), math.MaxUint8)
 	if tick <= 0 {
 		tick = 10 * time.Millisecond
 	}
@@ -72,11 +80,13 @@ func NewWheel(n int, tick time.Duration) *Wheel {
 	return ts
 }
 
-// Init binds t to a shard and sets the function it runs when it fires. fn
-// runs on the wheel's goroutine: it must be short and must not block; it may
-// re-arm t.
-func (ts *Wheel) Init(t *Timer, fn func()) {
-	t.shard = uint16(int(ts.next.Add(1))%len(ts.shards)) + 1
+// Init binds t to a shard and sets the function it runs when it fires,
+// with t. fn runs on the wheel's goroutine: it must be short and must not
+// block; it may re-arm t. Because fn is given its timer, a timer embedded
+// in an object can fire a function that is not a closure over the object
+// (one allocation less per object: engine's heartbeat).
+func (ts *Wheel) Init(t *Timer, fn func(*Timer)) {
+	t.shard = uint8(int(ts.next.Add(1))%len(ts.shards)) + 1
 	t.fn = fn
 }
 
@@ -84,18 +94,16 @@ func (ts *Wheel) Init(t *Timer, fn func()) {
 // before the deadline (at most one tick early, never more), so a protocol
 // deadline is not overshot by the wheel's resolution.
 func (ts *Wheel) Reset(t *Timer, d time.Duration) {
-	target := int64((time.Since(ts.start) + d) / ts.tick)
+	target := int64((time.Since(ts.start) + min(d, maxTicks*ts.tick)) / ts.tick)
 	w := ts.shards[t.shard-1]
 	w.mu.Lock()
 	if t.armed {
 		t.unlink()
 	}
 	t.gen++
-	if target <= w.now {
-		target = w.now + 1
-	}
-	t.expire = target
-	slot := &w.slots[t.expire&(wheelSlots-1)]
+	target = min(max(target, w.now+1), w.now+maxTicks)
+	t.expire = uint32(target)
+	slot := &w.slots[target&(wheelSlots-1)]
 	t.prev = slot.prev
 	t.next = slot
 	slot.prev.next = t
@@ -103,6 +111,10 @@ func (ts *Wheel) Reset(t *Timer, d time.Duration) {
 	t.armed = true
 	w.mu.Unlock()
 }
+
+// isDue reports whether a timer of deadline expire fires at tick now: now is
+// at or past expire, modulo 2^32 (deadlines are at most maxTicks ahead).
+func isDue(expire uint32, now int64) bool { return int32(uint32(now)-expire) >= 0 }
 
 // Stop disarms t. A callback already collected for firing is suppressed
 // unless it has started.
@@ -165,7 +177,7 @@ func (w *shard) advance(target int64) {
 		due := w.due[:0]
 		for t := slot.next; t != slot; {
 			next := t.next
-			if t.expire <= now {
+			if isDue(t.expire, now) {
 				t.unlink()
 				due = append(due, firing{t, t.gen})
 			}
@@ -179,7 +191,7 @@ func (w *shard) advance(target int64) {
 			live := f.t.gen == f.gen && !f.t.armed
 			w.mu.Unlock()
 			if live {
-				f.t.fn()
+				f.t.fn(f.t)
 			}
 			due[i] = firing{}
 		}

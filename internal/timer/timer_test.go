@@ -1,6 +1,7 @@
 package timer
 
 import (
+	"math"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -19,7 +20,7 @@ func TestTimersFireOnceInOrder(t *testing.T) {
 	timers := make([]Timer, 5)
 	for i := range timers {
 		i := i
-		ts.Init(&timers[i], func() {
+		ts.Init(&timers[i], func(*Timer) {
 			mu.Lock()
 			order = append(order, i)
 			if len(order) == len(timers) {
@@ -52,8 +53,8 @@ func TestTimerStopAndReset(t *testing.T) {
 	defer ts.Close()
 	var fired atomic.Int32
 	var a, b Timer
-	ts.Init(&a, func() { fired.Add(1) })
-	ts.Init(&b, func() { fired.Add(10) })
+	ts.Init(&a, func(*Timer) { fired.Add(1) })
+	ts.Init(&b, func(*Timer) { fired.Add(10) })
 	ts.Reset(&a, 20*time.Millisecond)
 	ts.Stop(&a)
 	ts.Reset(&b, 10*time.Millisecond)
@@ -77,7 +78,7 @@ func TestTimerLongerThanWheel(t *testing.T) {
 	var fired atomic.Int64
 	var tm Timer
 	start := time.Now()
-	ts.Init(&tm, func() { fired.Store(int64(time.Since(start))) })
+	ts.Init(&tm, func(*Timer) { fired.Store(int64(time.Since(start))) })
 	d := time.Duration(wheelSlots+100) * time.Millisecond // more than one lap
 	ts.Reset(&tm, d)
 	deadline := time.Now().Add(10 * time.Second)
@@ -94,7 +95,7 @@ func TestTimerRearmFromCallback(t *testing.T) {
 	defer ts.Close()
 	var n atomic.Int32
 	var tm Timer
-	ts.Init(&tm, func() {
+	ts.Init(&tm, func(*Timer) {
 		if n.Add(1) < 3 {
 			ts.Reset(&tm, 2*time.Millisecond)
 		}
@@ -115,7 +116,7 @@ func BenchmarkTimerReset(b *testing.B) {
 	defer ts.Close()
 	tms := make([]Timer, 1024)
 	for i := range tms {
-		ts.Init(&tms[i], func() {})
+		ts.Init(&tms[i], func(*Timer) {})
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -127,7 +128,44 @@ func BenchmarkTimerReset(b *testing.B) {
 // A Timer is embedded in every Engine.IO session and allocated for every
 // connection being set up.
 func TestTimerSize(t *testing.T) {
-	if got := unsafe.Sizeof(Timer{}); got > 40 {
-		t.Errorf("Timer is %d bytes, want at most 40", got)
+	if got := unsafe.Sizeof(Timer{}); got > 32 {
+		t.Errorf("Timer is %d bytes, want at most 32", got)
+	}
+}
+
+// Deadlines are kept modulo 2^32 ticks: they compare right across the
+// wrap, and a Reset further ahead than maxTicks is brought back to it.
+func TestDeadlineModulo(t *testing.T) {
+	const wrap = int64(1) << 32
+	for _, tc := range []struct {
+		expire uint32
+		now    int64
+		want   bool
+	}{
+		{5, 5, true},
+		{5, 4, false},
+		{5, wrap + 5, true},
+		{5, wrap + 4, false},
+		{math.MaxUint32, wrap, true},                  // armed before the wrap, due after it
+		{3, wrap - 2, false},                          // armed across the wrap, not due yet
+		{uint32(maxTicks), 0, false},                  // the furthest deadline
+		{uint32(wrap - 1), wrap + maxTicks - 2, true}, // a deadline kept waiting long
+	} {
+		if got := isDue(tc.expire, tc.now); got != tc.want {
+			t.Errorf("isDue(expire %d, now %d) = %v, want %v", tc.expire, tc.now, got, tc.want)
+		}
+	}
+	ts := NewWheel(1, time.Millisecond)
+	defer ts.Close()
+	var tm Timer
+	ts.Init(&tm, func(*Timer) {})
+	ts.Reset(&tm, 100*24*time.Hour) // 8.64e9 ticks
+	w := ts.shards[0]
+	w.mu.Lock()
+	ahead := int64(tm.expire) - w.now%wrap
+	w.mu.Unlock()
+	ts.Stop(&tm)
+	if ahead <= maxTicks-1000 || ahead > maxTicks {
+		t.Errorf("a 100-day timer is armed %d ticks ahead, want about maxTicks (%d)", ahead, maxTicks)
 	}
 }
