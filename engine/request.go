@@ -142,13 +142,14 @@ func fieldCode(name string, value []byte) byte {
 	return 0
 }
 
-// compactRequest encodes what a session keeps of req after the address
-// record addr (appendAddr, appendRemote; see above), in one allocation of
-// its exact size.
-func compactRequest(req *codec.Request, addr []byte) string {
+// compactRequest encodes what a session keeps of req after prefix (the
+// address record, appendAddr or appendRemote, and before it, at the
+// handshake, the session id; see above), in one allocation of its exact
+// size.
+func compactRequest(req *codec.Request, prefix []byte) string {
 	bb := pool.Get()
 	defer pool.Put(bb)
-	b := append(bb.B[:0], addr...)
+	b := append(bb.B[:0], prefix...)
 	if c := targetCode(req.URI); c != 0 {
 		b = append(b, c)
 	} else {

@@ -2,8 +2,10 @@ package sio
 
 import (
 	"errors"
+	"iter"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -30,10 +32,52 @@ type client struct {
 	// inMu serializes OnMessage: a polling session's POSTs and an
 	// upgrading WebSocket may be served by different event loops.
 	inMu sync.Mutex
-	pend *inPacket // a binary packet waiting for its attachments (inMu)
 
-	mu    sync.Mutex
-	socks []*Socket // connected sockets
+	mu   sync.Mutex
+	sock *Socket // the first connected socket (mu); the others are in x.more
+	x    atomic.Pointer[clientExtra]
+}
+
+// clientExtra is what few connections use: a second namespace, a binary
+// packet. Out of line, it keeps client at 112 bytes (a slice of sockets
+// and its array took 32 per connection).
+type clientExtra struct {
+	more []*Socket // connected sockets after sock, in the order they connected (mu)
+	pend *inPacket // a binary packet waiting for its attachments (inMu)
+}
+
+// extra returns c.x, allocating it on first use. Safe from any goroutine:
+// its fields have their own locks.
+func (c *client) extra() *clientExtra {
+	if x := c.x.Load(); x != nil {
+		return x
+	}
+	c.x.CompareAndSwap(nil, &clientExtra{})
+	return c.x.Load()
+}
+
+// socketsLocked yields the connected sockets in the order they connected;
+// c.mu held.
+func (c *client) socketsLocked() iter.Seq[*Socket] {
+	return func(yield func(*Socket) bool) {
+		if c.sock == nil || !yield(c.sock) {
+			return
+		}
+		if x := c.x.Load(); x != nil {
+			for _, s := range x.more {
+				if !yield(s) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// socketList returns a copy of the connected sockets.
+func (c *client) socketList() []*Socket {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Collect(c.socketsLocked())
 }
 
 // session is what sio uses of an Engine.IO session: an *engine.Session
@@ -116,7 +160,7 @@ func (c *client) stopConnectTimer() { c.srv.connects.remove(c) }
 // onConnectTimeout runs on the timers goroutine.
 func (c *client) onConnectTimeout() {
 	c.mu.Lock()
-	idle := len(c.socks) == 0 && !c.closed
+	idle := c.sock == nil && !c.closed
 	c.mu.Unlock()
 	if idle {
 		_ = c.sess.Close()
@@ -186,9 +230,7 @@ func (c *client) protocolError(err error) {
 // connection; the sockets then disconnect with "forced close", as with the
 // reference.
 func (c *client) closeForError(err error) {
-	c.mu.Lock()
-	socks := append([]*Socket(nil), c.socks...)
-	c.mu.Unlock()
+	socks := c.socketList()
 	if len(socks) > 0 {
 		_ = c.mb.ForceSubmit(pool.TaskFunc(func() {
 			for _, s := range socks {
@@ -206,7 +248,7 @@ func (c *client) OnClose(_ *engine.Session, reason DisconnectReason) {
 	c.closed = true
 	// Cancel the sockets' contexts now: a handler blocked on one holds the
 	// mailbox where the disconnect is queued. (Lock order: c.mu, then s.mu.)
-	for _, s := range c.socks {
+	for s := range c.socketsLocked() {
 		s.markEnded(false)
 	}
 	c.mu.Unlock()
@@ -217,8 +259,11 @@ func (c *client) OnClose(_ *engine.Session, reason DisconnectReason) {
 // closeSockets disconnects every socket with reason. On the mailbox.
 func (c *client) closeSockets(reason DisconnectReason) {
 	c.mu.Lock()
-	socks := c.socks
-	c.socks = nil
+	socks := slices.Collect(c.socketsLocked())
+	c.sock = nil
+	if x := c.x.Load(); x != nil {
+		x.more = nil
+	}
 	c.mu.Unlock()
 	for _, s := range socks {
 		s.onClose(reason)
@@ -239,7 +284,7 @@ func (c *client) forceClose() {
 func (c *client) socket(nsp string) *Socket {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, s := range c.socks {
+	for s := range c.socketsLocked() {
 		if s.nsp.name == nsp {
 			return s
 		}
@@ -251,7 +296,11 @@ func (c *client) socket(nsp string) *Socket {
 func (c *client) socketCount() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.socks)
+	n := 0
+	for range c.socketsLocked() {
+		n++
+	}
+	return n
 }
 
 func (c *client) addSocket(s *Socket) bool {
@@ -260,17 +309,30 @@ func (c *client) addSocket(s *Socket) bool {
 	if c.closed {
 		return false
 	}
-	c.socks = append(c.socks, s)
+	if c.sock == nil {
+		c.sock = s
+	} else {
+		x := c.extra()
+		x.more = append(x.more, s)
+	}
 	return true
 }
 
 func (c *client) removeSocket(s *Socket) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for i, x := range c.socks {
-		if x == s {
-			c.socks = append(c.socks[:i], c.socks[i+1:]...)
-			return
+	x := c.x.Load()
+	if c.sock == s {
+		c.sock = nil
+		if x != nil && len(x.more) > 0 {
+			c.sock = x.more[0]
+			x.more = slices.Delete(x.more, 0, 1)
+		}
+		return
+	}
+	if x != nil {
+		if i := slices.Index(x.more, s); i >= 0 {
+			x.more = slices.Delete(x.more, i, i+1)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package sio
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 	"unsafe"
@@ -94,8 +95,8 @@ func TestConnectWatch(t *testing.T) {
 
 // One client exists per connection: keep it in its size class.
 func TestClientSize(t *testing.T) {
-	if got := unsafe.Sizeof(client{}); got > 128 {
-		t.Errorf("client is %d bytes, want at most 128", got)
+	if got := unsafe.Sizeof(client{}); got > 112 {
+		t.Errorf("client is %d bytes, want at most 112", got)
 	}
 }
 
@@ -140,5 +141,56 @@ func TestWire(t *testing.T) {
 	for _, c := range []*siotest.Client{a, b} {
 		c.Expect(`51-["all",{"_placeholder":true,"num":0}]`)
 		c.ExpectBinary([]byte{9})
+	}
+}
+
+// A client's sockets keep the order they connected in, whichever is
+// removed, with the first inline and the others out of line.
+func TestClientSocketList(t *testing.T) {
+	srv := NewServer(Options{})
+	defer srv.Shutdown(context.Background())
+	f := &fakeSession{id: newID()}
+	c := srv.newClient(f)
+	f.c.Store(c)
+	c.stopConnectTimer()
+	names := []string{"/", "/a", "/b", "/c"}
+	var socks []*Socket
+	for _, name := range names {
+		s := newSocket(srv.Of(name), c, nil, nil)
+		if !c.addSocket(s) {
+			t.Fatalf("addSocket(%s) refused on an open client", name)
+		}
+		socks = append(socks, s)
+	}
+	order := func() (got []string) {
+		for _, s := range c.socketList() {
+			got = append(got, s.nsp.name)
+		}
+		return got
+	}
+	if got := order(); !slices.Equal(got, names) || c.socketCount() != 4 {
+		t.Fatalf("sockets %v (count %d), want %v", got, c.socketCount(), names)
+	}
+	c.removeSocket(socks[0]) // the inline one: the next takes its place
+	c.removeSocket(socks[2])
+	if got, want := order(), []string{"/a", "/c"}; !slices.Equal(got, want) {
+		t.Fatalf("after two removals: %v, want %v", got, want)
+	}
+	if c.socket("/c") != socks[3] || c.socket("/") != nil || c.socket("/b") != nil {
+		t.Fatal("socket(nsp) finds a removed socket or misses a connected one")
+	}
+	c.removeSocket(socks[1])
+	c.removeSocket(socks[3])
+	if c.socketCount() != 0 || c.sock != nil {
+		t.Fatalf("%d sockets left after removing all", c.socketCount())
+	}
+	// A one-namespace connection never allocates the out-of-line part.
+	f2 := &fakeSession{id: newID()}
+	c2 := srv.newClient(f2)
+	f2.c.Store(c2)
+	c2.stopConnectTimer()
+	c2.addSocket(newSocket(srv.Of("/"), c2, nil, nil))
+	if c2.x.Load() != nil {
+		t.Error("a client with one socket allocated its extra part")
 	}
 }

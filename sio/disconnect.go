@@ -18,9 +18,7 @@ func (s *Socket) Disconnect(close bool) {
 	}
 	c := s.c
 	if close {
-		c.mu.Lock()
-		socks := append([]*Socket(nil), c.socks...)
-		c.mu.Unlock()
+		socks := c.socketList()
 		for _, x := range socks {
 			x.serverDisconnect()
 		}

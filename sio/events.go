@@ -195,9 +195,7 @@ func (c *client) OnUpgrading(*engine.Session, string) {}
 // OnUpgrade implements engine.UpgradeHandler: the sockets' OnUpgrade
 // listeners are queued on the mailbox.
 func (c *client) OnUpgrade(_ *engine.Session, transport string) {
-	c.mu.Lock()
-	socks := append([]*Socket(nil), c.socks...)
-	c.mu.Unlock()
+	socks := c.socketList()
 	for _, s := range socks {
 		s.mu.Lock()
 		var fns []func(*Socket, string)

@@ -54,10 +54,14 @@ func (jsonParser) sendControl(sess session, typ codec.SIOType, nsp string, data 
 }
 
 // decode reads a text packet, or an attachment of the binary packet being
-// assembled (c.pend).
+// assembled (c.x.pend).
 func (jsonParser) decode(c *client, data []byte, binary bool) (*inPacket, error) {
+	x := c.x.Load() // nil until a binary packet (or a second namespace)
 	if binary {
-		p := c.pend
+		var p *inPacket
+		if x != nil {
+			p = x.pend
+		}
 		if p == nil {
 			return nil, protocolError(ErrUnexpectedBinary, nil)
 		}
@@ -66,11 +70,11 @@ func (jsonParser) decode(c *client, data []byte, binary bool) (*inPacket, error)
 		if len(p.attachments) < p.wantAttachments {
 			return nil, nil
 		}
-		c.pend = nil
+		x.pend = nil
 		return p, nil
 	}
-	if c.pend != nil {
-		c.pend = nil
+	if x != nil && x.pend != nil {
+		x.pend = nil
 		return nil, protocolError(ErrUnexpectedText, data)
 	}
 	p, err := parseInbound(c, data, c.srv.opts.MaxAttachments, c.srv.opts.MaxEventArgs, c.srv.intern)
@@ -78,7 +82,7 @@ func (jsonParser) decode(c *client, data []byte, binary bool) (*inPacket, error)
 		return nil, err
 	}
 	if p.wantAttachments > 0 {
-		c.pend = p
+		c.extra().pend = p
 		return nil, nil
 	}
 	return p, nil
