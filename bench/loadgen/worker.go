@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"runtime"
 	"sync"
@@ -434,19 +435,20 @@ func (w *Worker) publish(cmd Command) Reply {
 	var sent int64
 	var rerr error
 	if cmd.Rate > 0 {
-		period := 1e9 / cmd.Rate
+		at := newArrivals(start, cmd.Rate)
 		for rerr == nil {
 			now := nanotime()
 			if now >= deadline {
 				break
 			}
-			due := start + int64(float64(sent)*period)
+			due := at.due()
 			if now < due {
 				sleepUntil(min(max(due, now+minSleep), deadline))
 				continue
 			}
 			rerr = p.sendPub(cmd.Size)
 			sent++
+			at.next()
 			w.sent.Add(1)
 		}
 	} else {
@@ -491,6 +493,28 @@ func (w *Worker) publish(cmd Command) Reply {
 	return r
 }
 
+// arrivals are the send times of an open-loop load at a mean rate: a
+// Poisson process (exponential gaps, a fixed seed), not a fixed period. The
+// kernel splits a process's CPU time into user and system by sampling at
+// its tick (4 ms here): against a load of period 10 ms (100 publishes/s)
+// the samples fall on the same phases of each burst for a whole run, and
+// the split of one server's CPU moved by ±40 % from run to run.
+type arrivals struct {
+	at   float64 // the next send time, ns
+	mean float64 // the mean gap, ns
+	rng  *rand.Rand
+}
+
+func newArrivals(start int64, rate float64) *arrivals {
+	return &arrivals{at: float64(start), mean: 1e9 / rate, rng: rand.New(rand.NewPCG(1, 2))}
+}
+
+// due is when the next send is due (nanotime).
+func (a *arrivals) due() int64 { return int64(a.at) }
+
+// next moves to the send after the one due.
+func (a *arrivals) next() { a.at += a.rng.ExpFloat64() * a.mean }
+
 // echoConns are the worker's open echo clients.
 func (w *Worker) echoConns() []*wsConn {
 	w.mu.Lock()
@@ -534,16 +558,16 @@ func (w *Worker) echo(cmd Command) Reply {
 		return Reply{Op: "echo", Err: "no echo clients or no rate"}
 	}
 	r0, l0 := w.recv.Load(), w.late.Load()
-	period := 1e9 / cmd.Rate
 	start := nanotime()
 	deadline := start + int64(cmd.DurationMs)*1e6
+	at := newArrivals(start, cmd.Rate)
 	var sent int64
 	for {
 		now := nanotime()
 		if now >= deadline {
 			break
 		}
-		due := start + int64(float64(sent)*period)
+		due := at.due()
 		if now < due {
 			sleepUntil(min(max(due, now+minSleep), deadline))
 			continue
@@ -553,6 +577,7 @@ func (w *Worker) echo(cmd Command) Reply {
 			w.noteErr(err)
 		}
 		sent++
+		at.next()
 		w.sent.Add(1)
 	}
 	end := nanotime()

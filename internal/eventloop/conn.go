@@ -36,33 +36,37 @@ const (
 // Conn is one client connection. Its write and close methods are safe from
 // any goroutine; everything else is for its event loop.
 type Conn struct {
-	ln   link
-	loop *loop
-	pre  *pool.Buffer // inbound bytes given at adoption, not yet consumed (see link.go)
-
-	mu       sync.Mutex
-	queue    *outQueue // nil while nothing waits: idle conns hold no array
-	queued   int       // bytes in queue, each item's overhead included (outbound.go)
-	held     int       // bytes the link held unwritten when the loop last looked
-	enqueued uint64    // bytes ever queued
-	sent     uint64    // of those, bytes handed to the link or dropped
-	mark     uint64    // SetMark's position
-	account  *Account  // shared total this connection's backlog counts in; nil: none
-	closeErr error     // reason handed to Owner.OnClose
-	owner    Owner
-	// Flags and small loop-only fields are grouped so that Conn packs into
-	// fewer words (one Conn per connection).
+	// What a write touches comes first, then the link (in Conn on Linux),
+	// so that queueing a broadcast packet and writing it out touch few
+	// cache lines: at 1,000 subscribers a delivery's user CPU is mostly
+	// cache misses on the connections' state (BENCHMARKS.md).
+	ln     link
+	loop   *loop
+	mu     sync.Mutex
+	queue  *outQueue // nil while nothing waits: idle conns hold no array
+	queued int       // bytes in queue, each item's overhead included (outbound.go)
+	held   int       // bytes the link held unwritten when the loop last looked
+	// Flags are grouped so that Conn packs into fewer words (one Conn per
+	// connection).
 	dirty              bool
-	closing            bool // close once the queue is written; accept no more writes
-	closed             bool // gone: OnClose ran
-	overflow           bool // outbound cap exceeded
-	closeAfterResponse bool // the pending answer ends the connection
-	secure             bool // TLS (a netLink over a *tls.Conn); set before the first request
-	dropVolatile       bool // over budget, queued volatile packets go first (DropVolatile)
-	stalled            bool // in its loop's stalled list (outbound.go)
-	readPaused         atomic.Bool
+	closing            bool     // close once the queue is written; accept no more writes
+	closed             bool     // gone: OnClose ran
+	overflow           bool     // outbound cap exceeded
+	closeAfterResponse bool     // the pending answer ends the connection
+	secure             bool     // TLS (a netLink over a *tls.Conn); set before the first request
+	dropVolatile       bool     // over budget, queued volatile packets go first (DropVolatile)
+	stalled            bool     // in its loop's stalled list (outbound.go)
+	enqueued           uint64   // bytes ever queued
+	sent               uint64   // of those, bytes handed to the link or dropped
+	account            *Account // shared total this connection's backlog counts in; nil: none
+	// fl is the link itself where the reactor's links live in their Conn
+	// (reactor_epoll.go: one allocation per connection); empty elsewhere
+	// (and not the last field, which would pad an empty one).
+	fl         linkState
+	readPaused atomic.Bool
+	need       int32 // inbound bytes needed before parsing again (see setNeed)
 
-	// Loop-only state.
+	// Loop-only state, and what the write path does not read.
 	mode        connMode
 	awaiting    bool // an HTTP request is being answered
 	continued   bool // "100 Continue" sent for the request being read
@@ -71,13 +75,12 @@ type Conn struct {
 	pollPaused  bool         // reads are off in the poller (readpause.go)
 	detached    bool         // handed to a Diverter: the loop closes its side without telling anyone
 	link        bool         // a framed connection (frames.go): not counted, its own outbound cap
-	need        int32        // inbound bytes needed before parsing again (see setNeed)
+	pre         *pool.Buffer // inbound bytes given at adoption, not yet consumed (see link.go)
+	mark        uint64       // SetMark's position
+	closeErr    error        // reason handed to Owner.OnClose
+	owner       Owner
 	timer       *timer.Timer // HTTP idle timeout, then the linger timeout; nil on WebSockets
-	// fl is the link itself where the reactor's links live in their Conn
-	// (reactor_epoll.go: one allocation per connection); empty elsewhere
-	// (and not the last field, which would pad an empty one).
-	fl linkState
-	ws wsState
+	ws          wsState
 }
 
 // setNeed records that parsing must wait for n buffered bytes; past
