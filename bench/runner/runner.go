@@ -45,13 +45,17 @@ type Profile struct {
 // the higher count costs it nothing but latency.
 const connectInFlight = 128
 
-// QuickProfile finishes in about 75 s per server (< 5 min for the three runs).
+// QuickProfile finishes in about 95 s per server (< 5 min for the three
+// runs). The fan-out and echo windows are 5 s: the kernel splits CPU time
+// into user and system by sampling at its tick (250 Hz here), and 2 s held
+// too few samples of a server that is 15-40 % busy (the split moved by
+// ±20 % between runs).
 func QuickProfile() Profile {
 	return Profile{
 		Name:       "quick",
 		Density:    loadgen.DensityParams{Steps: []int{1000, 5000, 10000}, Settle: 1500 * time.Millisecond, Concurrency: 64},
-		Fanout:     loadgen.FanoutParams{Transport: "websocket", Subscribers: 1000, Rates: []float64{10, 50, 100}, Saturate: true, Duration: 2 * time.Second, Warmup: time.Second, Size: 64, Batch: 10, Window: 2, Concurrency: 64},
-		Echo:       loadgen.EchoParams{Clients: 100, Rates: []float64{1000, 5000, 10000}, Duration: 2 * time.Second, Warmup: time.Second, Size: 32, Concurrency: 64},
+		Fanout:     loadgen.FanoutParams{Transport: "websocket", Subscribers: 1000, Rates: []float64{10, 50, 100}, Saturate: true, Duration: 5 * time.Second, Warmup: time.Second, Size: 64, Batch: 10, Window: 2, Concurrency: 64},
+		Echo:       loadgen.EchoParams{Clients: 100, Rates: []float64{1000, 5000, 10000}, Duration: 5 * time.Second, Warmup: time.Second, Size: 32, Concurrency: 64},
 		Connect:    loadgen.ConnectParams{Modes: []string{"websocket", "upgrade"}, Duration: 2 * time.Second, Concurrency: connectInFlight, Warmup: time.Second},
 		PollFanout: loadgen.FanoutParams{Transport: "polling", Subscribers: 200, Rates: []float64{10, 50}, Saturate: true, Duration: 2 * time.Second, Warmup: time.Second, Size: 64, Batch: 10, Window: 2, Concurrency: 32},
 		AppDensity: loadgen.DensityParams{Steps: []int{1000, 5000, 10000}, Settle: 1500 * time.Millisecond, Concurrency: 64, App: true},
