@@ -23,8 +23,8 @@ type Socket struct {
 	// The handshake is read on demand (HandshakeView) from the engine
 	// session's compact copy of the request and these two fields: a
 	// parsed one would cost ~1-2.5 KB (header and query maps) per socket.
-	hsAuth    string // the CONNECT payload (aliases the packet's own copy: a string header is 8 B smaller)
-	hsTime    int64  // unix nanoseconds of the socket's creation
+	hsAuth    string        // the CONNECT payload (aliases the packet's own copy: a string header is 8 B smaller)
+	hsTime    int64         // unix nanoseconds of the socket's creation
 	flags     atomic.Uint32 // socketConnected, socketClosing, socketEnded
 	recovered bool
 
