@@ -27,9 +27,9 @@ import (
 // an eventfd to be woken for tasks. A connection costs the loop one fdLink
 // (32 B, inside its Conn: one allocation per connection, no copy of the
 // peer's address) and one slot in the loop's descriptor table, and nothing
-// more while it is idle: bytes read go to the loop's shared buffer and are kept (pooled) only
-// when the reading code leaves some, bytes the kernel refuses are kept
-// (pooled) only until it takes them.
+// more while it is idle: bytes read go to the loop's shared buffer and are
+// kept (pooled) only when the reading code leaves some, bytes the kernel
+// refuses are kept (pooled) only until it takes them.
 //
 // It replaced gnet (v2.10.0, still the reactor on the BSDs and macOS, and on
 // Linux with the fanio_gnet build tag) for what gnet kept per connection:
