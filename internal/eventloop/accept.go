@@ -99,9 +99,17 @@ func (s *Server) deadErrLocked() error {
 }
 
 func (s *Server) acceptLoop(ln net.Listener) error {
+	return acceptEach(s, ln.Accept, net.Conn.Close, s.take)
+}
+
+// acceptEach is an accept loop: errors that allow it are backed off from,
+// connections past the limits are refused (drop closes them), the others
+// are handed to take. One loop for net.Conns and for descriptors
+// (fdListener).
+func acceptEach[T any](s *Server, accept func() (T, error), drop func(T) error, take func(T)) error {
 	var b acceptBackoff
 	for {
-		nc, err := ln.Accept()
+		x, err := accept()
 		if err != nil {
 			if s.backOff(&b, err) {
 				continue
@@ -110,11 +118,19 @@ func (s *Server) acceptLoop(ln net.Listener) error {
 		}
 		b.reset()
 		if s.refuse() {
-			nc.Close()
+			_ = drop(x)
 			continue
 		}
-		s.take(nc)
+		take(x)
 	}
+}
+
+// enrollFailed undoes the count of an accepted connection that could not
+// be moved to a loop, and says so.
+func (s *Server) enrollFailed(err error) {
+	s.conns.Add(-1)
+	s.acceptErrs.Add(1)
+	s.cfg.Logger.Warn("eventloop: cannot move an accepted connection to a loop", "err", err)
 }
 
 // acceptBackoff is the delay before accepting again after an error.
@@ -165,10 +181,8 @@ func (s *Server) take(nc net.Conn) {
 	s.conns.Add(1)
 	if tc, ok := nc.(*net.TCPConn); ok && s.Reactor() {
 		if err := s.enroll(tc, nil); err != nil {
-			s.conns.Add(-1)
 			nc.Close()
-			s.acceptErrs.Add(1)
-			s.cfg.Logger.Warn("eventloop: cannot move an accepted connection to a loop", "err", err)
+			s.enrollFailed(err)
 		}
 		return
 	}

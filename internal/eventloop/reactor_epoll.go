@@ -745,59 +745,53 @@ func (k *fdLink) Fd() int { return int(k.fd.Load()) }
 // RemoteAddr asks the kernel for the peer's address (nil once the
 // connection is closed, or if the peer is gone). Safe from any goroutine.
 func (k *fdLink) RemoteAddr() net.Addr {
-	rsa, ok := k.peer()
-	if !ok {
+	ap, zone := k.peerAddr()
+	if !ap.IsValid() {
 		return nil // net.Addr(nil), not a nil *TCPAddr
 	}
-	switch rsa.Addr.Family {
-	case unix.AF_INET:
-		sa := (*unix.RawSockaddrInet4)(unsafe.Pointer(&rsa))
-		return &net.TCPAddr{IP: append(net.IP(nil), sa.Addr[:]...), Port: int(ntohs(sa.Port))}
-	case unix.AF_INET6:
-		sa := (*unix.RawSockaddrInet6)(unsafe.Pointer(&rsa))
-		a := &net.TCPAddr{IP: append(net.IP(nil), sa.Addr[:]...), Port: int(ntohs(sa.Port))}
-		if sa.Scope_id != 0 {
-			if ifi, err := net.InterfaceByIndex(int(sa.Scope_id)); err == nil {
-				a.Zone = ifi.Name
-			}
+	a := net.TCPAddrFromAddrPort(ap)
+	if zone != 0 {
+		if ifi, err := net.InterfaceByIndex(int(zone)); err == nil {
+			a.Zone = ifi.Name
 		}
-		return a
 	}
-	return nil
+	return a
 }
 
 // remoteAddrPort implements addrPortLink: RemoteAddr without allocating
-// (invalid for an IPv6 address with a zone).
+// (invalid for an IPv6 address with a zone, whose name needs a lookup).
 func (k *fdLink) remoteAddrPort() netip.AddrPort {
-	rsa, ok := k.peer()
-	if !ok {
+	ap, zone := k.peerAddr()
+	if zone != 0 {
 		return netip.AddrPort{}
+	}
+	return ap
+}
+
+// peerAddr asks the kernel for the peer's address, and the interface index
+// of its zone (0: none). The descriptor is known to be k's if k was still
+// open after the call: fd is set to -1 before the descriptor is closed
+// (whose number could then be reused).
+func (k *fdLink) peerAddr() (ap netip.AddrPort, zone uint32) {
+	fd := k.fd.Load()
+	if fd < 0 {
+		return ap, 0
+	}
+	var rsa unix.RawSockaddrAny
+	size := uint32(unsafe.Sizeof(rsa))
+	_, _, e := unix.RawSyscall(unix.SYS_GETPEERNAME, uintptr(fd), uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&size)))
+	if e != 0 || k.fd.Load() != fd {
+		return ap, 0
 	}
 	switch rsa.Addr.Family {
 	case unix.AF_INET:
 		sa := (*unix.RawSockaddrInet4)(unsafe.Pointer(&rsa))
-		return netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), ntohs(sa.Port))
+		return netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), ntohs(sa.Port)), 0
 	case unix.AF_INET6:
 		sa := (*unix.RawSockaddrInet6)(unsafe.Pointer(&rsa))
-		if sa.Scope_id == 0 {
-			return netip.AddrPortFrom(netip.AddrFrom16(sa.Addr), ntohs(sa.Port))
-		}
+		return netip.AddrPortFrom(netip.AddrFrom16(sa.Addr), ntohs(sa.Port)), sa.Scope_id
 	}
-	return netip.AddrPort{}
-}
-
-// peer asks the kernel for the peer's address. The descriptor is known to
-// be k's if k was still open after the call: fd is set to -1 before the
-// descriptor is closed (whose number could then be reused).
-func (k *fdLink) peer() (unix.RawSockaddrAny, bool) {
-	var rsa unix.RawSockaddrAny
-	fd := k.fd.Load()
-	if fd < 0 {
-		return rsa, false
-	}
-	size := uint32(unsafe.Sizeof(rsa))
-	_, _, e := unix.RawSyscall(unix.SYS_GETPEERNAME, uintptr(fd), uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&size)))
-	return rsa, e == 0 && k.fd.Load() == fd
+	return ap, 0
 }
 
 func ntohs(p uint16) uint16 { return p>>8 | p<<8 }
@@ -938,26 +932,14 @@ func (a *fdListener) accept() (int, error) {
 
 // acceptLoop is Server.acceptLoop for descriptors.
 func (a *fdListener) acceptLoop(s *Server) error {
-	var b acceptBackoff
-	for {
-		fd, err := a.accept()
-		if err != nil {
-			if s.backOff(&b, err) {
-				continue
-			}
-			return err
-		}
-		b.reset()
-		if s.refuse() {
-			unix.Close(fd)
-			continue
-		}
-		s.conns.Add(1)
-		if err := s.enrollFd(fd); err != nil {
-			s.conns.Add(-1)
-			s.acceptErrs.Add(1)
-			s.cfg.Logger.Warn("eventloop: cannot move an accepted connection to a loop", "err", err)
-		}
+	return acceptEach(s, a.accept, unix.Close, s.takeFd)
+}
+
+// takeFd hands an accepted descriptor to a loop.
+func (s *Server) takeFd(fd int) {
+	s.conns.Add(1)
+	if err := s.enrollFd(fd); err != nil {
+		s.enrollFailed(err)
 	}
 }
 

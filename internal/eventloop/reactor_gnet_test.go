@@ -6,7 +6,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 )
 
 // Connections accepted by one Serve spread over the loops.
@@ -30,17 +29,7 @@ func TestReactorFailureEndsServe(t *testing.T) {
 	s, done, _ := serveOneLoop(t)
 	// what gnet v2.10.0 logs when a loop's epoll_wait fails (reactor_default.go)
 	s.reactor.log.Errorf("event-loop(%d) is exiting due to error: %v", 0, syscall.EBADF)
-	select {
-	case err := <-done:
-		if err == nil || !strings.Contains(err.Error(), "exiting due to error") {
-			t.Fatalf("Serve = %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Serve still running after the reactor failed")
-	}
-	select {
-	case <-s.Done():
-	default:
-		t.Fatal("Done not closed")
+	if err := serveEnded(t, s, done); err == nil || !strings.Contains(err.Error(), "exiting due to error") {
+		t.Fatalf("Serve = %v", err)
 	}
 }

@@ -35,6 +35,24 @@ func serveOneLoop(t *testing.T) (*Server, <-chan error, net.Conn) {
 	return s, done, c
 }
 
+// serveEnded waits for the Serve of serveOneLoop to end after its reactor
+// failed, checks that Done is closed, and returns Serve's error.
+func serveEnded(t *testing.T, s *Server, done <-chan error) error {
+	t.Helper()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve still running after the reactor failed")
+	}
+	select {
+	case <-s.Done():
+	default:
+		t.Fatal("Done not closed")
+	}
+	return err
+}
+
 // With SpareProc, the reactor keeps one P more than it has loops blocked in
 // epoll_wait; without it, GOMAXPROCS is left alone and a loop without a
 // spare P yields after each batch of reads.
