@@ -153,10 +153,15 @@ func buildPacket(typ codec.SIOType, nsp, event string, args []any) (*Packet, err
 	if err := e.array(event, typ == codec.SIOEvent, args); err != nil {
 		return nil, err
 	}
+	return e.packet(typ, nsp, event, args), nil
+}
+
+// packet returns the Packet of what e encoded, with copies of its bytes.
+func (e *encoder) packet(typ codec.SIOType, nsp, event string, args []any) *Packet {
 	p := &Packet{Type: PacketType(typ), Nsp: nsp, ID: -1, Event: event, Args: args}
 	p.Data = append(make([]byte, 0, len(e.buf)), e.buf...)
 	if len(e.attachments) > 0 {
 		p.Attachments = append([][]byte(nil), e.attachments...)
 	}
-	return p, nil
+	return p
 }

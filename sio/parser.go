@@ -39,6 +39,9 @@ type Parser interface {
 	prepare(p *Packet, compress bool) (*engine.Prepared, error)
 	// send writes p to one session.
 	send(sess session, p *Packet) error
+	// sendAck writes the ACK of id with args to one session (an Ack
+	// called by a handler).
+	sendAck(sess session, nsp string, id int64, args []any) error
 	// sendControl writes a CONNECT, CONNECT_ERROR or DISCONNECT packet
 	// whose data is the JSON text data (none when nil), with binary
 	// attachments atts for its placeholders.

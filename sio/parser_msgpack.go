@@ -125,6 +125,17 @@ func (mp msgpackParser) send(sess session, p *Packet) error {
 	return sess.Send(bb.B, true)
 }
 
+// sendAck sends the ACK as any packet (its arguments are transcoded from
+// the JSON form).
+func (mp msgpackParser) sendAck(sess session, nsp string, id int64, args []any) error {
+	p, err := buildPacket(codec.SIOAck, nsp, "", args)
+	if err != nil {
+		return err
+	}
+	p.ID = id
+	return mp.send(sess, p)
+}
+
 func (msgpackParser) sendControl(sess session, typ codec.SIOType, nsp string, data []byte, atts [][]byte) error {
 	bb := pool.Get()
 	defer pool.Put(bb)
