@@ -4,6 +4,9 @@ import (
 	"hash/maphash"
 	"sync"
 	"time"
+	"unsafe"
+
+	"github.com/fanio/fanio/internal/prefetch"
 )
 
 const roomShards = 64
@@ -274,7 +277,12 @@ func (s *Socket) inAny(rooms []Room) bool {
 
 // visitor is called for each selected member, under a shard's read lock:
 // it must not call back into the adapter.
-type visitor interface{ visit(m *Socket) }
+type visitor interface {
+	visit(m *Socket)
+	// flush ends a run of visits made under one lock: a visitor that
+	// batches its work (sender) finishes it before the lock is released.
+	flush()
+}
 
 // apply calls v for each member selected by opts, once each: members of
 // any of opts.Rooms (all members when empty) not in opts.Except. A member
@@ -282,14 +290,22 @@ type visitor interface{ visit(m *Socket) }
 // against its own room set, so concurrent broadcasts don't interfere).
 func (a *InMemoryAdapter) apply(opts *BroadcastOptions, v visitor) {
 	if len(opts.Rooms) == 0 {
-		a.nsp.eachSocketLocked(func(m *Socket) {
-			m.mu.Lock()
-			joined := m.joined
-			m.mu.Unlock()
-			if joined && !m.inAny(opts.Except) {
-				v.visit(m)
-			}
-		})
+		n := a.nsp
+		for i := range n.shards {
+			sh := &n.shards[i]
+			sh.mu.RLock()
+			sh.t.All(func(m *Socket) bool {
+				m.mu.Lock()
+				joined := m.joined
+				m.mu.Unlock()
+				if joined && !m.inAny(opts.Except) {
+					v.visit(m)
+				}
+				return true
+			})
+			v.flush()
+			sh.mu.RUnlock()
+		}
 		return
 	}
 	for i, r := range opts.Rooms {
@@ -314,6 +330,7 @@ func (a *InMemoryAdapter) apply(opts *BroadcastOptions, v visitor) {
 				}
 			}
 		}
+		v.flush()
 		rs.mu.RUnlock()
 		// The socket whose own room r is (see inRoomLocked).
 		if m := a.nsp.Socket(r); m != nil {
@@ -322,6 +339,7 @@ func (a *InMemoryAdapter) apply(opts *BroadcastOptions, v visitor) {
 			m.mu.Unlock()
 			if self {
 				consider(m)
+				v.flush()
 			}
 		}
 	}
@@ -343,6 +361,8 @@ func (c *collector) visit(m *Socket) {
 	}
 }
 
+func (c *collector) flush() {}
+
 // sender writes one prepared packet to each member it visits.
 type sender struct {
 	p        *Packet
@@ -351,9 +371,72 @@ type sender struct {
 	ack      func(Args, error)
 	count    int // members the broadcast expects an answer from (with ack)
 	sent     int // members it was queued for
+
+	// Members are sent to in the order visited, a few visits behind, and
+	// each visit asks the CPU for the memory the next steps of the members
+	// in between will read (package prefetch): a member's socket at its
+	// visit, its client hintStep visits later, then its engine session,
+	// then its connection, and hintStep visits after that it is sent to.
+	// At 1,000 subscribers a delivery read five or six cache lines that
+	// the kernel's writes to the other members had evicted, one after the
+	// other, each miss ~100 ns: most of a delivery's user CPU. Hints all
+	// issued at once for a batch stalled on the CPU's few outstanding-miss
+	// slots (BENCHMARKS.md, issue 14 round 5).
+	ring [senderRing]*Socket
+	n    int // members visited
+	done int // of those, the first done have been sent to
 }
 
-func (x *sender) visit(m *Socket) { x.send(m) }
+const (
+	// hintStep is the visits between two steps of one member.
+	hintStep = 3
+	// senderRing holds the members between their visit and their send.
+	senderRing = 16
+)
+
+func (x *sender) visit(m *Socket) {
+	x.ring[x.n%senderRing] = m
+	x.n++
+	x.advance(x.n - 1)
+}
+
+// flush sends to the members visited and not yet sent to.
+func (x *sender) flush() {
+	for k := x.n; x.done < x.n; k++ {
+		x.advance(k)
+	}
+	x.n, x.done = 0, 0
+}
+
+// advance takes the steps due at the k-th visit (past the visited members
+// while flushing): the hints for members k, k-hintStep... and the send of
+// member k-4*hintStep.
+func (x *sender) advance(k int) {
+	if k < x.n {
+		m := x.ring[k%senderRing]
+		prefetch.Object(unsafe.Pointer(m), unsafe.Offsetof(m.id))
+	}
+	if j := k - hintStep; j >= x.done && j < x.n {
+		m := x.ring[j%senderRing]
+		prefetch.Object(unsafe.Pointer(m.c), unsafe.Offsetof(m.c.mb))
+	}
+	if j := k - 2*hintStep; j >= x.done && j < x.n {
+		if es, ok := x.ring[j%senderRing].c.sess.(engineSession); ok {
+			es.Prefetch()
+		}
+	}
+	if j := k - 3*hintStep; j >= x.done && j < x.n {
+		if es, ok := x.ring[j%senderRing].c.sess.(engineSession); ok {
+			es.PrefetchConn()
+		}
+	}
+	if j := k - 4*hintStep; j >= x.done && j < x.n {
+		m := x.ring[j%senderRing]
+		x.ring[j%senderRing] = nil
+		x.done = j + 1
+		x.send(m)
+	}
+}
 
 func (x *sender) send(s *Socket) {
 	if !s.Connected() {
@@ -420,8 +503,9 @@ func (a *InMemoryAdapter) send(p *Packet, opts *BroadcastOptions, ack func(Args,
 	if a.nsp.outHook.Load() > 0 {
 		socks = a.collect(opts)
 		for _, s := range socks {
-			x.send(s)
+			x.visit(s)
 		}
+		x.flush()
 	} else {
 		a.apply(opts, x)
 	}

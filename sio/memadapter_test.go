@@ -63,3 +63,48 @@ func TestInMemoryAdapterRooms(t *testing.T) {
 		}
 	}
 }
+
+// A broadcast's sender runs its members through a pipeline a few members
+// deep (sender.advance): every selected member gets each packet once, for
+// selections shorter and longer than the pipeline, through one room or
+// several, with exceptions, and to the whole namespace.
+func TestBroadcastPipelineSendsEachMemberOnce(t *testing.T) {
+	srv := NewServer(Options{})
+	defer srv.Shutdown(context.Background())
+	nsp := srv.Sockets()
+	socks := addFakeSockets(srv, nsp, 101)
+	for i, s := range socks {
+		if i%2 == 0 {
+			s.Join("even")
+		}
+		if i%3 == 0 {
+			s.Join("three")
+		}
+		if i < 5 {
+			s.Join("few")
+		}
+	}
+	want := make([]int64, len(socks))
+	emit := func(op BroadcastOperator, selected func(i int) bool) {
+		t.Helper()
+		if err := op.Emit("x", 1); err != nil {
+			t.Fatal(err)
+		}
+		for i := range socks {
+			if selected(i) {
+				want[i]++
+			}
+		}
+	}
+	emit(nsp.To("few"), func(i int) bool { return i < 5 })
+	emit(nsp.To("even"), func(i int) bool { return i%2 == 0 })
+	emit(nsp.To("even", "three"), func(i int) bool { return i%2 == 0 || i%3 == 0 })
+	emit(nsp.To("three").Except("even"), func(i int) bool { return i%3 == 0 && i%2 != 0 })
+	emit(nsp.Except("few"), func(i int) bool { return i >= 5 })
+	emit(nsp.To(Room(socks[7].ID()), "few"), func(i int) bool { return i < 5 || i == 7 })
+	for i, s := range socks {
+		if got := s.c.sess.(*fakeSession).shared.Load(); got != want[i] {
+			t.Errorf("socket %d got %d packets, want %d", i, got, want[i])
+		}
+	}
+}

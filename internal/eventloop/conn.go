@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/gobwas/ws"
 
@@ -53,7 +54,7 @@ type Conn struct {
 	closed             bool     // gone: OnClose ran
 	overflow           bool     // outbound cap exceeded
 	closeAfterResponse bool     // the pending answer ends the connection
-	secure             bool     // TLS (a netLink over a *tls.Conn); set before the first request
+	link               bool     // a framed connection (frames.go): not counted, its own outbound cap (outCap)
 	dropVolatile       bool     // over budget, queued volatile packets go first (DropVolatile)
 	stalled            bool     // in its loop's stalled list (outbound.go)
 	enqueued           uint64   // bytes ever queued
@@ -74,7 +75,7 @@ type Conn struct {
 	lingerArmed bool         // a closing connection waits, bounded, for its backlog
 	pollPaused  bool         // reads are off in the poller (readpause.go)
 	detached    bool         // handed to a Diverter: the loop closes its side without telling anyone
-	link        bool         // a framed connection (frames.go): not counted, its own outbound cap
+	secure      bool         // TLS (a netLink over a *tls.Conn); set before the first request
 	pre         *pool.Buffer // inbound bytes given at adoption, not yet consumed (see link.go)
 	mark        uint64       // SetMark's position
 	closeErr    error        // reason handed to Owner.OnClose
@@ -82,6 +83,10 @@ type Conn struct {
 	timer       *timer.Timer // HTTP idle timeout, then the linger timeout; nil on WebSockets
 	ws          wsState
 }
+
+// ConnWriteState is how many bytes from its start a Conn's write from
+// another goroutine reads: for prefetch hints (engine.Session.PrefetchConn).
+const ConnWriteState = unsafe.Offsetof(Conn{}.fl)
 
 // setNeed records that parsing must wait for n buffered bytes; past
 // math.MaxInt32 it waits for that many, which only means parsing again early.

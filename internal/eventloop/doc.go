@@ -37,13 +37,17 @@
 //
 // It knows nothing of Engine.IO or Socket.IO: requests go to a Handler, and
 // WebSocket messages to the Owner a handler attached to the connection. It
-// imports only codec, pool and timer from this project, never engine or sio.
+// imports only codec, pool, prefetch and timer from this project, never
+// engine or sio.
 //
 // Threading contract: Handler and Owner callbacks run on the connection's
 // event loop (for a netLink, under its lock) and must not block. Slices
 // passed to them point into the loop's read buffer and are valid only for
 // the duration of the call. Conn's write and close methods are safe from
-// any goroutine.
+// any goroutine; on an epoll loop a WebSocket frame the caller owns, with
+// nothing queued or being written ahead of it, is written to the socket by
+// the caller at once (outbound.go, canWriteNowLocked), everything else by
+// the loop. The epoll loops read and write with raw system calls.
 //
 // Scheduling: a loop waits in epoll_wait inside a system call that keeps
 // its P; when GOMAXPROCS leaves no P spare from the loops, a loop yields

@@ -2,8 +2,10 @@ package eventloop
 
 import (
 	"sync"
+	"unsafe"
 
 	"github.com/fanio/fanio/internal/codec"
+	"github.com/fanio/fanio/internal/prefetch"
 	"github.com/fanio/fanio/internal/timer"
 )
 
@@ -87,9 +89,13 @@ func (l *loop) setInTraffic(on bool) {
 // traffic runs fn (reading code) as OnTraffic does, then writes what it and
 // other goroutines queued meanwhile, in one pass. Loop only.
 func (l *loop) traffic(c *Conn, fn func(*Conn)) {
+	held := c.holdWrites()
 	l.setInTraffic(true)
 	fn(c)
 	l.setInTraffic(false)
+	if held {
+		c.releaseWrites()
+	}
 	l.flushDirty()
 	if c.readPaused.Load() || c.pollPaused {
 		// gnet turns reads back on whenever its write buffer drains (the
@@ -111,6 +117,16 @@ func (l *loop) flushDirty() {
 		l.dirty = l.spare[:0]
 		l.mu.Unlock()
 		for i, c := range batch {
+			// Ask for a connection's state, and then its queue's, ahead of
+			// its flush: each is a cache miss after the kernel's work on the
+			// others (package prefetch; sio's sender does the same on the
+			// sending side). A flush is a system call: two ahead is enough.
+			if j := i + 2; j < len(batch) {
+				prefetch.Object(unsafe.Pointer(batch[j]), unsafe.Sizeof(Conn{}))
+			}
+			if j := i + 1; j < len(batch) {
+				prefetch.Deref(unsafe.Pointer(batch[j]), unsafe.Offsetof(Conn{}.queue), unsafe.Sizeof(outQueue{}))
+			}
 			c.flush()
 			batch[i] = nil
 		}

@@ -75,9 +75,17 @@ func (a *Account) Load() int64 { return a.n.Load() }
 type outQueue struct {
 	items []outItem
 	head  int
+	// first is items' array while the backlog is short (nearly always): a
+	// broadcast's delivery then stores its item beside the header, one
+	// cache miss where the array of its own was a second.
+	first [2]outItem
 }
 
-var outQueues = sync.Pool{New: func() any { return &outQueue{items: make([]outItem, 0, 4)} }}
+var outQueues = sync.Pool{New: func() any {
+	q := &outQueue{}
+	q.items = q.first[:0]
+	return q
+}}
 
 func (q *outQueue) len() int { return len(q.items) - q.head }
 
@@ -95,15 +103,16 @@ func (q *outQueue) push(it outItem) {
 func (q *outQueue) drop() {
 	for i := q.head; i < len(q.items); i++ {
 		pool.Put(q.items[i].bb)
+		q.items[i] = outItem{}
 	}
 }
 
-// release empties q (its items must have been taken or dropped) and pools it.
+// release empties q, whose items must have been taken (takeLocked clears
+// them) or dropped, and pools it.
 func (q *outQueue) release() {
-	clear(q.items)
 	q.head = 0
 	if cap(q.items) > 64 {
-		q.items = nil // don't let one burst pin a big array in the pool
+		q.items = q.first[:0] // don't let one burst pin a big array in the pool
 	} else {
 		q.items = q.items[:0]
 	}
@@ -242,6 +251,22 @@ func (c *Conn) enqueue(it outItem) (bool, error) {
 			return false, ErrSlowReader
 		}
 	}
+	if c.canWriteNowLocked(it) {
+		n := c.writeNow(it.b)
+		c.enqueued += uint64(n)
+		c.sent += uint64(n)
+		if n == len(it.b) {
+			c.mu.Unlock()
+			pool.Put(it.bb)
+			return true, nil
+		}
+		if n > 0 {
+			// The peer has the frame's head: the rest goes out next, whatever
+			// the budget, and can no longer be dropped.
+			it.b = it.b[n:]
+			it.flags |= itemStarted | itemNoBudget
+		}
+	}
 	if c.queue == nil {
 		c.queue = outQueues.Get().(*outQueue)
 	}
@@ -255,6 +280,55 @@ func (c *Conn) enqueue(it outItem) (bool, error) {
 		c.loop.markDirty(c)
 	}
 	return true, nil
+}
+
+// canWriteNowLocked reports whether it may be written to the socket by
+// the calling goroutine instead of queued for the loop: a frame of the
+// connection's own on a WebSocket (an owned buffer: an acknowledgement,
+// an emit to one socket — not a broadcast's shared frame, whose members'
+// backlogs the loop writes with one system call each however many
+// broadcasts they hold), with nothing ahead of it (nothing queued,
+// nothing the link holds, no flush of the loop's in progress: dirty stays
+// set while the loop writes what it took, and while it runs the
+// connection's reading code, holdWrites), and small enough that the
+// system call under c.mu is short. An answer then costs no wake-up of the
+// loop and no pass over the queue there (BENCHMARKS.md, issue 14 round
+// 5). c.mu held.
+func (c *Conn) canWriteNowLocked(it outItem) bool {
+	return it.bb != nil && c.mode == modeWebSocket && it.flags&^itemVolatile == 0 &&
+		c.queue == nil && c.held == 0 && !c.dirty && len(it.b) <= writeChunk
+}
+
+// holdWrites marks c dirty while the loop runs its reading code, so that
+// what is written to c meanwhile, here or on other goroutines, is queued
+// and goes out after that code, in one pass, rather than at once: an
+// answer written by a request's handler leaves after the handler returns
+// (the session it opens is registered by then), and several answers to
+// one read share one system call. It reports whether it set the mark
+// (c was not dirty already: then releaseWrites must clear it). Loop only.
+func (c *Conn) holdWrites() bool {
+	c.mu.Lock()
+	set := !c.dirty
+	c.dirty = true
+	c.mu.Unlock()
+	return set
+}
+
+// releaseWrites ends holdWrites: it writes what was queued meanwhile, or
+// clears the mark. Loop only.
+func (c *Conn) releaseWrites() {
+	c.mu.Lock()
+	pending := c.queue != nil || c.closing || c.overflow
+	if !pending {
+		c.dirty = false
+		if !c.closed {
+			c.setHeldLocked(c.ln.OutboundBuffered())
+		}
+	}
+	c.mu.Unlock()
+	if pending {
+		c.flush()
+	}
 }
 
 // evictVolatileLocked drops the queued volatile items not yet started.
@@ -342,8 +416,8 @@ func (c *Conn) writeOut() {
 			c.mu.Unlock()
 			return
 		}
-		c.dirty = false
 		if c.overflow {
+			c.dirty = false
 			c.mu.Unlock()
 			c.ln.Close()
 			return
@@ -353,6 +427,10 @@ func (c *Conn) writeOut() {
 		q := c.queue
 		room := writeChunk - held
 		if q == nil || room < writeMin {
+			// dirty stays set until here, while what was taken is being
+			// written: a writer that sees it clear writes at once
+			// (canWriteNowLocked), which must not pass those bytes.
+			c.dirty = false
 			pending, closing := q != nil, c.closing
 			c.mu.Unlock()
 			c.afterWrites(pending, held, closing)
@@ -370,16 +448,10 @@ func (c *Conn) writeOut() {
 }
 
 // writeItems writes items to the link and applies their flags. Loop only.
-func (c *Conn) writeItems(items []outItem, forceClose bool) error {
+func (c *Conn) writeItems(items []outItem, forceClose bool) (err error) {
 	l := c.loop
-	defer func() {
-		for i := range items {
-			pool.Put(items[i].bb)
-			items[i] = outItem{}
-		}
-	}()
 	var endsResponse, closeAfter bool
-	for start := 0; start < len(items); start += maxIov {
+	for start := 0; start < len(items) && err == nil; start += maxIov {
 		end := min(start+maxIov, len(items))
 		iov := l.iov[:0]
 		for _, it := range items[start:end] {
@@ -391,7 +463,6 @@ func (c *Conn) writeItems(items []outItem, forceClose bool) error {
 				closeAfter = true
 			}
 		}
-		var err error
 		if len(iov) == 1 {
 			// One buffer (the common broadcast case): write(2) needs no iovec
 			// array, which writev allocates on every call.
@@ -401,9 +472,15 @@ func (c *Conn) writeItems(items []outItem, forceClose bool) error {
 		}
 		clear(iov)
 		l.iov = iov[:0]
-		if err != nil {
-			return err
-		}
+	}
+	// The buffers go back now, written or not (no defer: this runs once
+	// per delivery).
+	for i := range items {
+		pool.Put(items[i].bb)
+		items[i] = outItem{}
+	}
+	if err != nil {
+		return err
 	}
 	if closeAfter {
 		c.mu.Lock()

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -312,5 +313,58 @@ func TestCloseWebSocketTellsOwnerTheError(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatal("owner not told")
 		}
+	})
+}
+
+// Writers on several goroutines at once, some writing their own frames
+// (written at once when nothing is ahead of them: canWriteNowLocked), one
+// writing shared frames (always queued), to a client that reads slowly:
+// each writer's frames arrive complete and in its order.
+func TestConcurrentWritersKeepTheirOrder(t *testing.T) {
+	bothPaths(t, func(t *testing.T, start starter) {
+		_, c, br, sc := wsConn(t, start, Options{MaxOutboundBytes: 64 << 20}, nil)
+		const writers, each = 4, 300
+		var wg sync.WaitGroup
+		for w := range writers + 1 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range each {
+					payload := fmt.Appendf(nil, "%d %d %s", w, i, bytes.Repeat([]byte("x"), i%7*1000))
+					var err error
+					if w == writers {
+						err = sc.WriteShared(codec.AppendFrame(nil, ws.OpBinary, payload))
+					} else {
+						bb := pool.Get()
+						bb.B = codec.AppendFrame(bb.B, ws.OpBinary, payload)
+						err = sc.WriteOwned(bb)
+					}
+					if err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		next := make([]int, writers+1)
+		_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+		for n := 0; n < (writers+1)*each; n++ {
+			f, err := ws.ReadFrame(br)
+			if err != nil {
+				t.Fatalf("after %d frames: %v", n, err)
+			}
+			var w, i int
+			if _, err := fmt.Sscanf(string(f.Payload), "%d %d", &w, &i); err != nil || w < 0 || w > writers {
+				t.Fatalf("frame %d: %q", n, f.Payload[:min(len(f.Payload), 20)])
+			}
+			if i != next[w] {
+				t.Fatalf("writer %d: frame %d arrived when %d was due", w, i, next[w])
+			}
+			next[w]++
+			if n%50 == 0 {
+				time.Sleep(time.Millisecond) // a slow reader: backlogs form and drain
+			}
+		}
+		wg.Wait()
 	})
 }

@@ -561,6 +561,27 @@ func (k *fdLink) poller() *poller { return k.conn().loop.rx }
 // closed reports whether k is closed.
 func (k *fdLink) closed() bool { return k.fd.Load() < 0 }
 
+// writeNow writes what the socket takes of b now, from any goroutine, and
+// returns how much that was: 0 if the connection is not on an fdLink, if
+// the socket is full, or on an error (the loop meets it again when it
+// writes the rest, and closes). c.mu held: the loop closes the descriptor
+// only after onClosed has taken c.mu (poller.close), so the number cannot
+// be reused under this write.
+func (c *Conn) writeNow(b []byte) int {
+	if c.ln != link(&c.fl) || c.closed {
+		return 0
+	}
+	fd := c.fl.fd.Load()
+	if fd < 0 {
+		return 0
+	}
+	n, err := writeFd(int(fd), b)
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
 // reactorLoop is what a loop keeps of its reactor: its poller.
 type reactorLoop = *poller
 
@@ -798,33 +819,44 @@ func ntohs(p uint16) uint16 { return p>>8 | p<<8 }
 
 // readFd, writeFd and writevFd retry on EINTR; writeFd and writevFd report
 // a full socket (EAGAIN) as 0 bytes written.
+// readFd, writeFd and writevFd are raw system calls: the descriptors do not
+// block, so the scheduler's bookkeeping around a call (entersyscall and
+// exitsyscall, sysmon watching for a P to retake) buys nothing, and at
+// 1,000 subscribers it was a fifth of a delivery's user CPU (BENCHMARKS.md,
+// issue 14 round 5). A loop blocks only in epoll_wait, which stays a
+// regular system call.
+
 func readFd(fd int, b []byte) (int, error) {
 	for {
-		n, err := unix.Read(fd, b)
-		if err != unix.EINTR {
-			return n, err
+		n, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
+		switch e {
+		case 0:
+			return int(n), nil
+		case unix.EINTR:
+			continue
 		}
+		return -1, e
 	}
 }
 
 func writeFd(fd int, b []byte) (int, error) {
 	for {
-		n, err := unix.Write(fd, b)
-		switch err {
-		case nil:
-			return n, nil
+		n, _, e := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
+		switch e {
+		case 0:
+			return int(n), nil
 		case unix.EAGAIN:
 			return 0, nil
 		case unix.EINTR:
 			continue
 		}
-		return 0, err
+		return 0, e
 	}
 }
 
 func writevFd(fd int, iov []unix.Iovec) (int, error) {
 	for {
-		n, _, e := unix.Syscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
+		n, _, e := unix.RawSyscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
 		switch e {
 		case 0:
 			return int(n), nil

@@ -186,6 +186,10 @@ func (r *reactor) OnTraffic(gc gnet.Conn) gnet.Action {
 	return gnet.None
 }
 
+// writeNow writes nothing: these links are written on their loop (or
+// their writer goroutine) only.
+func (c *Conn) writeNow([]byte) int { return 0 }
+
 // linkState and reactorLoop are empty: these links are not held by their
 // Conn, and a loop needs nothing more.
 type (

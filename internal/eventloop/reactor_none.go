@@ -24,6 +24,10 @@ func (c *Conn) detach([]byte) (net.Conn, error)                { return nil, err
 func shutdownFd(int) error                                     { return errNoReactor }
 func (s *Server) directAcceptor(net.Listener) directListener   { return nil }
 
+// writeNow writes nothing: these links are written on their loop (or
+// their writer goroutine) only.
+func (c *Conn) writeNow([]byte) int { return 0 }
+
 // linkState and reactorLoop are empty: these links are not held by their
 // Conn, and a loop needs nothing more.
 type (

@@ -33,11 +33,13 @@ func (w *wsState) release() {
 // answer, ownership passes). Call it only from Handler.ServeHTTP. owner
 // receives the messages; deflate says permessage-deflate was negotiated.
 func (c *Conn) AcceptWebSocket(resp *pool.Buffer, owner Owner, deflate bool) {
-	c.mode = modeWebSocket
 	c.awaiting = false
 	c.stopTimer(true) // liveness of a WebSocket is the owner's (heartbeats)
 	c.ws.deflate = deflate
-	c.SetOwner(owner)
+	c.mu.Lock()
+	c.mode = modeWebSocket // under c.mu: writers on other goroutines read it (canWriteNowLocked)
+	c.owner = owner
+	c.mu.Unlock()
 	_ = c.WriteOwned(resp)
 }
 
