@@ -290,22 +290,14 @@ type visitor interface {
 // against its own room set, so concurrent broadcasts don't interfere).
 func (a *InMemoryAdapter) apply(opts *BroadcastOptions, v visitor) {
 	if len(opts.Rooms) == 0 {
-		n := a.nsp
-		for i := range n.shards {
-			sh := &n.shards[i]
-			sh.mu.RLock()
-			sh.t.All(func(m *Socket) bool {
-				m.mu.Lock()
-				joined := m.joined
-				m.mu.Unlock()
-				if joined && !m.inAny(opts.Except) {
-					v.visit(m)
-				}
-				return true
-			})
-			v.flush()
-			sh.mu.RUnlock()
-		}
+		a.nsp.eachSocketLocked(func(m *Socket) {
+			m.mu.Lock()
+			joined := m.joined
+			m.mu.Unlock()
+			if joined && !m.inAny(opts.Except) {
+				v.visit(m)
+			}
+		}, v.flush)
 		return
 	}
 	for i, r := range opts.Rooms {
@@ -392,6 +384,8 @@ const (
 	hintStep = 3
 	// senderRing holds the members between their visit and their send.
 	senderRing = 16
+	// A member stays in the ring for 4*hintStep visits: it must fit.
+	_ = uint(senderRing - 4*hintStep - 1)
 )
 
 func (x *sender) visit(m *Socket) {

@@ -163,9 +163,9 @@ func (n *Namespace) EachSocket(fn func(*Socket) bool) {
 }
 
 // eachSocketLocked calls fn for every socket of the registry under its
-// shards' read locks, one shard at a time (fn must not touch the
-// registry).
-func (n *Namespace) eachSocketLocked(fn func(*Socket)) {
+// shards' read locks, one shard at a time, and endShard before each
+// shard's lock is released (fn and endShard must not touch the registry).
+func (n *Namespace) eachSocketLocked(fn func(*Socket), endShard func()) {
 	for i := range n.shards {
 		sh := &n.shards[i]
 		sh.mu.RLock()
@@ -173,6 +173,7 @@ func (n *Namespace) eachSocketLocked(fn func(*Socket)) {
 			fn(s)
 			return true
 		})
+		endShard()
 		sh.mu.RUnlock()
 	}
 }
