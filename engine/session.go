@@ -251,9 +251,11 @@ func (s *Session) SetHandler(h Handler) {
 	s.mu.Unlock()
 }
 
-// Send queues one message; data is copied. Safe from any goroutine. A
-// message that does not fit in the outbound budget closes the session as a
-// slow reader (ErrSlowReader), unless the DropVolatile policy makes room.
+// Send queues one message; data is copied. Safe from any goroutine. On a
+// WebSocket with nothing queued ahead of it, the message is written to the
+// socket by the calling goroutine before Send returns. A message that does
+// not fit in the outbound budget closes the session as a slow reader
+// (ErrSlowReader), unless the DropVolatile policy makes room.
 func (s *Session) Send(data []byte, binary bool) error {
 	s.mu.Lock()
 	if s.state != stateOpen {

@@ -147,6 +147,9 @@ func (c *Conn) WriteShared(b []byte) error {
 }
 
 // WriteOwned queues bb's bytes and takes ownership of bb (see WriteShared).
+// On a WebSocket of an epoll loop with nothing queued or being written
+// ahead of it, the caller writes them to the socket at once
+// (canWriteNowLocked); shared bytes are always written by the loop.
 func (c *Conn) WriteOwned(bb *pool.Buffer) error {
 	_, err := c.enqueue(outItem{b: bb.B, bb: bb})
 	return err
