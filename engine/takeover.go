@@ -269,8 +269,10 @@ func (s *Session) handOver(key remoteUpgrade) {
 	s.srv.stats.polling.Add(-1) // not closed: gone to the edge
 	s.mu.Unlock()
 	s.srv.sessions.remove(s)
-	cl.sendState(key.node, key.id, st)
+	// Counted before the state leaves: the edge may answer the client, and
+	// the client look at this node's stats, before this goroutine runs again.
 	cl.stats.handedOver.Add(1)
+	cl.sendState(key.node, key.id, st)
 }
 
 // queuedPacket is a packet queued for the client that moves with its
