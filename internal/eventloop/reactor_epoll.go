@@ -564,11 +564,11 @@ func (k *fdLink) closed() bool { return k.fd.Load() < 0 }
 // writeNow writes what the socket takes of b now, from any goroutine, and
 // returns how much that was: 0 if the connection is not on an fdLink, if
 // the socket is full, or on an error (the loop meets it again when it
-// writes the rest, and closes). c.mu held: the loop closes the descriptor
-// only after onClosed has taken c.mu (poller.close), so the number cannot
-// be reused under this write.
+// writes the rest, and closes). c.mu held, c not closed (enqueue checked):
+// the loop closes the descriptor only after onClosed has taken c.mu
+// (poller.close), so the number cannot be reused under this write.
 func (c *Conn) writeNow(b []byte) int {
-	if c.ln != link(&c.fl) || c.closed {
+	if c.ln != link(&c.fl) {
 		return 0
 	}
 	fd := c.fl.fd.Load()
@@ -818,13 +818,12 @@ func (k *fdLink) peerAddr() (ap netip.AddrPort, zone uint32) {
 func ntohs(p uint16) uint16 { return p>>8 | p<<8 }
 
 // readFd, writeFd and writevFd retry on EINTR; writeFd and writevFd report
-// a full socket (EAGAIN) as 0 bytes written.
-// readFd, writeFd and writevFd are raw system calls: the descriptors do not
-// block, so the scheduler's bookkeeping around a call (entersyscall and
-// exitsyscall, sysmon watching for a P to retake) buys nothing, and at
-// 1,000 subscribers it was a fifth of a delivery's user CPU (BENCHMARKS.md,
-// issue 14 round 5). A loop blocks only in epoll_wait, which stays a
-// regular system call.
+// a full socket (EAGAIN) as 0 bytes written. They are raw system calls: the
+// descriptors do not block, so the scheduler's bookkeeping around a call
+// (entersyscall and exitsyscall, sysmon watching for a P to retake) buys
+// nothing, and at 1,000 subscribers it was a fifth of a delivery's user CPU
+// (BENCHMARKS.md, issue 14 round 5). A loop blocks only in epoll_wait,
+// which stays a regular system call.
 
 func readFd(fd int, b []byte) (int, error) {
 	for {
