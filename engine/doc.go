@@ -31,7 +31,8 @@
 // messages from any goroutine and reports inbound messages and its close to a
 // Handler on the event loop. Prepared encodes messages once per transport
 // form (the v3 forms only when a v3 session is among the receivers) so a
-// broadcast writes the same bytes to every member. A session keeps the
+// broadcast writes the same bytes to every member; a Fanout sends them
+// with one wake-up of each event loop per flush. A session keeps the
 // request that opened it as one compact string (RequestHead: the target and
 // header fields, no maps), read on demand, so an idle session holds no
 // parsed request.

@@ -282,6 +282,10 @@ func (s *Session) Send(data []byte, binary bool) error {
 // the DropVolatile policy; it never closes the session. It reports
 // whether p was queued. Safe from any goroutine.
 func (s *Session) SendVolatile(p *Prepared) bool {
+	return s.sendVolatile(p, nil)
+}
+
+func (s *Session) sendVolatile(p *Prepared, f *Fanout) bool {
 	s.mu.Lock()
 	if !s.writableLocked() {
 		open := s.state == stateOpen
@@ -292,17 +296,26 @@ func (s *Session) SendVolatile(p *Prepared) bool {
 		return false
 	}
 	var queued bool
-	if s.kind == kindWebSocket {
-		queued, _ = s.ws.WriteSharedVolatile(s.framesOf(p, s.deflate))
-	} else {
+	switch {
+	case s.kind != kindWebSocket:
 		queued, _ = s.queueLocked(outMsg{typ: codec.EIOMessage, prep: p, volatile: true})
+	case f != nil:
+		queued, _ = f.wb.WriteSharedVolatile(s.ws, s.framesOf(p, s.deflate))
+	default:
+		queued, _ = s.ws.WriteSharedVolatile(s.framesOf(p, s.deflate))
 	}
 	if queued {
-		s.cell().packetsOut.Add(uint64(p.count))
-		s.cell().bytesOut.Add(uint64(p.size))
+		if f != nil {
+			f.count(s.srv, p)
+		} else {
+			s.cell().packetsOut.Add(uint64(p.count))
+			s.cell().bytesOut.Add(uint64(p.size))
+		}
 	}
 	s.mu.Unlock()
-	s.srv.checkTotal()
+	if f == nil {
+		s.srv.checkTotal()
+	}
 	return queued
 }
 
@@ -375,18 +388,29 @@ func (m *outMsg) release() {
 }
 
 // push sends m now on a WebSocket, or queues it for the next poll.
-func (s *Session) push(m outMsg) error {
+func (s *Session) push(m outMsg) error { return s.pushVia(m, nil) }
+
+// pushVia is push through f (nil: none), for a message m.prep: the
+// counters, the server-wide budget and the loop's wake-up are left to
+// f.Flush.
+func (s *Session) pushVia(m outMsg, f *Fanout) error {
 	s.mu.Lock()
 	if s.state != stateOpen {
 		s.mu.Unlock()
 		m.release()
 		return ErrClosed
 	}
-	s.countOut(&m)
+	if f != nil {
+		f.count(s.srv, m.prep)
+	} else {
+		s.countOut(&m)
+	}
 	if s.kind == kindWebSocket {
-		err := s.writeWS(s.ws, s.deflate, m)
+		err := s.writeWS(s.ws, s.deflate, m, f)
 		s.mu.Unlock()
-		s.srv.checkTotal()
+		if f == nil {
+			s.srv.checkTotal()
+		}
 		return wsErr(err)
 	}
 	_, overflow := s.queueLocked(m)
@@ -479,14 +503,18 @@ func (s *Session) framesOf(p *Prepared, deflate bool) []byte {
 	return p.frames
 }
 
-// writeWS writes m as WebSocket frames on c and releases m.
-func (s *Session) writeWS(c *eventloop.Conn, deflate bool, m outMsg) error {
+// writeWS writes m as WebSocket frames on c, a prepared message through
+// f if it is not nil, and releases m.
+func (s *Session) writeWS(c *eventloop.Conn, deflate bool, m outMsg, f *Fanout) error {
 	defer m.release()
 	if m.prep != nil {
 		frames := s.framesOf(m.prep, deflate)
-		if m.volatile {
+		switch {
+		case m.volatile:
 			_, err := c.WriteSharedVolatile(frames)
 			return err
+		case f != nil:
+			return f.wb.WriteShared(c, frames)
 		}
 		return c.WriteShared(frames)
 	}

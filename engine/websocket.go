@@ -219,7 +219,7 @@ func (s *Session) onProbeMessage(c *eventloop.Conn, data []byte, binary bool) {
 		var err error
 		for i := p.head; i < len(p.queue); i++ {
 			if err == nil {
-				err = s.writeWS(c, s.deflate, p.queue[i])
+				err = s.writeWS(c, s.deflate, p.queue[i], nil)
 			} else {
 				p.queue[i].release()
 			}

@@ -98,12 +98,12 @@ type session interface {
 	SendBatch(msgs []engine.Message) error
 	// SendShared queues a packet many sessions share (a broadcast): an
 	// engine session writes the bytes the packet prepared once in the
-	// parser's form.
-	SendShared(p *Packet, parser Parser, compress bool) error
+	// parser's form, through f when it is not nil (f.Flush follows).
+	SendShared(p *Packet, parser Parser, compress bool, f *engine.Fanout) error
 	// SendVolatile queues p only if the transport can take it now, as a
 	// packet that may be dropped later to make room; it reports whether
 	// it was queued.
-	SendVolatile(p *Packet, parser Parser, compress bool) bool
+	SendVolatile(p *Packet, parser Parser, compress bool, f *engine.Fanout) bool
 	// PauseReads and ResumeReads stop and restart the delivery of the
 	// client's packets (flow control: TCP pushes back).
 	PauseReads()
@@ -116,18 +116,24 @@ type session interface {
 // it fits in the interface without an allocation).
 type engineSession struct{ *engine.Session }
 
-func (s engineSession) SendShared(p *Packet, parser Parser, compress bool) error {
+func (s engineSession) SendShared(p *Packet, parser Parser, compress bool, f *engine.Fanout) error {
 	prep, err := p.prepared(parser, compress)
 	if err != nil {
 		return err
 	}
+	if f != nil {
+		return f.Send(s.Session, prep)
+	}
 	return s.SendPrepared(prep)
 }
 
-func (s engineSession) SendVolatile(p *Packet, parser Parser, compress bool) bool {
+func (s engineSession) SendVolatile(p *Packet, parser Parser, compress bool, f *engine.Fanout) bool {
 	prep, err := p.prepared(parser, compress)
 	if err != nil {
 		return false
+	}
+	if f != nil {
+		return f.SendVolatile(s.Session, prep)
 	}
 	return s.Session.SendVolatile(prep)
 }
@@ -346,15 +352,15 @@ func (c *client) isClosed() bool {
 // send writes one packet to the connection, in the server's parser's form.
 func (c *client) send(p *Packet, volatile bool) error {
 	if volatile {
-		c.sess.SendVolatile(p, c.srv.parser, true)
+		c.sess.SendVolatile(p, c.srv.parser, true, nil)
 		return nil
 	}
 	return c.srv.parser.send(c.sess, p)
 }
 
 // sendShared writes a packet many connections share (see session).
-func (c *client) sendShared(p *Packet, compress bool) error {
-	return c.sess.SendShared(p, c.srv.parser, compress)
+func (c *client) sendShared(p *Packet, compress bool, f *engine.Fanout) error {
+	return c.sess.SendShared(p, c.srv.parser, compress, f)
 }
 
 // sendRaw sends a control packet (CONNECT, CONNECT_ERROR, DISCONNECT) whose

@@ -151,7 +151,7 @@ func (f *fakeSession) SendBatch(msgs []engine.Message) error {
 	return nil
 }
 
-func (f *fakeSession) SendShared(p *Packet, parser Parser, compress bool) error {
+func (f *fakeSession) SendShared(p *Packet, parser Parser, compress bool, _ *engine.Fanout) error {
 	if f.closed.Load() {
 		return engine.ErrClosed
 	}
@@ -167,11 +167,11 @@ func (f *fakeSession) SendShared(p *Packet, parser Parser, compress bool) error 
 	return f.SendBatch(msgs)
 }
 
-func (f *fakeSession) SendVolatile(p *Packet, parser Parser, compress bool) bool {
+func (f *fakeSession) SendVolatile(p *Packet, parser Parser, compress bool, _ *engine.Fanout) bool {
 	if !f.Writable() {
 		return false
 	}
-	return f.SendShared(p, parser, compress) == nil
+	return f.SendShared(p, parser, compress, nil) == nil
 }
 
 // PauseReads and ResumeReads: a peer created with fakeDialFlow waits in

@@ -6,6 +6,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/fanio/fanio/engine"
 	"github.com/fanio/fanio/internal/prefetch"
 )
 
@@ -377,6 +378,20 @@ type sender struct {
 	ring [senderRing]*Socket
 	n    int // members visited
 	done int // of those, the first done have been sent to
+
+	// fan wakes the members' event loops once per flush, not once per
+	// member (engine.Fanout).
+	fan engine.Fanout
+}
+
+// Senders are pooled for their Fanout's lists.
+var senders = sync.Pool{New: func() any { return new(sender) }}
+
+// release pools x; its members have been sent to (flush).
+func (x *sender) release() {
+	x.p, x.ack = nil, nil
+	x.count, x.sent = 0, 0
+	senders.Put(x)
 }
 
 const (
@@ -400,6 +415,7 @@ func (x *sender) flush() {
 		x.advance(k)
 	}
 	x.n, x.done = 0, 0
+	x.fan.Flush()
 }
 
 // advance takes the steps due at the k-th visit (past the visited members
@@ -438,7 +454,7 @@ func (x *sender) send(s *Socket) {
 	}
 	if x.volatile {
 		if x.ack == nil {
-			if s.c.sess.SendVolatile(x.p, s.c.srv.parser, x.compress) {
+			if s.c.sess.SendVolatile(x.p, s.c.srv.parser, x.compress, &x.fan) {
 				x.sent++
 			}
 			return
@@ -456,7 +472,7 @@ func (x *sender) send(s *Socket) {
 		}
 		x.count++
 	}
-	if s.c.sendShared(x.p, x.compress) == nil {
+	if s.c.sendShared(x.p, x.compress, &x.fan) == nil {
 		x.sent++
 	}
 }
@@ -492,7 +508,9 @@ func (a *InMemoryAdapter) deliver(p *Packet, opts *BroadcastOptions, ack func(Ar
 // listeners, the sockets to tell (they are user code: the caller calls
 // them outside any lock).
 func (a *InMemoryAdapter) send(p *Packet, opts *BroadcastOptions, ack func(Args, error)) (int, []*Socket) {
-	x := &sender{p: p, volatile: opts.Flags.Volatile, compress: !opts.Flags.NoCompress, ack: ack}
+	x := senders.Get().(*sender)
+	x.p, x.volatile, x.compress, x.ack = p, opts.Flags.Volatile, !opts.Flags.NoCompress, ack
+	defer x.release()
 	var socks []*Socket
 	if a.nsp.outHook.Load() > 0 {
 		socks = a.collect(opts)

@@ -47,6 +47,16 @@ type Conn struct {
 	queue  *outQueue // nil while nothing waits: idle conns hold no array
 	queued int       // bytes in queue, each item's overhead included (outbound.go)
 	held   int       // bytes the link held unwritten when the loop last looked
+	// markLeft is how many bytes must still leave the queue before
+	// SetMark's position is passed: <= 0 once it is.
+	markLeft int
+	// one is the pending write while it is the only one and shared (a
+	// broadcast's delivery, nearly always): its first byte, kept here, in
+	// lines the write reads anyway, instead of in a pooled queue whose line
+	// is cold by then (outbound.go, oneItem). Set only while queue is nil.
+	one      unsafe.Pointer
+	oneLen   int32
+	oneFlags uint8
 	// Flags are grouped so that Conn packs into fewer words (one Conn per
 	// connection).
 	dirty              bool
@@ -57,8 +67,6 @@ type Conn struct {
 	link               bool     // a framed connection (frames.go): not counted, its own outbound cap (outCap)
 	dropVolatile       bool     // over budget, queued volatile packets go first (DropVolatile)
 	stalled            bool     // in its loop's stalled list (outbound.go)
-	enqueued           uint64   // bytes ever queued
-	sent               uint64   // of those, bytes handed to the link or dropped
 	account            *Account // shared total this connection's backlog counts in; nil: none
 	// fl is the link itself where the reactor's links live in their Conn
 	// (reactor_epoll.go: one allocation per connection); empty elsewhere
@@ -77,7 +85,6 @@ type Conn struct {
 	detached    bool         // handed to a Diverter: the loop closes its side without telling anyone
 	secure      bool         // TLS (a netLink over a *tls.Conn); set before the first request
 	pre         *pool.Buffer // inbound bytes given at adoption, not yet consumed (see link.go)
-	mark        uint64       // SetMark's position
 	closeErr    error        // reason handed to Owner.OnClose
 	owner       Owner
 	timer       *timer.Timer // HTTP idle timeout, then the linger timeout; nil on WebSockets
@@ -287,6 +294,7 @@ func (c *Conn) onClosed(gerr error) {
 	if !c.detached && !c.link {
 		c.loop.srv.conns.Add(-1)
 	}
+	c.clearOneLocked()
 	q := c.queue
 	c.queue = nil
 	c.chargeLocked(-c.queued - c.held)

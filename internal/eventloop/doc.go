@@ -47,7 +47,9 @@
 // any goroutine; on an epoll loop a WebSocket frame the caller owns, with
 // nothing queued or being written ahead of it, is written to the socket by
 // the caller at once (outbound.go, canWriteNowLocked), everything else by
-// the loop. The epoll loops read and write with raw system calls.
+// the loop. A series of writes (a broadcast's) may leave the loops'
+// wake-ups to a WakeBatch, one per loop per Flush. The epoll loops read and
+// write with raw system calls.
 //
 // Scheduling: a loop waits in epoll_wait inside a system call that keeps
 // its P; when GOMAXPROCS leaves no P spare from the loops, a loop yields

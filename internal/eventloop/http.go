@@ -138,7 +138,7 @@ func (c *Conn) failHTTP(status int) {
 // and retries on a new one. Loop only.
 func (c *Conn) divert(d Diverter) {
 	c.mu.Lock()
-	pending := c.queue != nil && c.queue.len() > 0
+	pending := c.one != nil || c.queue != nil && c.queue.len() > 0
 	c.mu.Unlock()
 	if pending || c.ln.OutboundBuffered() > 0 {
 		c.awaiting = true

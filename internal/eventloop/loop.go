@@ -77,6 +77,25 @@ func (l *loop) markDirty(c *Conn) {
 	}
 }
 
+// markDirtyAll is markDirty for many connections of l: one lock and at
+// most one wake-up for all of them.
+func (l *loop) markDirtyAll(cs []*Conn) {
+	l.mu.Lock()
+	l.dirty = append(l.dirty, cs...)
+	wake := !l.scheduled && !l.inTraffic
+	if wake {
+		l.scheduled = true
+	}
+	l.mu.Unlock()
+	if wake {
+		if err := l.exec.Execute(l.task); err != nil {
+			l.mu.Lock()
+			l.scheduled = false
+			l.mu.Unlock()
+		}
+	}
+}
+
 // setInTraffic marks the loop as inside OnTraffic (or no longer): writes
 // queued meanwhile need no wake-up task, since OnTraffic flushes after
 // clearing the mark. Loop only.

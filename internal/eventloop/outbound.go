@@ -1,6 +1,7 @@
 package eventloop
 
 import (
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -75,9 +76,10 @@ func (a *Account) Load() int64 { return a.n.Load() }
 type outQueue struct {
 	items []outItem
 	head  int
-	// first is items' array while the backlog is short (nearly always): a
-	// broadcast's delivery then stores its item beside the header, one
-	// cache miss where the array of its own was a second.
+	// first is items' array while the backlog is short (nearly always):
+	// the items are stored beside the header, one cache miss where an
+	// array of their own was a second. (A write alone needs no queue:
+	// Conn.one.)
 	first [2]outItem
 }
 
@@ -133,7 +135,13 @@ func (c *Conn) Queued() int {
 // only once its ping has left).
 func (c *Conn) SetMark() {
 	c.mu.Lock()
-	c.mark = c.enqueued
+	items := 0
+	if c.one != nil {
+		items = 1
+	} else if c.queue != nil {
+		items = c.queue.len()
+	}
+	c.markLeft = c.queued - items*itemOverhead
 	c.mu.Unlock()
 }
 
@@ -143,7 +151,7 @@ func (c *Conn) SetMark() {
 func (c *Conn) MarkSent() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.sent >= c.mark
+	return c.markLeft <= 0
 }
 
 // CloseSlowReader closes the connection at once, dropping what it holds,
@@ -219,6 +227,12 @@ func (c *Conn) setDirtyLocked() (wake bool) {
 // reader (ErrSlowReader), unless dropping queued volatile items makes room
 // and the connection asked for that.
 func (c *Conn) enqueue(it outItem) (bool, error) {
+	return c.enqueueIn(it, nil)
+}
+
+// enqueueIn is enqueue, with the wake-up of c's loop, if one is needed,
+// left to wb (nil: done now).
+func (c *Conn) enqueueIn(it outItem, wb *WakeBatch) (bool, error) {
 	srv := c.loop.srv
 	n := len(it.b) + itemOverhead
 	c.mu.Lock()
@@ -252,32 +266,42 @@ func (c *Conn) enqueue(it outItem) (bool, error) {
 		}
 	}
 	if c.canWriteNowLocked(it) {
-		n := c.writeNow(it.b)
-		c.enqueued += uint64(n)
-		c.sent += uint64(n)
-		if n == len(it.b) {
+		w := c.writeNow(it.b)
+		if w == len(it.b) {
 			c.mu.Unlock()
 			pool.Put(it.bb)
 			return true, nil
 		}
-		if n > 0 {
+		if w > 0 {
 			// The peer has the frame's head: the rest goes out next, whatever
 			// the budget, and can no longer be dropped.
-			it.b = it.b[n:]
+			it.b = it.b[w:]
 			it.flags |= itemStarted | itemNoBudget
+			n = len(it.b) + itemOverhead
 		}
 	}
-	if c.queue == nil {
-		c.queue = outQueues.Get().(*outQueue)
+	switch {
+	case c.queue == nil && c.one == nil && it.bb == nil && len(it.b) > 0 && len(it.b) <= math.MaxInt32:
+		c.one = unsafe.Pointer(unsafe.SliceData(it.b))
+		c.oneLen = int32(len(it.b))
+		c.oneFlags = it.flags
+	default:
+		c.spillLocked()
+		if c.queue == nil {
+			c.queue = outQueues.Get().(*outQueue)
+		}
+		c.queue.push(it)
 	}
-	c.queue.push(it)
 	c.queued += n
-	c.enqueued += uint64(len(it.b))
 	c.chargeLocked(n)
 	wake := c.setDirtyLocked()
 	c.mu.Unlock()
 	if wake {
-		c.loop.markDirty(c)
+		if wb != nil {
+			wb.add(c)
+		} else {
+			c.loop.markDirty(c)
+		}
 	}
 	return true, nil
 }
@@ -296,7 +320,7 @@ func (c *Conn) enqueue(it outItem) (bool, error) {
 // 5). c.mu held.
 func (c *Conn) canWriteNowLocked(it outItem) bool {
 	return it.bb != nil && c.mode == modeWebSocket && it.flags&^itemVolatile == 0 &&
-		c.queue == nil && c.held == 0 && !c.dirty && len(it.b) <= writeChunk
+		c.queue == nil && c.one == nil && c.held == 0 && !c.dirty && len(it.b) <= writeChunk
 }
 
 // holdWrites marks c dirty while the loop runs its reading code, so that
@@ -318,7 +342,7 @@ func (c *Conn) holdWrites() bool {
 // clears the mark. Loop only.
 func (c *Conn) releaseWrites() {
 	c.mu.Lock()
-	pending := c.queue != nil || c.closing || c.overflow
+	pending := c.queue != nil || c.one != nil || c.closing || c.overflow
 	if !pending {
 		c.dirty = false
 		if !c.closed {
@@ -333,6 +357,7 @@ func (c *Conn) releaseWrites() {
 
 // evictVolatileLocked drops the queued volatile items not yet started.
 func (c *Conn) evictVolatileLocked() {
+	c.spillLocked()
 	q := c.queue
 	if q == nil {
 		return
@@ -343,7 +368,7 @@ func (c *Conn) evictVolatileLocked() {
 		if it.flags&itemVolatile != 0 && it.flags&itemStarted == 0 {
 			n := len(it.b) + itemOverhead
 			c.queued -= n
-			c.sent += uint64(len(it.b))
+			c.markLeft -= len(it.b)
 			c.chargeLocked(-n)
 			pool.Put(it.bb)
 			dropped++
@@ -367,7 +392,7 @@ func (c *Conn) takeLocked(dst []outItem, room int) []outItem {
 		if len(it.b) <= room {
 			n := len(it.b) + itemOverhead
 			c.queued -= n
-			c.sent += uint64(len(it.b))
+			c.markLeft -= len(it.b)
 			c.chargeLocked(-n)
 			room -= len(it.b)
 			dst = append(dst, *it)
@@ -382,7 +407,7 @@ func (c *Conn) takeLocked(dst []outItem, room int) []outItem {
 		it.b = it.b[room:]
 		it.flags |= itemStarted
 		c.queued -= room
-		c.sent += uint64(room)
+		c.markLeft -= room
 		c.chargeLocked(-room)
 		room = 0
 	}
@@ -424,6 +449,11 @@ func (c *Conn) writeOut() {
 		}
 		held := c.ln.OutboundBuffered()
 		c.setHeldLocked(held)
+		if held == 0 && !c.closing && c.writeOneLocked() {
+			c.mu.Unlock()
+			return
+		}
+		c.spillLocked()
 		q := c.queue
 		room := writeChunk - held
 		if q == nil || room < writeMin {
@@ -445,6 +475,84 @@ func (c *Conn) writeOut() {
 			return // the link closed the connection
 		}
 	}
+}
+
+// oneItem is the write held in c.one. c.mu held.
+func (c *Conn) oneItem() outItem {
+	return outItem{b: unsafe.Slice((*byte)(c.one), c.oneLen), flags: c.oneFlags}
+}
+
+func (c *Conn) clearOneLocked() {
+	c.one, c.oneLen, c.oneFlags = nil, 0, 0
+}
+
+// spillLocked moves the write held in c.one, if any, into the queue, which
+// is empty then (one is set only while queue is nil): what follows it, or a
+// pass that needs a queue, finds every pending write there, in order. c.mu
+// held.
+func (c *Conn) spillLocked() {
+	if c.one == nil {
+		return
+	}
+	q := outQueues.Get().(*outQueue)
+	q.push(c.oneItem())
+	c.queue = q
+	c.clearOneLocked()
+}
+
+// writeOneLocked writes the pending write when it is the only one and a
+// plain message (a broadcast's delivery, nearly always) to the socket
+// under c.mu, and reports whether all of it went out: c is then clean, for
+// one lock and no pass over a list where writeOut's general path takes two
+// and several (BENCHMARKS.md, issue 14 round 6). Otherwise what the socket
+// took is off the write, and the general path writes the rest. The write
+// under c.mu is as short as writeNow's for an answer. Loop only, c.mu
+// held, nothing held by the link.
+func (c *Conn) writeOneLocked() bool {
+	var it *outItem
+	var one outItem
+	switch {
+	case c.one != nil:
+		one = c.oneItem()
+		it = &one
+	case c.queue != nil && c.queue.len() == 1:
+		it = &c.queue.items[c.queue.head]
+	default:
+		return false
+	}
+	if it.flags&^itemVolatile != 0 {
+		return false // it ends a response, closes, or was started
+	}
+	n := c.writeNow(it.b)
+	if n == 0 {
+		return false
+	}
+	c.queued -= n
+	c.markLeft -= n
+	c.chargeLocked(-n)
+	if n < len(it.b) {
+		if it == &one {
+			c.one = unsafe.Add(c.one, n)
+			c.oneLen -= int32(n)
+			c.oneFlags |= itemStarted
+		} else {
+			it.b = it.b[n:]
+			it.flags |= itemStarted
+		}
+		return false
+	}
+	c.queued -= itemOverhead
+	c.chargeLocked(-itemOverhead)
+	if it == &one {
+		c.clearOneLocked()
+	} else {
+		pool.Put(it.bb)
+		*it = outItem{}
+		c.queue.release()
+		c.queue = nil
+	}
+	c.dirty = false
+	return true
 }
 
 // writeItems writes items to the link and applies their flags. Loop only.

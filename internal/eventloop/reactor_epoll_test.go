@@ -3,8 +3,10 @@
 package eventloop
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"syscall"
@@ -12,7 +14,11 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/gobwas/ws"
 	"golang.org/x/sys/unix"
+
+	"github.com/fanio/fanio/internal/codec"
+	"github.com/fanio/fanio/internal/pool"
 )
 
 // linksOf counts the connections a loop holds, on the loop.
@@ -171,5 +177,60 @@ func TestDirectAcceptor(t *testing.T) {
 func TestConnSize(t *testing.T) {
 	if got := unsafe.Sizeof(Conn{}); got > 224 {
 		t.Errorf("Conn is %d bytes, want at most 224 (a Go size class)", got)
+	}
+}
+
+// An answer the socket takes only part of when it is written at once
+// (canWriteNowLocked, epoll loops only) leaves its rest queued, counted for what is left
+// only: once the client has read everything, nothing is counted against
+// the budget or the shared account. Frame sizes are tried until one was
+// cut by the socket (each connection gets one chance: after it, the
+// writes queue). The client keeps its default receive buffer: one smaller
+// than the loopback MSS advertises no window once full (receiver-side
+// silly-window avoidance) and never drains.
+func TestPartlyWrittenAnswerCountsOnlyItsRest(t *testing.T) {
+	cut := false
+	for _, size := range []int{997, 3001, 9973, 30011, 60013} {
+		var acct Account
+		_, c, br, sc := wsConn(t, startServer, Options{MaxOutboundBytes: 64 << 20}, nil)
+		sc.SetAccount(&acct)
+		frame := codec.AppendFrame(nil, ws.OpBinary, bytes.Repeat([]byte("a"), size))
+		var started bool
+		for i := 0; i < 100_000; i++ {
+			bb := pool.Get()
+			bb.B = append(bb.B, frame...)
+			if err := sc.WriteOwned(bb); err != nil {
+				t.Fatal(err)
+			}
+			sc.mu.Lock()
+			queued := sc.queue != nil
+			if queued {
+				started = sc.queue.items[sc.queue.head].flags&itemStarted != 0
+			}
+			sc.mu.Unlock()
+			if queued {
+				break
+			}
+		}
+		_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+		go func() { _, _ = io.Copy(io.Discard, br) }()
+		deadline := time.Now().Add(10 * time.Second)
+		for (sc.Queued() != 0 || acct.Load() != 0) && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if n := sc.Queued(); n != 0 {
+			t.Fatalf("%d-byte frames: Queued() = %d once the client read everything (cut: %v), want 0", size, n, started)
+		}
+		if n := acct.Load(); n != 0 {
+			t.Fatalf("%d-byte frames: Account = %d once the client read everything (cut: %v), want 0", size, n, started)
+		}
+		c.Close()
+		if started {
+			cut = true
+			break
+		}
+	}
+	if !cut {
+		t.Fatal("no answer was cut by the socket: the case is not tested")
 	}
 }
