@@ -59,23 +59,7 @@ func newLoop(s *Server, exec executor) *loop {
 
 // markDirty queues c for the next flush on its loop, waking the loop if no
 // flush is pending. Safe from any goroutine.
-func (l *loop) markDirty(c *Conn) {
-	l.mu.Lock()
-	l.dirty = append(l.dirty, c)
-	wake := !l.scheduled && !l.inTraffic
-	if wake {
-		l.scheduled = true
-	}
-	l.mu.Unlock()
-	if wake {
-		if err := l.exec.Execute(l.task); err != nil {
-			// The engine is shutting down: connections are being closed anyway.
-			l.mu.Lock()
-			l.scheduled = false
-			l.mu.Unlock()
-		}
-	}
-}
+func (l *loop) markDirty(c *Conn) { l.markDirtyAll([]*Conn{c}) }
 
 // markDirtyAll is markDirty for many connections of l: one lock and at
 // most one wake-up for all of them.
@@ -89,6 +73,7 @@ func (l *loop) markDirtyAll(cs []*Conn) {
 	l.mu.Unlock()
 	if wake {
 		if err := l.exec.Execute(l.task); err != nil {
+			// The engine is shutting down: connections are being closed anyway.
 			l.mu.Lock()
 			l.scheduled = false
 			l.mu.Unlock()
