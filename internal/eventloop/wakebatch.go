@@ -2,12 +2,13 @@ package eventloop
 
 // WakeBatch gathers the loop wake-ups of a series of writes, a
 // broadcast's deliveries, so that each event loop is told once per Flush
-// instead of once per connection: a wake-up takes the loop's lock, and at
-// 1,000 members that lock was a twentieth of a delivery's CPU (BENCHMARKS.md,
-// issue 14 round 6). A connection written through the batch holds what
-// was queued, and what is written to it after, until Flush: Flush must
-// follow the writes, on every path, and soon (a broadcast flushes after
-// each room and every wakeBatchMax connections of one loop).
+// instead of once per connection: a wake-up takes the loop's lock, ~4 %
+// of a delivery's user CPU at 1,000 members (BENCHMARKS.md, issue 14
+// round 6). A connection written through the batch holds what was queued,
+// and what is written to it after, until Flush: Flush must follow the
+// writes, on every path, and soon (sio's broadcasts flush after each room
+// shard; the batch tells a loop on its own every wakeBatchMax of its
+// connections).
 //
 // The zero value is ready. A WakeBatch is used by one goroutine at a time.
 type WakeBatch struct {
