@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"unsafe"
+
 	"github.com/fanio/fanio/internal/codec"
 	"github.com/fanio/fanio/internal/eventloop"
 )
@@ -52,7 +54,7 @@ func (f *Fanout) flushCounts() {
 	if f.srv == nil {
 		return
 	}
-	cell := &f.srv.stats.cells[0]
+	cell := f.srv.stats.cellOf(unsafe.Pointer(f)) // pooled per P by sio: concurrent broadcasts rarely share one
 	cell.packetsOut.Add(f.packets)
 	cell.bytesOut.Add(f.bytes)
 	f.packets, f.bytes = 0, 0

@@ -9,10 +9,10 @@ import (
 )
 
 // A server's counters. Those on the message path (packets and bytes in and
-// out) live in cells, one cache line each; a session writes the cell its
-// address falls in (no field: a Session stays in its size class), so
-// sessions served by different loops or goroutines rarely share one, and nothing on that path takes a lock or
-// allocates. Stats sums the cells. The rest change once per session or per
+// out) live in cells, one cache line each; a session, or a Fanout, writes
+// the cell its address falls in (cellOf; no field: a Session stays in its
+// size class), so writers on different loops or goroutines rarely share
+// one, and nothing on that path takes a lock or allocates. Stats sums the cells. The rest change once per session or per
 // refused request.
 
 const statCells = 32
@@ -93,8 +93,12 @@ type counters struct {
 // cell returns the session's counter cell: the one its address falls in
 // (Sessions are 160 B apart within a span: consecutive sessions take
 // consecutive cells).
-func (s *Session) cell() *statCell {
-	return &s.srv.stats.cells[(uintptr(unsafe.Pointer(s))/160)%statCells]
+func (s *Session) cell() *statCell { return s.srv.stats.cellOf(unsafe.Pointer(s)) }
+
+// cellOf is the cell of the object at p. The divisor spreads objects of a
+// Session's size class over the cells.
+func (c *counters) cellOf(p unsafe.Pointer) *statCell {
+	return &c.cells[(uintptr(p)/160)%statCells]
 }
 
 // Stats are a server's counters, for metrics. Counts ("total") grow from

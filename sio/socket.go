@@ -18,7 +18,7 @@ import (
 // kept here rather than in a registry of its own.
 type Socket struct {
 	// What a broadcast reads of each member comes first, within one cache
-	// line wherever the Socket lies (see sender.flush).
+	// line wherever the Socket lies (see sender.advance).
 	c         *client
 	flags     atomic.Uint32 // socketConnected, socketClosing, socketEnded
 	recovered bool
